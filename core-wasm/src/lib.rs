@@ -1,1 +1,13 @@
-pub fn hello() -> u32 { 1 }
+//! curserve's search core: ripgrep-compatible search over file contents
+//! held in memory. Engine modules know nothing of JavaScript; `edge` is the
+//! one place that talks to it.
+
+pub mod corpus;
+pub mod filter;
+pub mod grep;
+pub mod matcher;
+pub mod prefilter;
+pub mod printer;
+pub mod search;
+
+mod edge;

@@ -1,0 +1,137 @@
+//! The file contents of a workspace, held in memory and kept in the order
+//! rg's `--sort path` walks them.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// One file: its absolute path and its bytes.
+#[derive(Debug)]
+pub struct FileEntry {
+    pub path: String,
+    pub data: Box<[u8]>,
+}
+
+#[derive(Debug, Default)]
+pub struct Corpus {
+    files: Vec<FileEntry>,
+    by_path: HashMap<String, usize>,
+    sorted: bool,
+    bytes: usize,
+}
+
+/// Orders paths as a depth-first walk that visits each directory's entries
+/// sorted by name: component by component, so `a/b` sorts before `a.txt`.
+pub fn walk_order(a: &str, b: &str) -> Ordering {
+    let key = |c: u8| if c == b'/' { 0 } else { c };
+    a.bytes().map(key).cmp(b.bytes().map(key))
+}
+
+impl Corpus {
+    pub fn new() -> Corpus {
+        Corpus::default()
+    }
+
+    /// Makes room for a file of `len` bytes at `path` (replacing any old
+    /// contents) and returns the buffer for the caller to fill.
+    pub fn insert(&mut self, path: &str, len: usize) -> &mut [u8] {
+        let data = vec![0u8; len].into_boxed_slice();
+        self.bytes += len;
+        let i = match self.by_path.get(path) {
+            Some(&i) => {
+                self.bytes -= self.files[i].data.len();
+                self.files[i].data = data;
+                i
+            }
+            None => {
+                self.files.push(FileEntry { path: path.to_string(), data });
+                self.by_path.insert(path.to_string(), self.files.len() - 1);
+                self.sorted = false;
+                self.files.len() - 1
+            }
+        };
+        &mut self.files[i].data
+    }
+
+    /// Forgets a file; returns whether it was held.
+    pub fn remove(&mut self, path: &str) -> bool {
+        let Some(i) = self.by_path.remove(path) else { return false };
+        let entry = self.files.swap_remove(i);
+        self.bytes -= entry.data.len();
+        if i < self.files.len() {
+            self.by_path.insert(self.files[i].path.clone(), i);
+        }
+        self.sorted = false;
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Total bytes of file contents held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn get(&self, path: &str) -> Option<&FileEntry> {
+        self.by_path.get(path).map(|&i| &self.files[i])
+    }
+
+    /// Sorts into walk order if files were added or removed since.
+    pub fn prepare(&mut self) {
+        if self.sorted {
+            return;
+        }
+        self.files.sort_unstable_by(|a, b| walk_order(&a.path, &b.path));
+        for (i, f) in self.files.iter().enumerate() {
+            *self.by_path.get_mut(&f.path).expect("indexed") = i;
+        }
+        self.sorted = true;
+    }
+
+    /// Files strictly inside directory `dir`, in walk order. Call
+    /// [`Corpus::prepare`] first.
+    pub fn under(&self, dir: &str) -> &[FileEntry] {
+        debug_assert!(self.sorted);
+        let dir = dir.trim_end_matches('/');
+        let prefix = format!("{dir}/");
+        let lo = self.files.partition_point(|f| walk_order(&f.path, &prefix) == Ordering::Less);
+        let hi = lo + self.files[lo..].partition_point(|f| f.path.starts_with(&prefix));
+        &self.files[lo..hi]
+    }
+
+    pub fn all(&self) -> &[FileEntry] {
+        &self.files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_order_is_per_component() {
+        let mut v = vec!["/r/a.txt", "/r/a/b", "/r/B", "/r/a-b"];
+        v.sort_by(|a, b| walk_order(a, b));
+        assert_eq!(v, vec!["/r/B", "/r/a/b", "/r/a-b", "/r/a.txt"]);
+    }
+
+    #[test]
+    fn under_selects_a_subtree() {
+        let mut c = Corpus::new();
+        for p in ["/r/a/x", "/r/a.txt", "/r/ab/y", "/r/a/b/z"] {
+            c.insert(p, 1);
+        }
+        c.prepare();
+        let got: Vec<_> = c.under("/r/a").iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(got, vec!["/r/a/b/z", "/r/a/x"]);
+        assert_eq!(c.under("/r").len(), 4);
+        assert!(c.remove("/r/a/x"));
+        c.prepare();
+        assert_eq!(c.under("/r/a").len(), 1);
+    }
+}

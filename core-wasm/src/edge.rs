@@ -1,0 +1,280 @@
+//! The JavaScript edge: every `#[wasm_bindgen]` export lives here. Requests
+//! cross as JSON text and file bytes as raw buffers in linear memory; errors
+//! are converted once, here, into JS `Error`s with rg-style messages.
+
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::corpus::Corpus;
+use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector};
+use crate::grep::{self, display_join, GrepRequest, Root};
+use crate::matcher::{CaseMode, PatternOptions};
+use crate::printer::OutputKind;
+use crate::search::SearchConfig;
+
+/// The WebAssembly memory, so the host can copy file bytes straight in.
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// Files held in linear memory, searched many times.
+#[wasm_bindgen(js_name = CoreCorpus)]
+pub struct CoreCorpus {
+    corpus: Corpus,
+}
+
+/// The result of one search.
+#[wasm_bindgen(js_name = CoreGrepResult)]
+pub struct CoreGrepResult {
+    output: Vec<u8>,
+    matched: bool,
+    errors: Vec<String>,
+}
+
+#[wasm_bindgen(js_class = CoreGrepResult)]
+impl CoreGrepResult {
+    /// rg's output bytes (moved out; a second call returns nothing).
+    #[wasm_bindgen(js_name = takeOutput)]
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn matched(&self) -> bool {
+        self.matched
+    }
+
+    /// Problems with individual paths, one per line.
+    #[wasm_bindgen(getter)]
+    pub fn errors(&self) -> String {
+        self.errors.join("\n")
+    }
+}
+
+#[wasm_bindgen(js_class = CoreCorpus)]
+impl CoreCorpus {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> CoreCorpus {
+        CoreCorpus { corpus: Corpus::new() }
+    }
+
+    /// Reserves `len` bytes for the file at absolute `path` and returns
+    /// their address; the host writes the contents there before any other
+    /// call into this module.
+    #[wasm_bindgen(js_name = allocFile)]
+    pub fn alloc_file(&mut self, path: &str, len: usize) -> *mut u8 {
+        self.corpus.insert(path, len).as_mut_ptr()
+    }
+
+    #[wasm_bindgen(js_name = removeFile)]
+    pub fn remove_file(&mut self, path: &str) -> bool {
+        self.corpus.remove(path)
+    }
+
+    #[wasm_bindgen(js_name = hasFile)]
+    pub fn has_file(&self, path: &str) -> bool {
+        self.corpus.get(path).is_some()
+    }
+
+    #[wasm_bindgen(getter, js_name = fileCount)]
+    pub fn file_count(&self) -> usize {
+        self.corpus.len()
+    }
+
+    #[wasm_bindgen(getter, js_name = byteCount)]
+    pub fn byte_count(&self) -> f64 {
+        self.corpus.bytes() as f64
+    }
+
+    /// Runs one search described by a JSON request (see `mod.ts`).
+    pub fn grep(&mut self, request: &str) -> Result<CoreGrepResult, JsError> {
+        let req = parse_request(request).map_err(|e| JsError::new(&e))?;
+        let matcher = grep::compile(&req).map_err(|e| JsError::new(&e))?;
+        self.corpus.prepare();
+        let r = grep::grep(&self.corpus, &req, &matcher);
+        Ok(CoreGrepResult { output: r.output, matched: r.matched, errors: r.errors })
+    }
+
+    /// rg `--files`: the paths a search would look at, one per line.
+    #[wasm_bindgen(js_name = listFiles)]
+    pub fn list_files(&mut self, request: &str) -> Result<Vec<u8>, JsError> {
+        let v: Value = serde_json::from_str(request).map_err(|e| JsError::new(&e.to_string()))?;
+        let roots = parse_roots(&v).map_err(|e| JsError::new(&e))?;
+        let selector = parse_selector(&v).map_err(|e| JsError::new(&e))?;
+        self.corpus.prepare();
+        let mut out = Vec::new();
+        for root in &roots {
+            if root.is_file {
+                if self.corpus.get(&root.path).is_some() {
+                    out.extend_from_slice(root.display.as_bytes());
+                    out.push(b'\n');
+                }
+                continue;
+            }
+            for f in self.corpus.under(&root.path) {
+                let rel = &f.path[root.path.trim_end_matches('/').len() + 1..];
+                let shown = display_join(&root.display, rel);
+                let dirs = rel.match_indices('/').map(|(i, _)| &shown[..shown.len() - rel.len() + i]);
+                if selector.selects_file(&shown, dirs) {
+                    out.extend_from_slice(shown.as_bytes());
+                    out.push(b'\n');
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Default for CoreCorpus {
+    fn default() -> Self {
+        CoreCorpus::new()
+    }
+}
+
+/// Ignore rules for one walk; the host reads directories and asks which
+/// entries to keep.
+#[wasm_bindgen(js_name = CoreWalkRules)]
+pub struct CoreWalkRules {
+    tree: IgnoreTree,
+}
+
+#[wasm_bindgen(js_class = CoreWalkRules)]
+impl CoreWalkRules {
+    /// `options`: JSON with `hidden`, `no_ignore`, `cwd`, `globs`, `iglobs`,
+    /// `types`, `types_not`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: &str) -> Result<CoreWalkRules, JsError> {
+        let v: Value = serde_json::from_str(options).map_err(|e| JsError::new(&e.to_string()))?;
+        let selector = parse_selector(&v).map_err(|e| JsError::new(&e))?;
+        let tree = IgnoreTree::new(flag(&v, "hidden"), flag(&v, "no_ignore"), selector);
+        Ok(CoreWalkRules { tree })
+    }
+
+    /// Adds a directory's ignore files; `parent` is -1 for the outermost.
+    #[wasm_bindgen(js_name = addDir)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_dir(
+        &mut self,
+        parent: i32,
+        dir: &str,
+        rgignore: &str,
+        ignore: &str,
+        gitignore: &str,
+        exclude: &str,
+        has_git: bool,
+    ) -> u32 {
+        let files = DirIgnoreFiles { rgignore, ignore, gitignore, exclude, has_git };
+        let parent = usize::try_from(parent).ok();
+        self.tree.add_dir(parent, dir, &files) as u32
+    }
+
+    /// For entries of directory `level` (names joined by NUL, `kinds` 1 for
+    /// a directory, 0 for a file), returns 1 for each entry to keep.
+    #[wasm_bindgen(js_name = keepEntries)]
+    pub fn keep_entries(&self, level: u32, dir_abs: &str, dir_shown: &str, names: &str, kinds: &[u8]) -> Vec<u8> {
+        names
+            .split('\0')
+            .zip(kinds)
+            .map(|(name, &kind)| {
+                let abs = display_join(dir_abs, name);
+                let shown = display_join(dir_shown, name);
+                u8::from(!self.tree.skips(level as usize, &abs, &shown, name, kind == 1))
+            })
+            .collect()
+    }
+}
+
+fn flag(v: &Value, key: &str) -> bool {
+    v.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn strings(v: &Value, key: &str) -> Result<Vec<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|x| x.as_str().map(str::to_string).ok_or_else(|| format!("{key} must hold strings")))
+            .collect(),
+        Some(_) => Err(format!("{key} must be an array of strings")),
+    }
+}
+
+fn count(v: &Value, key: &str) -> Result<Option<u64>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(x) => x.as_u64().map(Some).ok_or_else(|| format!("{key} must be a non-negative integer")),
+    }
+}
+
+fn parse_selector(v: &Value) -> Result<Selector, String> {
+    let cwd = v.get("cwd").and_then(Value::as_str).unwrap_or("/");
+    Selector::new(
+        cwd,
+        &strings(v, "globs")?,
+        &strings(v, "iglobs")?,
+        &strings(v, "types")?,
+        &strings(v, "types_not")?,
+    )
+}
+
+fn parse_roots(v: &Value) -> Result<Vec<Root>, String> {
+    let Some(Value::Array(items)) = v.get("roots") else {
+        return Err("roots must be an array".to_string());
+    };
+    items
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+            Ok(Root {
+                path: s("path").ok_or("each root needs a path")?,
+                display: s("display").unwrap_or_default(),
+                is_file: flag(r, "is_file"),
+            })
+        })
+        .collect()
+}
+
+fn parse_request(text: &str) -> Result<GrepRequest, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("malformed request: {e}"))?;
+    let case = match v.get("case").and_then(Value::as_str).unwrap_or("sensitive") {
+        "sensitive" => CaseMode::Sensitive,
+        "insensitive" => CaseMode::Insensitive,
+        "smart" => CaseMode::Smart,
+        other => return Err(format!("unknown case mode: {other}")),
+    };
+    let pattern = PatternOptions {
+        patterns: strings(&v, "patterns")?,
+        fixed_strings: flag(&v, "fixed_strings"),
+        case,
+        word: flag(&v, "word"),
+        line_regexp: flag(&v, "line_regexp"),
+        multiline: flag(&v, "multiline"),
+    };
+    let search = SearchConfig {
+        invert: flag(&v, "invert"),
+        before: count(&v, "before")?.unwrap_or(0) as usize,
+        after: count(&v, "after")?.unwrap_or(0) as usize,
+        max_count: count(&v, "max_count")?,
+    };
+    let out = v.get("output").cloned().unwrap_or(Value::Null);
+    let output = match out.get("kind").and_then(Value::as_str).unwrap_or("standard") {
+        "standard" => OutputKind::Standard {
+            line_number: flag(&out, "line_number"),
+            only_matching: flag(&out, "only_matching"),
+        },
+        "count" => OutputKind::Count { matches: flag(&out, "matches") },
+        "files_with_matches" => OutputKind::FilesWithMatches,
+        "files_without_match" => OutputKind::FilesWithoutMatch,
+        "json" => OutputKind::Json { line_number: flag(&out, "line_number") },
+        other => return Err(format!("unknown output kind: {other}")),
+    };
+    Ok(GrepRequest {
+        pattern,
+        search,
+        output,
+        with_filename: flag(&v, "with_filename"),
+        roots: parse_roots(&v)?,
+        selector: parse_selector(&v)?,
+    })
+}

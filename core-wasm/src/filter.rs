@@ -1,0 +1,260 @@
+//! Which files a search looks at, decided as ripgrep's walker decides:
+//! glob overrides first, then ignore files (deepest directory wins,
+//! `.rgignore` over `.ignore` over `.gitignore` over `.git/info/exclude`),
+//! then file types, then hidden names. The matching itself is BurntSushi's
+//! `ignore` crate; this module only feeds it text the host read.
+
+use std::path::{Path, PathBuf};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::overrides::{Override, OverrideBuilder};
+use ignore::types::{Types, TypesBuilder};
+use ignore::Match;
+
+/// Glob (`-g`, `--iglob`) and type (`-t`, `-T`) filters.
+#[derive(Clone, Debug)]
+pub struct Selector {
+    overrides: Override,
+    types: Types,
+}
+
+impl Selector {
+    /// `cwd` is the directory globs with a slash are anchored to.
+    pub fn new(
+        cwd: &str,
+        globs: &[String],
+        iglobs: &[String],
+        types: &[String],
+        types_not: &[String],
+    ) -> Result<Selector, String> {
+        let overrides = if globs.is_empty() && iglobs.is_empty() {
+            Override::empty()
+        } else {
+            let mut b = OverrideBuilder::new(cwd);
+            for g in globs {
+                b.add(g).map_err(|e| e.to_string())?;
+            }
+            b.case_insensitive(true).map_err(|e| e.to_string())?;
+            for g in iglobs {
+                b.add(g).map_err(|e| e.to_string())?;
+            }
+            b.build().map_err(|e| e.to_string())?
+        };
+        let mut tb = TypesBuilder::new();
+        tb.add_defaults();
+        for t in types {
+            tb.select(t);
+        }
+        for t in types_not {
+            tb.negate(t);
+        }
+        let types = tb.build().map_err(|e| e.to_string())?;
+        Ok(Selector { overrides, types })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.overrides.is_empty() && self.types.is_empty()
+    }
+
+    /// The override verdict alone: `Some(true)` ignore, `Some(false)`
+    /// whitelist, `None` no opinion. `path` is the path as rg prints it.
+    fn override_match(&self, path: &str, is_dir: bool) -> Option<bool> {
+        verdict(self.overrides.matched(path, is_dir))
+    }
+
+    fn type_match(&self, path: &str, is_dir: bool) -> Option<bool> {
+        verdict(self.types.matched(path, is_dir))
+    }
+
+    /// Whether a file under a search root passes the globs and types, given
+    /// its path as printed and the printed paths of its directories below
+    /// the root (a directory excluded by a glob hides all it contains).
+    pub fn selects_file<'p>(&self, path: &str, dirs: impl Iterator<Item = &'p str>) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        for d in dirs {
+            if self.override_match(d, true) == Some(true) {
+                return false;
+            }
+        }
+        match self.override_match(path, false) {
+            Some(ignored) => !ignored,
+            None => self.type_match(path, false) != Some(true),
+        }
+    }
+}
+
+fn verdict<T>(m: Match<T>) -> Option<bool> {
+    match m {
+        Match::None => None,
+        Match::Ignore(_) => Some(true),
+        Match::Whitelist(_) => Some(false),
+    }
+}
+
+/// The ignore files of one directory.
+#[derive(Debug)]
+struct Level {
+    parent: Option<usize>,
+    rgignore: Gitignore,
+    ignore: Gitignore,
+    gitignore: Gitignore,
+    exclude: Gitignore,
+    has_git: bool,
+}
+
+/// Ignore rules of the directories being walked, each level knowing its
+/// parent, with the walk options. Paths given to it are absolute.
+#[derive(Debug)]
+pub struct IgnoreTree {
+    levels: Vec<Level>,
+    pub hidden: bool,
+    pub no_ignore: bool,
+    selector: Selector,
+}
+
+/// The text of one directory's ignore files (empty when absent).
+#[derive(Default)]
+pub struct DirIgnoreFiles<'a> {
+    pub rgignore: &'a str,
+    pub ignore: &'a str,
+    pub gitignore: &'a str,
+    /// `.git/info/exclude`, read only where `.git` exists.
+    pub exclude: &'a str,
+    pub has_git: bool,
+}
+
+fn build_gitignore(dir: &Path, file_name: &str, text: &str) -> Gitignore {
+    let mut b = GitignoreBuilder::new(dir);
+    let from = dir.join(file_name);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for line in text.lines() {
+        // Invalid globs are skipped, as rg skips them (with a warning).
+        let _ = b.add_line(Some(from.clone()), line);
+    }
+    b.build().unwrap_or_else(|_| Gitignore::empty())
+}
+
+impl IgnoreTree {
+    pub fn new(hidden: bool, no_ignore: bool, selector: Selector) -> IgnoreTree {
+        IgnoreTree { levels: Vec::new(), hidden, no_ignore, selector }
+    }
+
+    /// Adds a directory's rules below `parent`; returns its level id.
+    pub fn add_dir(&mut self, parent: Option<usize>, dir: &str, files: &DirIgnoreFiles) -> usize {
+        let dir = PathBuf::from(dir);
+        let level = if self.no_ignore {
+            Level {
+                parent,
+                rgignore: Gitignore::empty(),
+                ignore: Gitignore::empty(),
+                gitignore: Gitignore::empty(),
+                exclude: Gitignore::empty(),
+                has_git: files.has_git,
+            }
+        } else {
+            Level {
+                parent,
+                rgignore: build_gitignore(&dir, ".rgignore", files.rgignore),
+                ignore: build_gitignore(&dir, ".ignore", files.ignore),
+                gitignore: build_gitignore(&dir, ".gitignore", files.gitignore),
+                exclude: build_gitignore(&dir, ".git/info/exclude", files.exclude),
+                has_git: files.has_git,
+            }
+        };
+        self.levels.push(level);
+        self.levels.len() - 1
+    }
+
+    fn chain(&self, level: usize) -> impl Iterator<Item = &Level> {
+        let mut next = Some(level);
+        std::iter::from_fn(move || {
+            let l = &self.levels[next?];
+            next = l.parent;
+            Some(l)
+        })
+    }
+
+    /// The ignore-file verdict for an absolute path inside directory
+    /// `level`: the deepest match of each kind, kinds in rg's precedence.
+    fn ignore_match(&self, level: usize, abs: &str, is_dir: bool) -> Option<bool> {
+        let any_git = self.chain(level).any(|l| l.has_git);
+        let (mut rg, mut ig, mut git, mut ex) = (None, None, None, None);
+        let mut saw_git = false;
+        for l in self.chain(level) {
+            rg = rg.or_else(|| verdict(l.rgignore.matched(abs, is_dir)));
+            ig = ig.or_else(|| verdict(l.ignore.matched(abs, is_dir)));
+            if any_git && !saw_git {
+                git = git.or_else(|| verdict(l.gitignore.matched(abs, is_dir)));
+                ex = ex.or_else(|| verdict(l.exclude.matched(abs, is_dir)));
+            }
+            saw_git = saw_git || l.has_git;
+        }
+        rg.or(ig).or(git).or(ex)
+    }
+
+    /// Whether a directory entry found while walking should be skipped.
+    /// `abs` is its absolute path, `shown` its path as rg would print it.
+    pub fn skips(&self, level: usize, abs: &str, shown: &str, name: &str, is_dir: bool) -> bool {
+        if let Some(ignored) = self.selector.override_match(shown, is_dir) {
+            return ignored;
+        }
+        let mut whitelisted = false;
+        match self.ignore_match(level, abs, is_dir) {
+            Some(true) => return true,
+            Some(false) => whitelisted = true,
+            None => {}
+        }
+        match self.selector.type_match(shown, is_dir) {
+            Some(true) => return true,
+            Some(false) => whitelisted = true,
+            None => {}
+        }
+        !whitelisted && !self.hidden && name.starts_with('.')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(gitignore: &str, has_git: bool) -> IgnoreTree {
+        let sel = Selector::new("/w", &[], &[], &[], &[]).unwrap();
+        let mut t = IgnoreTree::new(false, false, sel);
+        t.add_dir(None, "/w", &DirIgnoreFiles { gitignore, has_git, ..Default::default() });
+        t
+    }
+
+    #[test]
+    fn gitignore_needs_a_repo() {
+        assert!(tree("*.log\n", true).skips(0, "/w/a.log", "a.log", "a.log", false));
+        assert!(!tree("*.log\n", false).skips(0, "/w/a.log", "a.log", "a.log", false));
+    }
+
+    #[test]
+    fn negation_and_hidden() {
+        let t = tree("*.log\n!keep.log\n!.env\n", true);
+        assert!(!t.skips(0, "/w/keep.log", "keep.log", "keep.log", false));
+        // A whitelist rule makes a hidden file visible, as in rg.
+        assert!(!t.skips(0, "/w/.env", ".env", ".env", false));
+        assert!(t.skips(0, "/w/.other", ".other", ".other", false));
+    }
+
+    #[test]
+    fn globs_override_everything() {
+        let sel = Selector::new("/w", &["*.log".into()], &[], &[], &[]).unwrap();
+        let mut t = IgnoreTree::new(false, false, sel);
+        t.add_dir(None, "/w", &DirIgnoreFiles { gitignore: "*.log\n", has_git: true, ..Default::default() });
+        assert!(!t.skips(0, "/w/a.log", "a.log", "a.log", false));
+        assert!(t.skips(0, "/w/a.txt", "a.txt", "a.txt", false));
+        assert!(!t.skips(0, "/w/sub", "sub", "sub", true));
+    }
+
+    #[test]
+    fn types_select_by_name() {
+        let sel = Selector::new("/w", &[], &[], &["rust".into()], &[]).unwrap();
+        assert!(sel.selects_file("src/lib.rs", ["src"].into_iter()));
+        assert!(!sel.selects_file("src/lib.py", ["src"].into_iter()));
+    }
+}

@@ -1,0 +1,376 @@
+//! Turns rg-style pattern options into one compiled matcher.
+//!
+//! The translation follows ripgrep 13 (`grep-regex`) step by step so that the
+//! same pattern text matches the same bytes: `-F` escapes each pattern, `-x`
+//! wraps each in `^(?:..)$`, patterns are joined with `|`, smart case looks at
+//! the literals of the syntax tree, the line terminator is removed from every
+//! class (and is an error as a literal), and `-w` wraps the whole expression
+//! in `(?:(?m:^)|\W)(..)(?:\W|(?m:$))`, reporting capture group 1.
+
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::captures::Captures;
+use regex_automata::Input;
+use regex_syntax::ast::{self, Ast};
+use regex_syntax::hir::{self, Hir, HirKind};
+
+use crate::prefilter::LineFilter;
+
+/// How letter case is treated, as set by `-s`, `-i` and `-S`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseMode {
+    Sensitive,
+    Insensitive,
+    Smart,
+}
+
+/// Everything that decides which bytes a pattern matches.
+#[derive(Clone, Debug)]
+pub struct PatternOptions {
+    pub patterns: Vec<String>,
+    pub fixed_strings: bool,
+    pub case: CaseMode,
+    pub word: bool,
+    pub line_regexp: bool,
+    pub multiline: bool,
+}
+
+/// A compiled pattern, immutable and shareable; scratch space lives in
+/// [`MatcherScratch`].
+#[derive(Debug)]
+pub struct Matcher {
+    regex: Regex,
+    /// When set (`-w`), the reported match is capture group 1, not the
+    /// whole match (which includes the surrounding non-word characters).
+    word: bool,
+    multiline: bool,
+    /// Optional fast scan that finds candidate lines before the regex runs.
+    line_filter: Option<LineFilter>,
+}
+
+/// Per-search mutable state for a [`Matcher`].
+pub struct MatcherScratch {
+    cache: meta::Cache,
+    caps: Captures,
+}
+
+impl Matcher {
+    pub fn new(opts: &PatternOptions) -> Result<Matcher, String> {
+        let joined = opts
+            .patterns
+            .iter()
+            .map(|p| {
+                let p = if opts.fixed_strings { regex_syntax::escape(p) } else { p.clone() };
+                let p = if opts.line_regexp { format!("^(?:{p})$") } else { p };
+                // `foo|` is fine today, but rg uses this placeholder for an
+                // empty pattern and so do we, to keep analysis identical.
+                if p.is_empty() { "(?:z{0})*".to_string() } else { p }
+            })
+            .collect::<Vec<_>>()
+            .join("|");
+        let ast = ast::parse::ParserBuilder::new()
+            .nest_limit(250)
+            .octal(false)
+            .build()
+            .parse(&joined)
+            .map_err(|e| e.to_string())?;
+        let case_insensitive = match opts.case {
+            CaseMode::Sensitive => false,
+            CaseMode::Insensitive => true,
+            CaseMode::Smart => {
+                let mut a = CaseAnalysis::default();
+                a.visit(&ast);
+                a.any_literal && !a.any_uppercase
+            }
+        };
+        let mut hir = hir::translate::TranslatorBuilder::new()
+            .utf8(false)
+            .case_insensitive(case_insensitive)
+            .multi_line(true)
+            .dot_matches_new_line(false)
+            .unicode(true)
+            .build()
+            .translate(&joined, &ast)
+            .map_err(|e| e.to_string())?;
+        if !opts.multiline {
+            hir = strip_line_terminator(hir)?;
+        }
+        if opts.word {
+            let wrapped = format!(r"(?:(?m:^)|\W)({hir})(?:\W|(?m:$))");
+            hir = regex_syntax::ParserBuilder::new()
+                .nest_limit(250)
+                .octal(false)
+                .utf8(false)
+                .multi_line(true)
+                .unicode(true)
+                .build()
+                .parse(&wrapped)
+                .map_err(|e| e.to_string())?;
+        }
+        let line_filter = if opts.multiline { None } else { LineFilter::from_hir(&hir) };
+        let config = meta::Config::new()
+            .utf8_empty(false)
+            .nfa_size_limit(Some(100 << 20))
+            .hybrid_cache_capacity(64 << 20);
+        let regex = meta::Builder::new()
+            .configure(config)
+            .build_from_hir(&hir)
+            .map_err(|e| e.to_string())?;
+        Ok(Matcher { regex, word: opts.word, multiline: opts.multiline, line_filter })
+    }
+
+    pub fn scratch(&self) -> MatcherScratch {
+        MatcherScratch { cache: self.regex.create_cache(), caps: self.regex.create_captures() }
+    }
+
+    pub fn is_multiline(&self) -> bool {
+        self.multiline
+    }
+
+    /// The offset of some byte on the first line, at or after `at`, that
+    /// holds a match (line mode only). Cheaper than [`Matcher::find_at`]
+    /// because it needs no exact bounds.
+    pub fn find_line_at(&self, s: &mut MatcherScratch, hay: &[u8], at: usize) -> Option<usize> {
+        let mut at = at;
+        loop {
+            if at > hay.len() {
+                return None;
+            }
+            // The filter proposes a line that may match; the regex confirms
+            // it. Without a filter, the regex scans the rest of the file.
+            let (from, to) = match &self.line_filter {
+                None => (at, hay.len()),
+                Some(f) => {
+                    let cand = f.find(hay, at)?;
+                    let start = memchr::memrchr(b'\n', &hay[at..cand]).map_or(at, |i| at + i + 1);
+                    let end = memchr::memchr(b'\n', &hay[cand..]).map_or(hay.len(), |i| cand + i + 1);
+                    (start, end)
+                }
+            };
+            let input = Input::new(hay).span(from..to);
+            if let Some(m) = self.regex.search_with(&mut s.cache, &input) {
+                // In word mode the leading `\W` may be the previous line's
+                // terminator; the reported match then starts on the next line.
+                if self.word && m.start() < m.end() && hay[m.start()] == b'\n' {
+                    return Some(m.start() + 1);
+                }
+                return Some(m.start());
+            }
+            if to >= hay.len() {
+                return None;
+            }
+            at = to;
+        }
+    }
+
+    /// The leftmost match starting at or after `at`, seen in all of `hay`
+    /// (so look-around sees the bytes before `at`). Returns its bounds.
+    pub fn find_at(&self, s: &mut MatcherScratch, hay: &[u8], at: usize) -> Option<(usize, usize)> {
+        if at > hay.len() {
+            return None;
+        }
+        let input = Input::new(hay).span(at..hay.len());
+        if !self.word {
+            return self.regex.search_with(&mut s.cache, &input).map(|m| (m.start(), m.end()));
+        }
+        self.regex.search_captures_with(&mut s.cache, &input, &mut s.caps);
+        s.caps.get_group(1).map(|sp| (sp.start, sp.end))
+    }
+
+    /// Calls `f` for each match in `hay[at..]`, the way grep-matcher's
+    /// `find_iter_at` walks: after an empty match the next search starts one
+    /// byte later, and an empty match right after a match is skipped.
+    pub fn for_each_match(
+        &self,
+        s: &mut MatcherScratch,
+        hay: &[u8],
+        at: usize,
+        mut f: impl FnMut(usize, usize) -> bool,
+    ) {
+        let mut last_end = at;
+        let mut last_match: Option<usize> = None;
+        loop {
+            if last_end > hay.len() {
+                return;
+            }
+            let (start, end) = match self.find_at(s, hay, last_end) {
+                None => return,
+                Some(m) => m,
+            };
+            if start == end {
+                last_end = end + 1;
+                if Some(end) == last_match {
+                    continue;
+                }
+            } else {
+                last_end = end;
+            }
+            last_match = Some(end);
+            if !f(start, end) {
+                return;
+            }
+        }
+    }
+}
+
+/// rg's smart-case test: is there any literal character, and is any of them
+/// uppercase? Escapes like `\w` and `\p{Lu}` count as neither.
+#[derive(Default)]
+struct CaseAnalysis {
+    any_literal: bool,
+    any_uppercase: bool,
+}
+
+impl CaseAnalysis {
+    fn visit(&mut self, ast: &Ast) {
+        match ast {
+            Ast::Literal(lit) => self.literal(lit),
+            Ast::ClassBracketed(c) => self.class_set(&c.kind),
+            Ast::Repetition(r) => self.visit(&r.ast),
+            Ast::Group(g) => self.visit(&g.ast),
+            Ast::Alternation(a) => a.asts.iter().for_each(|x| self.visit(x)),
+            Ast::Concat(c) => c.asts.iter().for_each(|x| self.visit(x)),
+            _ => {}
+        }
+    }
+
+    fn class_set(&mut self, set: &ast::ClassSet) {
+        match set {
+            ast::ClassSet::Item(item) => self.class_item(item),
+            ast::ClassSet::BinaryOp(op) => {
+                self.class_set(&op.lhs);
+                self.class_set(&op.rhs);
+            }
+        }
+    }
+
+    fn class_item(&mut self, item: &ast::ClassSetItem) {
+        match item {
+            ast::ClassSetItem::Literal(lit) => self.literal(lit),
+            ast::ClassSetItem::Range(r) => {
+                self.literal(&r.start);
+                self.literal(&r.end);
+            }
+            ast::ClassSetItem::Bracketed(b) => self.class_set(&b.kind),
+            ast::ClassSetItem::Union(u) => u.items.iter().for_each(|x| self.class_item(x)),
+            _ => {}
+        }
+    }
+
+    fn literal(&mut self, lit: &ast::Literal) {
+        self.any_literal = true;
+        self.any_uppercase |= lit.c.is_uppercase();
+    }
+}
+
+/// Removes `\n` from every class so no match can cross a line; a literal
+/// `\n`, or a class of nothing but `\n`, is an error as in rg.
+fn strip_line_terminator(hir: Hir) -> Result<Hir, String> {
+    let not_allowed = || Err("the literal '\"\\n\"' is not allowed in a regex".to_string());
+    Ok(match hir.into_kind() {
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(hir::Literal(bytes)) => {
+            if bytes.contains(&b'\n') {
+                return not_allowed();
+            }
+            Hir::literal(bytes)
+        }
+        HirKind::Class(hir::Class::Unicode(mut cls)) => {
+            cls.difference(&hir::ClassUnicode::new([hir::ClassUnicodeRange::new('\n', '\n')]));
+            if cls.ranges().is_empty() {
+                return not_allowed();
+            }
+            Hir::class(hir::Class::Unicode(cls))
+        }
+        HirKind::Class(hir::Class::Bytes(mut cls)) => {
+            cls.difference(&hir::ClassBytes::new([hir::ClassBytesRange::new(b'\n', b'\n')]));
+            if cls.ranges().is_empty() {
+                return not_allowed();
+            }
+            Hir::class(hir::Class::Bytes(cls))
+        }
+        HirKind::Look(look) => Hir::look(look),
+        HirKind::Repetition(mut rep) => {
+            rep.sub = Box::new(strip_line_terminator(*rep.sub)?);
+            Hir::repetition(rep)
+        }
+        HirKind::Capture(mut cap) => {
+            cap.sub = Box::new(strip_line_terminator(*cap.sub)?);
+            Hir::capture(cap)
+        }
+        HirKind::Concat(subs) => {
+            Hir::concat(subs.into_iter().map(strip_line_terminator).collect::<Result<_, _>>()?)
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.into_iter().map(strip_line_terminator).collect::<Result<_, _>>()?)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(p: &str) -> PatternOptions {
+        PatternOptions {
+            patterns: vec![p.to_string()],
+            fixed_strings: false,
+            case: CaseMode::Sensitive,
+            word: false,
+            line_regexp: false,
+            multiline: false,
+        }
+    }
+
+    fn find(o: &PatternOptions, hay: &str) -> Option<(usize, usize)> {
+        let m = Matcher::new(o).unwrap();
+        let mut s = m.scratch();
+        m.find_at(&mut s, hay.as_bytes(), 0)
+    }
+
+    #[test]
+    fn smart_case_follows_literals() {
+        let mut o = opts("foo");
+        o.case = CaseMode::Smart;
+        assert_eq!(find(&o, "FOO"), Some((0, 3)));
+        o.patterns = vec!["Foo".into()];
+        assert_eq!(find(&o, "FOO"), None);
+        // `\W` is not a literal, so `\Wx` stays case-insensitive.
+        o.patterns = vec![r"\Wx".into()];
+        assert_eq!(find(&o, " X"), Some((0, 2)));
+    }
+
+    #[test]
+    fn word_reports_inner_group() {
+        let mut o = opts("foo");
+        o.word = true;
+        assert_eq!(find(&o, "!foo("), Some((1, 4)));
+        assert_eq!(find(&o, "afoo"), None);
+        assert_eq!(find(&o, "foo_bar foo"), Some((8, 11)));
+    }
+
+    #[test]
+    fn newline_literal_is_rejected_in_line_mode() {
+        let err = Matcher::new(&opts(r"a\nb")).unwrap_err();
+        assert!(err.contains("not allowed"), "{err}");
+        let mut o = opts(r"a\nb");
+        o.multiline = true;
+        assert!(Matcher::new(&o).is_ok());
+    }
+
+    #[test]
+    fn classes_never_cross_lines() {
+        assert_eq!(find(&opts(r"a\sb"), "a\nb a b"), Some((4, 7)));
+    }
+
+    #[test]
+    fn empty_matches_advance_bytewise() {
+        let m = Matcher::new(&opts("x*")).unwrap();
+        let mut s = m.scratch();
+        let mut got = vec![];
+        m.for_each_match(&mut s, b"axx", 0, |a, b| {
+            got.push((a, b));
+            true
+        });
+        assert_eq!(got, vec![(0, 0), (1, 3)]);
+    }
+}

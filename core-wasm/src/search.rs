@@ -1,0 +1,347 @@
+//! Line-oriented search of one file held in memory, with rg's semantics for
+//! context, inversion, match limits, multi-line matches and binary data.
+//!
+//! The searcher decides *which* lines are reported and how; a [`Sink`]
+//! decides how they are printed.
+
+use crate::matcher::{Matcher, MatcherScratch};
+
+/// rg reads files in 64 KiB chunks; binary detection is tied to them.
+pub const BUFFER_CAPACITY: usize = 64 * 1024;
+
+/// What to do with a NUL byte, as rg does for walked vs. named files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryMode {
+    /// Files found by walking: stop at the chunk holding the first NUL.
+    Quit,
+    /// Files named on the command line: search all, but tell the sink.
+    Convert,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SearchConfig {
+    pub invert: bool,
+    pub before: usize,
+    pub after: usize,
+    pub max_count: Option<u64>,
+}
+
+/// Receives the lines a search reports. Offsets index the file's bytes;
+/// `start..end` covers whole lines including their terminators.
+pub trait Sink {
+    /// Returns false to stop searching this file.
+    fn matched(&mut self, file: &[u8], start: usize, end: usize, line_number: u64) -> bool;
+    fn context(&mut self, file: &[u8], start: usize, end: usize, line_number: u64) -> bool;
+    fn context_break(&mut self);
+}
+
+/// How a file's search ended.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileOutcome {
+    pub match_count: u64,
+    /// Offset of the first NUL byte, when binary data was detected.
+    pub binary_offset: Option<usize>,
+    /// True when the search stopped early because of binary data (Quit).
+    pub binary_quit: bool,
+    pub bytes_searched: usize,
+}
+
+/// Returns the first NUL offset rg's chunked reader would see, and the
+/// number of leading bytes it searched before quitting (Quit mode).
+fn quit_extent(data: &[u8]) -> (Option<usize>, usize) {
+    let nul = match memchr::memchr(0, data) {
+        None => return (None, data.len()),
+        Some(i) => i,
+    };
+    // Simulate the reader: each fill tops the buffer up to its capacity;
+    // complete lines are searched, the partial last line is kept. The fill
+    // that brings in the NUL is not searched at all.
+    let (mut buf_start, mut buf_end, mut cap) = (0usize, 0usize, BUFFER_CAPACITY);
+    loop {
+        let fill_end = (buf_start + cap).min(data.len());
+        if nul < fill_end {
+            return (Some(nul), buf_start);
+        }
+        buf_end = buf_end.max(fill_end);
+        match memchr::memrchr(b'\n', &data[buf_start..buf_end]) {
+            Some(i) => buf_start += i + 1,
+            None => cap *= 2,
+        }
+    }
+}
+
+/// Searches one file, reporting lines to `sink`.
+pub fn search_file(
+    data: &[u8],
+    binary: BinaryMode,
+    cfg: &SearchConfig,
+    matcher: &Matcher,
+    scratch: &mut MatcherScratch,
+    sink: &mut dyn Sink,
+) -> FileOutcome {
+    let mut outcome = FileOutcome::default();
+    let hay = match binary {
+        BinaryMode::Quit => {
+            let (nul, searchable) = quit_extent(data);
+            outcome.binary_offset = nul;
+            outcome.binary_quit = nul.is_some();
+            &data[..searchable]
+        }
+        BinaryMode::Convert => {
+            let head = &data[..data.len().min(BUFFER_CAPACITY)];
+            outcome.binary_offset = memchr::memchr(0, head);
+            data
+        }
+    };
+    outcome.bytes_searched = match outcome.binary_offset {
+        Some(off) => off,
+        None => hay.len(),
+    };
+    if cfg.max_count == Some(0) || hay.is_empty() {
+        return outcome;
+    }
+    let mut run = Run {
+        hay,
+        cfg,
+        sink,
+        lines: LineCounter::default(),
+        printed_end: None,
+        match_count: 0,
+        after_remaining: 0,
+        stopped: false,
+    };
+    let blocks = MatchBlocks { matcher, scratch, hay, pos: 0, pending: None };
+    if cfg.invert {
+        run.invert(blocks);
+    } else {
+        run.forward(blocks);
+    }
+    outcome.match_count = run.match_count;
+    // A search that stopped early never read the chunk holding the NUL.
+    if run.stopped && binary == BinaryMode::Quit {
+        outcome.binary_offset = None;
+        outcome.binary_quit = false;
+    }
+    outcome
+}
+
+/// Yields runs of matching lines `[start, end)` in order. In line mode each
+/// is one line; in multi-line mode matches on adjacent lines merge, as in
+/// grep-searcher.
+struct MatchBlocks<'a, 'm> {
+    matcher: &'m Matcher,
+    scratch: &'a mut MatcherScratch,
+    hay: &'a [u8],
+    pos: usize,
+    pending: Option<(usize, usize)>,
+}
+
+impl MatchBlocks<'_, '_> {
+    fn next_block(&mut self) -> Option<(usize, usize)> {
+        let hay = self.hay;
+        if !self.matcher.is_multiline() {
+            if self.pos >= hay.len() {
+                return None;
+            }
+            let at = self.matcher.find_line_at(self.scratch, hay, self.pos)?;
+            let (start, end) = line_bounds(hay, at);
+            self.pos = end;
+            return Some((start, end));
+        }
+        loop {
+            let found = if self.pos < hay.len() || (self.pos == hay.len() && hay.is_empty()) {
+                self.matcher.find_at(self.scratch, hay, self.pos)
+            } else {
+                None
+            };
+            let (ms, me) = match found {
+                None => return self.pending.take(),
+                Some(m) => m,
+            };
+            self.pos = if ms == me { me + 1 } else { me };
+            let line = locate_lines(hay, ms, me);
+            match self.pending {
+                None => self.pending = Some(line),
+                Some((ps, pe)) if pe >= line.0 => self.pending = Some((ps, pe.max(line.1))),
+                Some(prev) => {
+                    self.pending = Some(line);
+                    return Some(prev);
+                }
+            }
+        }
+    }
+}
+
+/// The line holding byte `at`: from after the previous `\n` to just past
+/// the next one (or the end of the data).
+fn line_bounds(hay: &[u8], at: usize) -> (usize, usize) {
+    let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |i| at + i + 1);
+    (start, end)
+}
+
+/// grep-searcher's `lines::locate`: the whole lines spanned by a match.
+fn locate_lines(hay: &[u8], ms: usize, me: usize) -> (usize, usize) {
+    let start = memchr::memrchr(b'\n', &hay[..ms]).map_or(0, |i| i + 1);
+    let end = if me > start && hay[me - 1] == b'\n' {
+        me
+    } else {
+        memchr::memchr(b'\n', &hay[me..]).map_or(hay.len(), |i| me + i + 1)
+    };
+    (start, end)
+}
+
+/// Counts lines incrementally: the number of the line starting at `pos`.
+#[derive(Default)]
+struct LineCounter {
+    pos: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    fn number_at(&mut self, hay: &[u8], offset: usize) -> u64 {
+        debug_assert!(offset >= self.pos);
+        self.line += memchr::memchr_iter(b'\n', &hay[self.pos..offset]).count() as u64;
+        self.pos = offset;
+        self.line + 1
+    }
+}
+
+/// The state of one file's search: what was printed, how many matches.
+struct Run<'a> {
+    hay: &'a [u8],
+    cfg: &'a SearchConfig,
+    sink: &'a mut dyn Sink,
+    lines: LineCounter,
+    /// End offset of the last line handed to the sink.
+    printed_end: Option<usize>,
+    match_count: u64,
+    after_remaining: usize,
+    stopped: bool,
+}
+
+impl Run<'_> {
+    fn limit_reached(&self) -> bool {
+        self.cfg.max_count.is_some_and(|m| self.match_count >= m)
+    }
+
+    fn forward(&mut self, mut blocks: MatchBlocks) {
+        while !self.stopped {
+            let Some((start, end)) = blocks.next_block() else { break };
+            self.report_match(start, end);
+            if self.limit_reached() && self.after_remaining == 0 {
+                self.stopped = true;
+                return;
+            }
+        }
+        self.trailing_context(self.hay.len());
+    }
+
+    /// With `-v`, the lines between matching blocks are the matches.
+    fn invert(&mut self, mut blocks: MatchBlocks) {
+        let mut pos = 0;
+        loop {
+            let next = blocks.next_block();
+            let gap_end = next.map_or(self.hay.len(), |(s, _)| s);
+            while pos < gap_end && !self.stopped {
+                let end = memchr::memchr(b'\n', &self.hay[pos..gap_end]).map_or(gap_end, |i| pos + i + 1);
+                self.report_match(pos, end);
+                pos = end;
+                if self.limit_reached() && self.after_remaining == 0 {
+                    self.stopped = true;
+                    return;
+                }
+            }
+            match next {
+                Some((_, e)) if !self.stopped => pos = e,
+                _ => break,
+            }
+        }
+        self.trailing_context(self.hay.len());
+    }
+
+    /// Reports a matching block, with any context it needs before it.
+    fn report_match(&mut self, start: usize, end: usize) {
+        // After-context of earlier matches runs up to this block.
+        self.trailing_context(start);
+        if self.stopped {
+            return;
+        }
+        if self.limit_reached() {
+            // Past the limit a match can only show as part of the
+            // after-context; rg still prints it as a match line.
+            if self.after_remaining == 0 {
+                self.stopped = true;
+                return;
+            }
+            self.after_remaining -= 1;
+            self.emit(start, end, true);
+            return;
+        }
+        let before_start = self.before_context_start(start);
+        self.maybe_break(before_start);
+        let mut pos = before_start;
+        while pos < start && !self.stopped {
+            let e = memchr::memchr(b'\n', &self.hay[pos..start]).map_or(start, |i| pos + i + 1);
+            self.emit(pos, e, false);
+            pos = e;
+        }
+        if self.stopped {
+            return;
+        }
+        self.match_count += 1;
+        self.after_remaining = self.cfg.after;
+        self.emit(start, end, true);
+    }
+
+    /// Where before-context for a block at `start` begins: up to `before`
+    /// lines back, but never re-printing lines already printed.
+    fn before_context_start(&self, start: usize) -> usize {
+        let floor = self.printed_end.unwrap_or(0);
+        let mut pos = start;
+        for _ in 0..self.cfg.before {
+            if pos <= floor {
+                break;
+            }
+            pos = memchr::memrchr(b'\n', &self.hay[floor..pos - 1]).map_or(floor, |i| floor + i + 1);
+        }
+        pos
+    }
+
+    /// Prints pending after-context lines that lie before `limit`.
+    fn trailing_context(&mut self, limit: usize) {
+        let Some(mut pos) = self.printed_end else { return };
+        while self.after_remaining > 0 && pos < limit && !self.stopped {
+            let e = memchr::memchr(b'\n', &self.hay[pos..limit]).map_or(limit, |i| pos + i + 1);
+            self.after_remaining -= 1;
+            self.emit(pos, e, false);
+            pos = e;
+        }
+        if self.limit_reached() && self.after_remaining == 0 {
+            self.stopped = true;
+        }
+    }
+
+    /// A `--` goes between groups of lines that are not adjacent.
+    fn maybe_break(&mut self, next_start: usize) {
+        let any_context = self.cfg.before > 0 || self.cfg.after > 0;
+        if let Some(end) = self.printed_end {
+            if any_context && end < next_start {
+                self.sink.context_break();
+            }
+        }
+    }
+
+    fn emit(&mut self, start: usize, end: usize, is_match: bool) {
+        let n = self.lines.number_at(self.hay, start);
+        let go_on = if is_match {
+            self.sink.matched(self.hay, start, end, n)
+        } else {
+            self.sink.context(self.hay, start, end, n)
+        };
+        self.printed_end = Some(end);
+        if !go_on {
+            self.stopped = true;
+        }
+    }
+}

@@ -1,0 +1,289 @@
+/**
+ * curserve: ripgrep-compatible search over a workspace held in WebAssembly
+ * memory. Open a workspace once (every file rg would search is read into
+ * memory), then search it many times without touching the disk.
+ *
+ * @example
+ * ```ts
+ * import { Workspace } from "./mod.ts";
+ * const ws = await Workspace.open("/srv/repo");
+ * const { text } = ws.grep({ pattern: "TODO", ignoreCase: true, lineNumber: true });
+ * console.log(text);
+ * ws.close();
+ * ```
+ * @module
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "./src/args.ts";
+import { grepRequest } from "./src/cli.ts";
+import { CoreCorpus, wasmMemoryBytes } from "./src/core.ts";
+import type { GrepRequest, OutputSpec } from "./src/request.ts";
+import { type LoadReport, type SearchRoot, Walker } from "./src/walk.ts";
+
+export type { GrepRequest, OutputSpec } from "./src/request.ts";
+export { runGrep } from "./src/cli.ts";
+
+/** How a workspace is loaded. */
+export interface OpenOptions {
+  /** Also load hidden files and directories (`--hidden`). */
+  hidden?: boolean;
+  /** Ignore `.gitignore`, `.ignore` and `.rgignore` (`--no-ignore`). */
+  noIgnore?: boolean;
+  /** Called every 1000 files (and at the end) while loading. */
+  onProgress?: (progress: { files: number; bytes: number }) => void;
+}
+
+/** A search, in rg's terms. Paths are relative to the workspace root. */
+export interface GrepOptions {
+  /** One pattern, or several (like repeated `-e`). */
+  pattern: string | string[];
+  fixedStrings?: boolean;
+  ignoreCase?: boolean;
+  smartCase?: boolean;
+  word?: boolean;
+  lineRegexp?: boolean;
+  invert?: boolean;
+  multiline?: boolean;
+  lineNumber?: boolean;
+  /** Defaults to true, as for rg searching a directory. */
+  withFilename?: boolean;
+  onlyMatching?: boolean;
+  count?: boolean;
+  filesWithMatches?: boolean;
+  filesWithoutMatch?: boolean;
+  maxCount?: number;
+  before?: number;
+  after?: number;
+  context?: number;
+  globs?: string[];
+  iglobs?: string[];
+  types?: string[];
+  typesNot?: string[];
+  /** Files or directories to search (default: the whole workspace). */
+  paths?: string[];
+}
+
+/** One matching line. */
+export interface GrepMatch {
+  path: string;
+  /** 1-based. */
+  lineNumber: number;
+  /** The line's text (with its terminator, as rg reports it). */
+  line: string;
+  /** Byte offsets of each match within the line. */
+  submatches: { start: number; end: number; text: string }[];
+}
+
+/** The outcome of {@link Workspace.grep}. */
+export interface GrepResult {
+  /** What `rg --sort path` prints for this search. */
+  text: string;
+  /** Whether anything matched (rg's exit status 0). */
+  matched: boolean;
+}
+
+/** Sizes of a loaded workspace. */
+export interface WorkspaceStats {
+  files: number;
+  /** Bytes of file contents held. */
+  bytes: number;
+  /** Bytes of WebAssembly memory in this process (shared by workspaces). */
+  wasmMemoryBytes: number;
+  /** Milliseconds the load took. */
+  loadMs: number;
+}
+
+/** A directory tree loaded into memory and searched like rg searches it. */
+export class Workspace {
+  #corpus: CoreCorpus;
+  #report: LoadReport;
+  #loadMs: number;
+
+  private constructor(readonly root: string, corpus: CoreCorpus, report: LoadReport, loadMs: number) {
+    this.#corpus = corpus;
+    this.#report = report;
+    this.#loadMs = loadMs;
+  }
+
+  /**
+   * Reads every file rg would search under `root` into memory, applying
+   * `.gitignore` (in git repositories), `.ignore`, `.rgignore`,
+   * `.git/info/exclude` and skipping hidden files.
+   * @param root Directory to load.
+   * @param options What to load and how to report progress.
+   * @returns The loaded workspace.
+   * @throws {TypeError} When `root` is not a readable directory.
+   */
+  static open(root: string, options: OpenOptions = {}): Promise<Workspace> {
+    const abs = resolve(root);
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(abs);
+    } catch (err) {
+      return Promise.reject(new TypeError(`Cannot open workspace ${abs}: ${(err as Error).message}`));
+    }
+    if (!info.isDirectory) {
+      return Promise.reject(new TypeError(`Cannot open workspace ${abs}: not a directory`));
+    }
+    const started = performance.now();
+    const corpus = new CoreCorpus();
+    const walker = new Walker(corpus, {
+      hidden: options.hidden ?? false,
+      noIgnore: options.noIgnore ?? false,
+      cwd: abs,
+      globs: [],
+      iglobs: [],
+      types: [],
+      typesNot: [],
+    }, options.onProgress && ((r) => r.files % 1000 === 0 && options.onProgress!(r)));
+    try {
+      const report = walker.load([{ path: abs, display: "", isFile: false }]);
+      options.onProgress?.(report);
+      return Promise.resolve(new Workspace(abs, corpus, report, performance.now() - started));
+    } finally {
+      walker.free();
+    }
+  }
+
+  /** Counts and sizes of what is loaded. */
+  stats(): WorkspaceStats {
+    return {
+      files: this.#corpus.fileCount,
+      bytes: this.#corpus.byteCount,
+      wasmMemoryBytes: wasmMemoryBytes(),
+      loadMs: this.#loadMs,
+    };
+  }
+
+  /** Paths that could not be read while loading, as rg reports them. */
+  get loadErrors(): readonly string[] {
+    return this.#report.errors;
+  }
+
+  /**
+   * Searches the workspace.
+   * @param options The pattern and rg options.
+   * @returns rg's output text and whether anything matched.
+   * @throws {SyntaxError} For an invalid pattern (message as rg prints it).
+   */
+  grep(options: GrepOptions): GrepResult {
+    const { output, matched } = this.#run(this.#request(options, this.#outputFor(options)));
+    return { text: new TextDecoder().decode(output), matched };
+  }
+
+  /**
+   * Searches the workspace and returns each matching line as data.
+   * Output options (count, files, context) are ignored.
+   * @throws {SyntaxError} For an invalid pattern.
+   */
+  matches(options: GrepOptions): GrepMatch[] {
+    const { output } = this.#run(this.#request(options, { kind: "json", line_number: true }));
+    const found: GrepMatch[] = [];
+    for (const line of new TextDecoder().decode(output).split("\n")) {
+      if (!line.startsWith('{"type":"match"')) continue;
+      const { data } = JSON.parse(line);
+      found.push({
+        path: data.path.text ?? atob(data.path.bytes),
+        lineNumber: data.line_number,
+        line: data.lines.text ?? atob(data.lines.bytes),
+        submatches: data.submatches.map((s: { start: number; end: number; match: { text?: string } }) => ({
+          start: s.start,
+          end: s.end,
+          text: s.match.text ?? "",
+        })),
+      });
+    }
+    return found;
+  }
+
+  /**
+   * Runs an rg command line (flags, pattern, paths relative to the
+   * workspace root) against the loaded files.
+   * @returns The bytes rg would print and its exit status.
+   */
+  run(argv: string[]): { stdout: Uint8Array; stderr: string; code: number } {
+    let args;
+    try {
+      args = parseArgs(argv);
+    } catch (err) {
+      return { stdout: new Uint8Array(), stderr: (err as Error).message + "\n", code: 2 };
+    }
+    const roots = this.#roots(args.paths);
+    const request = grepRequest(args, roots, this.root);
+    if (args.files) {
+      const out = this.#corpus.listFiles(JSON.stringify(request));
+      return { stdout: out, stderr: "", code: out.length > 0 ? 0 : 1 };
+    }
+    try {
+      const { output, matched } = this.#run(request);
+      return { stdout: output, stderr: "", code: matched ? 0 : 1 };
+    } catch (err) {
+      return { stdout: new Uint8Array(), stderr: (err as Error).message + "\n", code: 2 };
+    }
+  }
+
+  /** Files rg would search, relative to the root, in path order. */
+  files(options: Pick<GrepOptions, "globs" | "iglobs" | "types" | "typesNot" | "paths"> = {}): string[] {
+    const request = this.#request({ pattern: "", ...options }, { kind: "files_with_matches" });
+    const text = new TextDecoder().decode(this.#corpus.listFiles(JSON.stringify(request)));
+    return text === "" ? [] : text.slice(0, -1).split("\n");
+  }
+
+  /** Releases the memory holding the files. */
+  close(): void {
+    this.#corpus.free();
+  }
+
+  #roots(paths: string[] | undefined): SearchRoot[] {
+    if (!paths || paths.length === 0) return [{ path: this.root, display: "", isFile: false }];
+    return paths.map((p) => {
+      const path = resolve(this.root, p);
+      return { path, display: p, isFile: this.#corpus.hasFile(path) };
+    });
+  }
+
+  #outputFor(o: GrepOptions): OutputSpec {
+    if (o.count) return { kind: "count", matches: o.onlyMatching ?? false };
+    if (o.filesWithMatches) return { kind: "files_with_matches" };
+    if (o.filesWithoutMatch) return { kind: "files_without_match" };
+    return { kind: "standard", line_number: o.lineNumber ?? false, only_matching: o.onlyMatching ?? false };
+  }
+
+  #request(o: GrepOptions, output: OutputSpec): GrepRequest {
+    const context = o.context ?? 0;
+    return {
+      patterns: Array.isArray(o.pattern) ? o.pattern : [o.pattern],
+      fixed_strings: o.fixedStrings ?? false,
+      case: o.ignoreCase ? "insensitive" : o.smartCase ? "smart" : "sensitive",
+      word: o.word ?? false,
+      line_regexp: o.lineRegexp ?? false,
+      multiline: o.multiline ?? false,
+      invert: o.invert ?? false,
+      before: context > 0 ? context : o.before ?? 0,
+      after: context > 0 ? context : o.after ?? 0,
+      max_count: o.maxCount ?? null,
+      output,
+      with_filename: o.withFilename ?? true,
+      roots: this.#roots(o.paths).map((r) => ({ path: r.path, display: r.display, is_file: r.isFile })),
+      cwd: this.root,
+      globs: o.globs ?? [],
+      iglobs: o.iglobs ?? [],
+      types: o.types ?? [],
+      types_not: o.typesNot ?? [],
+    };
+  }
+
+  #run(request: GrepRequest): { output: Uint8Array; matched: boolean } {
+    let result;
+    try {
+      result = this.#corpus.grep(JSON.stringify(request));
+    } catch (err) {
+      throw new SyntaxError((err as Error).message);
+    }
+    try {
+      return { output: result.takeOutput(), matched: result.matched };
+    } finally {
+      result.free();
+    }
+  }
+}

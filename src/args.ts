@@ -1,0 +1,280 @@
+/**
+ * Parses ripgrep's command line (the subset curserve supports) the way
+ * ripgrep 13 does: short flags combine (`-in`, `-A2`), values attach or
+ * follow (`-m1`, `-m 1`, `--max-count=1`), the last of conflicting flags
+ * wins (`-i`/`-s`/`-S`, `-n`/`-N`, `-w`/`-x`, `-H`/`-I`), and `--` ends
+ * flags.
+ * @module
+ */
+
+export type CaseMode = "sensitive" | "insensitive" | "smart";
+
+/** A parsed `grep` command line. */
+export interface GrepArgs {
+  patterns: string[];
+  paths: string[];
+  fixedStrings: boolean;
+  caseMode: CaseMode;
+  word: boolean;
+  lineRegexp: boolean;
+  invert: boolean;
+  /** `-n` / `-N`; undefined means the default (off when not a tty). */
+  lineNumber?: boolean;
+  /** `-H` / `-I`; undefined means rg's default for the paths given. */
+  withFilename?: boolean;
+  count: boolean;
+  countMatches: boolean;
+  filesWithMatches: boolean;
+  filesWithoutMatch: boolean;
+  maxCount?: number;
+  after: number;
+  before: number;
+  context: number;
+  onlyMatching: boolean;
+  globs: string[];
+  iglobs: string[];
+  types: string[];
+  typesNot: string[];
+  hidden: boolean;
+  noIgnore: boolean;
+  multiline: boolean;
+  json: boolean;
+  files: boolean;
+  quiet: boolean;
+  /** Route the search through a running daemon at this socket. */
+  daemon?: string;
+  help: boolean;
+  version: boolean;
+}
+
+/** A command-line error: printed with usage, exit status 2. */
+export class UsageError extends Error {}
+
+type Setter = (a: GrepArgs, value: string) => void;
+interface FlagSpec {
+  long: string;
+  short?: string;
+  /** Takes a value when set. */
+  value?: Setter;
+  /** A switch when set. */
+  on?: (a: GrepArgs) => void;
+}
+
+function number(flag: string, text: string): number {
+  if (!/^\d+$/.test(text)) {
+    throw new UsageError(`error: Invalid value for '--${flag} <NUM>': invalid digit found in string`);
+  }
+  return Number(text);
+}
+
+const FLAGS: FlagSpec[] = [
+  { long: "regexp", short: "e", value: (a, v) => a.patterns.push(v) },
+  { long: "fixed-strings", short: "F", on: (a) => (a.fixedStrings = true) },
+  { long: "ignore-case", short: "i", on: (a) => (a.caseMode = "insensitive") },
+  { long: "smart-case", short: "S", on: (a) => (a.caseMode = "smart") },
+  { long: "case-sensitive", short: "s", on: (a) => (a.caseMode = "sensitive") },
+  { long: "word-regexp", short: "w", on: (a) => ((a.word = true), (a.lineRegexp = false)) },
+  { long: "line-regexp", short: "x", on: (a) => ((a.lineRegexp = true), (a.word = false)) },
+  { long: "invert-match", short: "v", on: (a) => (a.invert = true) },
+  { long: "line-number", short: "n", on: (a) => (a.lineNumber = true) },
+  { long: "no-line-number", short: "N", on: (a) => (a.lineNumber = false) },
+  { long: "with-filename", short: "H", on: (a) => (a.withFilename = true) },
+  { long: "no-filename", short: "I", on: (a) => (a.withFilename = false) },
+  { long: "count", short: "c", on: (a) => (a.count = true) },
+  { long: "count-matches", on: (a) => (a.countMatches = true) },
+  { long: "files-with-matches", short: "l", on: (a) => (a.filesWithMatches = true) },
+  { long: "files-without-match", on: (a) => (a.filesWithoutMatch = true) },
+  { long: "max-count", short: "m", value: (a, v) => (a.maxCount = number("max-count", v)) },
+  { long: "after-context", short: "A", value: (a, v) => (a.after = number("after-context", v)) },
+  { long: "before-context", short: "B", value: (a, v) => (a.before = number("before-context", v)) },
+  { long: "context", short: "C", value: (a, v) => (a.context = number("context", v)) },
+  { long: "only-matching", short: "o", on: (a) => (a.onlyMatching = true) },
+  { long: "glob", short: "g", value: (a, v) => a.globs.push(v) },
+  { long: "iglob", value: (a, v) => a.iglobs.push(v) },
+  { long: "type", short: "t", value: (a, v) => a.types.push(v) },
+  { long: "type-not", short: "T", value: (a, v) => a.typesNot.push(v) },
+  { long: "hidden", on: (a) => (a.hidden = true) },
+  { long: "no-hidden", on: (a) => (a.hidden = false) },
+  { long: "no-ignore", on: (a) => (a.noIgnore = true) },
+  { long: "ignore", on: (a) => (a.noIgnore = false) },
+  { long: "multiline", short: "U", on: (a) => (a.multiline = true) },
+  { long: "no-multiline", on: (a) => (a.multiline = false) },
+  { long: "json", on: (a) => (a.json = true) },
+  { long: "files", on: (a) => (a.files = true) },
+  { long: "quiet", short: "q", on: (a) => (a.quiet = true) },
+  { long: "daemon", value: (a, v) => (a.daemon = v) },
+  { long: "help", short: "h", on: (a) => (a.help = true) },
+  { long: "version", short: "V", on: (a) => (a.version = true) },
+  // Accepted for compatibility; curserve's output is always sorted by path,
+  // never colored, and has no headings.
+  { long: "sort", value: (_a, v) => checkSort(v) },
+  { long: "color", value: () => {} },
+  { long: "no-heading", on: () => {} },
+  { long: "no-config", on: () => {} },
+  { long: "no-messages", on: () => {} },
+  { long: "threads", short: "j", value: (_a, v) => void number("threads", v) },
+];
+
+function checkSort(v: string): void {
+  if (v !== "path" && v !== "none") {
+    throw new UsageError(`error: curserve always sorts by path; --sort ${v} is not supported`);
+  }
+}
+
+const BY_LONG = new Map(FLAGS.map((f) => [f.long, f]));
+const BY_SHORT = new Map(FLAGS.filter((f) => f.short).map((f) => [f.short!, f]));
+
+/** The usage text printed after command-line errors and with `--help`. */
+export const USAGE = `USAGE:
+    deno task grep [OPTIONS] PATTERN [PATH ...]
+    deno task grep [OPTIONS] -e PATTERN ... [PATH ...]
+    deno task grep [OPTIONS] --files [PATH ...]`;
+
+export const HELP = `curserve grep: ripgrep-compatible search over files held in memory.
+Prints what \`rg --sort path\` prints; exit status 0 on a match, 1 on none,
+2 on an error.
+
+${USAGE}
+
+OPTIONS:
+    -e, --regexp PATTERN        A pattern to search for (repeatable)
+    -F, --fixed-strings         Treat patterns as literal strings
+    -i, --ignore-case           Case-insensitive search
+    -S, --smart-case            Case-insensitive unless the pattern has uppercase
+    -s, --case-sensitive        Case-sensitive search (the default)
+    -w, --word-regexp           Only match whole words
+    -x, --line-regexp           Only match whole lines
+    -v, --invert-match          Print lines that do not match
+    -n, --line-number           Show line numbers
+    -N, --no-line-number        Hide line numbers
+    -H, --with-filename         Print the file name for each match
+    -I, --no-filename           Never print file names
+    -c, --count                 Print the number of matching lines per file
+        --count-matches         Print the number of matches per file
+    -l, --files-with-matches    Print only the paths with a match
+        --files-without-match   Print only the paths without a match
+    -m, --max-count NUM         Stop after NUM matching lines per file
+    -A, --after-context NUM     Show NUM lines after each match
+    -B, --before-context NUM    Show NUM lines before each match
+    -C, --context NUM           Show NUM lines before and after each match
+    -o, --only-matching         Print only the matched parts
+    -g, --glob GLOB             Include or (with !) exclude paths (repeatable)
+        --iglob GLOB            Like --glob, case-insensitive
+    -t, --type TYPE             Only search files of TYPE (e.g. rust, py, js)
+    -T, --type-not TYPE         Do not search files of TYPE
+        --hidden                Search hidden files and directories
+        --no-ignore             Do not respect .gitignore, .ignore, .rgignore
+    -U, --multiline             Let matches span lines
+        --json                  Print results as JSON Lines
+        --files                 Print the files that would be searched
+    -q, --quiet                 Print nothing; exit status only
+        --daemon SOCKET         Search through a running curserve daemon
+    -h, --help                  Print this help
+    -V, --version               Print the version`;
+
+function emptyArgs(): GrepArgs {
+  return {
+    patterns: [],
+    paths: [],
+    fixedStrings: false,
+    caseMode: "sensitive",
+    word: false,
+    lineRegexp: false,
+    invert: false,
+    count: false,
+    countMatches: false,
+    filesWithMatches: false,
+    filesWithoutMatch: false,
+    after: 0,
+    before: 0,
+    context: 0,
+    onlyMatching: false,
+    globs: [],
+    iglobs: [],
+    types: [],
+    typesNot: [],
+    hidden: false,
+    noIgnore: false,
+    multiline: false,
+    json: false,
+    files: false,
+    quiet: false,
+    help: false,
+    version: false,
+  };
+}
+
+function unexpected(arg: string): UsageError {
+  return new UsageError(
+    `error: Found argument '${arg}' which wasn't expected, or isn't valid in this context`,
+  );
+}
+
+/**
+ * Parses `argv` (without the program name).
+ * @throws {UsageError} for unknown flags, missing values and bad numbers.
+ */
+export function parseArgs(argv: string[]): GrepArgs {
+  const a = emptyArgs();
+  const positional: string[] = [];
+  let i = 0;
+  const takeValue = (flag: string): string => {
+    if (i >= argv.length) {
+      throw new UsageError(
+        `error: The argument '${flag} <VALUE>' requires a value but none was supplied`,
+      );
+    }
+    return argv[i++];
+  };
+  while (i < argv.length) {
+    const arg = argv[i++];
+    if (arg === "--") {
+      positional.push(...argv.slice(i));
+      break;
+    }
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const name = arg.slice(2, eq < 0 ? undefined : eq);
+      const spec = BY_LONG.get(name);
+      if (!spec) throw unexpected(arg);
+      if (spec.value) spec.value(a, eq < 0 ? takeValue(`--${name}`) : arg.slice(eq + 1));
+      else if (eq >= 0) throw unexpected(arg);
+      else spec.on!(a);
+    } else if (arg.startsWith("-") && arg.length > 1) {
+      for (let j = 1; j < arg.length; j++) {
+        const spec = BY_SHORT.get(arg[j]);
+        if (!spec) throw unexpected(`-${arg[j]}`);
+        if (spec.on) {
+          spec.on(a);
+          continue;
+        }
+        // A value-taking short flag uses the rest of the group, or the
+        // next argument.
+        const rest = arg.slice(j + 1).replace(/^=/, "");
+        spec.value!(a, rest !== "" ? rest : takeValue(`-${arg[j]}`));
+        break;
+      }
+    } else {
+      positional.push(arg);
+    }
+  }
+  if (a.help || a.version) return a;
+  if (a.patterns.length === 0 && !a.files) {
+    if (positional.length === 0) {
+      throw new UsageError("error: The following required arguments were not provided:\n    <PATTERN>");
+    }
+    a.patterns.push(positional.shift()!);
+  }
+  a.paths = positional;
+  if (a.json) {
+    const clash = [
+      ["count", a.count],
+      ["count-matches", a.countMatches],
+      ["files-with-matches", a.filesWithMatches],
+      ["files-without-match", a.filesWithoutMatch],
+      ["files", a.files],
+    ].find(([, set]) => set);
+    if (clash) throw new UsageError(`error: The argument '--${clash[0]}' cannot be used with '--json'`);
+  }
+  return a;
+}

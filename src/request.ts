@@ -1,0 +1,47 @@
+/**
+ * The search request the core understands, as sent across the WebAssembly
+ * boundary (and, later, over the daemon's socket). Field names are the
+ * core's, in snake_case.
+ * @module
+ */
+
+/** curserve's version, printed by `--version`. */
+export const VERSION = "0.1.0";
+
+/** How results are printed, mirroring rg's output modes. */
+export type OutputSpec =
+  | { kind: "standard"; line_number: boolean; only_matching: boolean }
+  | { kind: "count"; matches: boolean }
+  | { kind: "files_with_matches" }
+  | { kind: "files_without_match" }
+  | { kind: "json"; line_number: boolean };
+
+/** One place to search; `path` is absolute, `display` is how it prints. */
+export interface RootSpec {
+  path: string;
+  display: string;
+  is_file: boolean;
+}
+
+/** A complete search request. */
+export interface GrepRequest {
+  patterns: string[];
+  fixed_strings: boolean;
+  case: "sensitive" | "insensitive" | "smart";
+  word: boolean;
+  line_regexp: boolean;
+  multiline: boolean;
+  invert: boolean;
+  before: number;
+  after: number;
+  max_count: number | null;
+  output: OutputSpec;
+  with_filename: boolean;
+  roots: RootSpec[];
+  /** Directory that globs with a slash are anchored to. */
+  cwd: string;
+  globs: string[];
+  iglobs: string[];
+  types: string[];
+  types_not: string[];
+}

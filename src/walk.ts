@@ -1,0 +1,210 @@
+/**
+ * Walks directories the way ripgrep does and reads every file it would
+ * search into a corpus. Directory listing and file reading happen here;
+ * which entries to keep (ignore files, globs, types, hidden names) is decided
+ * by the core, from the ignore-file text this module hands it.
+ * @module
+ */
+import { CoreCorpus, CoreWalkRules, putFile } from "./core.ts";
+
+/** What the walk skips and selects. */
+export interface WalkOptions {
+  /** Search hidden files and directories (`--hidden`). */
+  hidden: boolean;
+  /** Do not read ignore files (`--no-ignore`). */
+  noIgnore: boolean;
+  /** Directory that globs containing a slash are anchored to. */
+  cwd: string;
+  /** `-g` globs, `!` to exclude. */
+  globs: string[];
+  /** `--iglob` globs, matched case-insensitively. */
+  iglobs: string[];
+  /** `-t` file types to include. */
+  types: string[];
+  /** `-T` file types to exclude. */
+  typesNot: string[];
+}
+
+/** A place to search, in command-line order. */
+export interface SearchRoot {
+  /** Absolute path. */
+  path: string;
+  /** The path as printed (empty for the implicit current directory). */
+  display: string;
+  /** Named directly as a file: never filtered. */
+  isFile: boolean;
+}
+
+/** What a load did. */
+export interface LoadReport {
+  files: number;
+  bytes: number;
+  /** rg-style messages for paths that could not be read. */
+  errors: string[];
+}
+
+const IGNORE_NAMES = [".rgignore", ".ignore", ".gitignore"] as const;
+
+/** rg's text for an OS error, e.g. `No such file or directory (os error 2)`. */
+export function osErrorText(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "No such file or directory (os error 2)";
+  if (err instanceof Deno.errors.PermissionDenied) return "Permission denied (os error 13)";
+  if (err instanceof Deno.errors.NotADirectory) return "Not a directory (os error 20)";
+  return err instanceof Error ? err.message : String(err);
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
+
+function parentDir(path: string): string | null {
+  if (path === "/") return null;
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+function readText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+interface Entry {
+  name: string;
+  isDir: boolean;
+}
+
+/** Reads the walker-relevant entries of a directory: files and directories,
+ * not symbolic links (rg does not follow them). */
+function listDir(abs: string): { entries: Entry[]; names: Set<string> } {
+  const entries: Entry[] = [];
+  const names = new Set<string>();
+  for (const e of Deno.readDirSync(abs)) {
+    names.add(e.name);
+    if (e.isSymlink) continue;
+    if (e.isDirectory || e.isFile) entries.push({ name: e.name, isDir: e.isDirectory });
+  }
+  return { entries, names };
+}
+
+/** Loads files into a corpus, walking directories as rg would. */
+export class Walker {
+  #rules: CoreWalkRules;
+  #opts: WalkOptions;
+  #levels = new Map<string, number>();
+  #report: LoadReport = { files: 0, bytes: 0, errors: [] };
+  #onFile?: (report: LoadReport) => void;
+
+  constructor(
+    private corpus: CoreCorpus,
+    opts: WalkOptions,
+    onFile?: (report: LoadReport) => void,
+  ) {
+    this.#opts = opts;
+    this.#onFile = onFile;
+    this.#rules = new CoreWalkRules(JSON.stringify({
+      hidden: opts.hidden,
+      no_ignore: opts.noIgnore,
+      cwd: opts.cwd,
+      globs: opts.globs,
+      iglobs: opts.iglobs,
+      types: opts.types,
+      types_not: opts.typesNot,
+    }));
+  }
+
+  /** Frees the core's rule tables. */
+  free(): void {
+    this.#rules.free();
+  }
+
+  /** Loads every root; returns counts and per-path errors. */
+  load(roots: SearchRoot[]): LoadReport {
+    for (const root of roots) {
+      let info: Deno.FileInfo;
+      try {
+        info = Deno.statSync(root.path);
+      } catch (err) {
+        this.#report.errors.push(`${root.display || "./"}: ${osErrorText(err)}`);
+        continue;
+      }
+      if (info.isDirectory) {
+        root.isFile = false;
+        this.#walk(root.path, root.display, this.#ancestorLevel(parentDir(root.path)));
+      } else {
+        root.isFile = true;
+        this.#readFile(root.path, root.display);
+      }
+    }
+    return this.#report;
+  }
+
+  /** The ignore rules of a root's parent directories (rg reads those too). */
+  #ancestorLevel(dir: string | null): number {
+    if (dir === null || this.#opts.noIgnore) return -1;
+    const known = this.#levels.get(dir);
+    if (known !== undefined) return known;
+    const parent = this.#ancestorLevel(parentDir(dir));
+    let names: Set<string>;
+    try {
+      names = listDir(dir).names;
+    } catch {
+      names = new Set();
+    }
+    const level = this.#addLevel(parent, dir, names);
+    this.#levels.set(dir, level);
+    return level;
+  }
+
+  #addLevel(parent: number, dir: string, names: Set<string>): number {
+    const hasGit = names.has(".git");
+    if (this.#opts.noIgnore) return this.#rules.addDir(parent, dir, "", "", "", "", hasGit);
+    const text = (name: string) => names.has(name) ? readText(joinPath(dir, name)) : "";
+    const [rgignore, ignore, gitignore] = IGNORE_NAMES.map(text);
+    const exclude = hasGit ? readText(joinPath(dir, ".git/info/exclude")) : "";
+    return this.#rules.addDir(parent, dir, rgignore, ignore, gitignore, exclude, hasGit);
+  }
+
+  #walk(abs: string, shown: string, parent: number): void {
+    let listing;
+    try {
+      listing = listDir(abs);
+    } catch (err) {
+      this.#report.errors.push(`${shown || "./"}: ${osErrorText(err)}`);
+      return;
+    }
+    const level = this.#addLevel(parent, abs, listing.names);
+    const { entries } = listing;
+    if (entries.length === 0) return;
+    const keep = this.#rules.keepEntries(
+      level,
+      abs,
+      shown,
+      entries.map((e) => e.name).join("\0"),
+      Uint8Array.from(entries, (e) => (e.isDir ? 1 : 0)),
+    );
+    entries.forEach((e, i) => {
+      if (!keep[i]) return;
+      const childAbs = joinPath(abs, e.name);
+      const childShown = shown === "" ? e.name : joinPath(shown, e.name);
+      if (e.isDir) this.#walk(childAbs, childShown, level);
+      else this.#readFile(childAbs, childShown);
+    });
+  }
+
+  #readFile(abs: string, shown: string): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(abs);
+    } catch (err) {
+      this.#report.errors.push(`${shown}: ${osErrorText(err)}`);
+      return;
+    }
+    putFile(this.corpus, abs, bytes);
+    this.#report.files += 1;
+    this.#report.bytes += bytes.length;
+    this.#onFile?.(this.#report);
+  }
+}
