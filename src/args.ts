@@ -85,8 +85,9 @@ const FLAGS: FlagSpec[] = [
   { long: "files-with-matches", short: "l", on: (a) => (a.filesWithMatches = true) },
   { long: "files-without-match", on: (a) => (a.filesWithoutMatch = true) },
   { long: "max-count", short: "m", value: (a, v) => (a.maxCount = number("max-count", v)) },
-  { long: "after-context", short: "A", value: (a, v) => (a.after = number("after-context", v)) },
-  { long: "before-context", short: "B", value: (a, v) => (a.before = number("before-context", v)) },
+  // A later -A or -B cancels an earlier -C entirely (clap overrides in rg 13).
+  { long: "after-context", short: "A", value: (a, v) => ((a.after = number("after-context", v)), (a.context = 0)) },
+  { long: "before-context", short: "B", value: (a, v) => ((a.before = number("before-context", v)), (a.context = 0)) },
   { long: "context", short: "C", value: (a, v) => (a.context = number("context", v)) },
   { long: "only-matching", short: "o", on: (a) => (a.onlyMatching = true) },
   { long: "glob", short: "g", value: (a, v) => a.globs.push(v) },

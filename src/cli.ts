@@ -21,6 +21,10 @@ export interface CommandIO {
 const MULTILINE_HINT = "\n\nConsider enabling multiline mode with the --multiline flag " +
   "(or -U for short).\nWhen multiline mode is enabled, new line characters can be matched.";
 
+/** rg's warning when filters left nothing to search in the current directory. */
+const NOTHING_SEARCHED = "No files were searched, which means ripgrep probably applied " +
+  "a filter you didn't expect.\nRunning with --debug will show why files are being skipped.\n";
+
 /** The output format rg picks for these flags. */
 export function outputSpec(a: GrepArgs): OutputSpec {
   if (a.json) return { kind: "json", line_number: a.lineNumber ?? true };
@@ -122,9 +126,13 @@ export function runGrep(argv: string[], io: CommandIO): number {
     if (neverMatches) return errored ? 2 : 1;
     const result = corpus.grep(JSON.stringify(request));
     const out = result.takeOutput();
-    const matched = result.matched;
+    const { matched, searched } = result;
     result.free();
     if (!args.quiet) io.stdout(out);
+    if (searched === 0 && args.paths.length === 0) {
+      io.stderr(NOTHING_SEARCHED);
+      return 2;
+    }
     if (matched && (args.quiet || !errored)) return 0;
     return errored ? 2 : 1;
   } catch (err) {

@@ -135,7 +135,7 @@ export class Walker {
         this.#walk(root.path, root.display, this.#ancestorLevel(parentDir(root.path)));
       } else {
         root.isFile = true;
-        this.#readFile(root.path, root.display);
+        this.#readFile(root.path, root.display, false);
       }
     }
     return this.#report;
@@ -190,11 +190,11 @@ export class Walker {
       const childAbs = joinPath(abs, e.name);
       const childShown = shown === "" ? e.name : joinPath(shown, e.name);
       if (e.isDir) this.#walk(childAbs, childShown, level);
-      else this.#readFile(childAbs, childShown);
+      else this.#readFile(childAbs, childShown, true);
     });
   }
 
-  #readFile(abs: string, shown: string): void {
+  #readFile(abs: string, shown: string, walked: boolean): void {
     let bytes: Uint8Array;
     try {
       bytes = Deno.readFileSync(abs);
@@ -202,7 +202,7 @@ export class Walker {
       this.#report.errors.push(`${shown}: ${osErrorText(err)}`);
       return;
     }
-    putFile(this.corpus, abs, bytes);
+    putFile(this.corpus, abs, bytes, walked);
     this.#report.files += 1;
     this.#report.bytes += bytes.length;
     this.#onFile?.(this.#report);

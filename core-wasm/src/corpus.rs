@@ -9,6 +9,13 @@ use std::collections::HashMap;
 pub struct FileEntry {
     pub path: String,
     pub data: Box<[u8]>,
+    /// Offset of the first NUL byte (rg's binary test), found once by
+    /// [`Corpus::prepare`] so searches need not rescan.
+    pub first_nul: Option<usize>,
+    /// Found by walking a directory (not only named as a file): only such
+    /// files are searched when their directory is.
+    pub walked: bool,
+    scanned: bool,
 }
 
 #[derive(Debug, Default)]
@@ -33,17 +40,20 @@ impl Corpus {
 
     /// Makes room for a file of `len` bytes at `path` (replacing any old
     /// contents) and returns the buffer for the caller to fill.
-    pub fn insert(&mut self, path: &str, len: usize) -> &mut [u8] {
+    pub fn insert(&mut self, path: &str, len: usize, walked: bool) -> &mut [u8] {
         let data = vec![0u8; len].into_boxed_slice();
         self.bytes += len;
         let i = match self.by_path.get(path) {
             Some(&i) => {
                 self.bytes -= self.files[i].data.len();
                 self.files[i].data = data;
+                self.files[i].scanned = false;
+                self.files[i].walked |= walked;
+                self.sorted = false;
                 i
             }
             None => {
-                self.files.push(FileEntry { path: path.to_string(), data });
+                self.files.push(FileEntry { path: path.to_string(), data, first_nul: None, walked, scanned: false });
                 self.by_path.insert(path.to_string(), self.files.len() - 1);
                 self.sorted = false;
                 self.files.len() - 1
@@ -81,10 +91,15 @@ impl Corpus {
         self.by_path.get(path).map(|&i| &self.files[i])
     }
 
-    /// Sorts into walk order if files were added or removed since.
+    /// Sorts into walk order and indexes binary data, if files were added,
+    /// changed or removed since the last call.
     pub fn prepare(&mut self) {
         if self.sorted {
             return;
+        }
+        for f in self.files.iter_mut().filter(|f| !f.scanned) {
+            f.first_nul = memchr::memchr(0, &f.data);
+            f.scanned = true;
         }
         self.files.sort_unstable_by(|a, b| walk_order(&a.path, &b.path));
         for (i, f) in self.files.iter().enumerate() {
@@ -124,7 +139,7 @@ mod tests {
     fn under_selects_a_subtree() {
         let mut c = Corpus::new();
         for p in ["/r/a/x", "/r/a.txt", "/r/ab/y", "/r/a/b/z"] {
-            c.insert(p, 1);
+            c.insert(p, 1, true);
         }
         c.prepare();
         let got: Vec<_> = c.under("/r/a").iter().map(|f| f.path.as_str()).collect();

@@ -29,6 +29,7 @@ pub struct CoreCorpus {
 pub struct CoreGrepResult {
     output: Vec<u8>,
     matched: bool,
+    searched: u64,
     errors: Vec<String>,
 }
 
@@ -43,6 +44,12 @@ impl CoreGrepResult {
     #[wasm_bindgen(getter)]
     pub fn matched(&self) -> bool {
         self.matched
+    }
+
+    /// How many files passed the filters and were searched.
+    #[wasm_bindgen(getter)]
+    pub fn searched(&self) -> f64 {
+        self.searched as f64
     }
 
     /// Problems with individual paths, one per line.
@@ -62,9 +69,10 @@ impl CoreCorpus {
     /// Reserves `len` bytes for the file at absolute `path` and returns
     /// their address; the host writes the contents there before any other
     /// call into this module.
+    /// `walked`: found by walking a directory, rather than named directly.
     #[wasm_bindgen(js_name = allocFile)]
-    pub fn alloc_file(&mut self, path: &str, len: usize) -> *mut u8 {
-        self.corpus.insert(path, len).as_mut_ptr()
+    pub fn alloc_file(&mut self, path: &str, len: usize, walked: bool) -> *mut u8 {
+        self.corpus.insert(path, len, walked).as_mut_ptr()
     }
 
     #[wasm_bindgen(js_name = removeFile)]
@@ -93,7 +101,7 @@ impl CoreCorpus {
         let matcher = grep::compile(&req).map_err(|e| JsError::new(&e))?;
         self.corpus.prepare();
         let r = grep::grep(&self.corpus, &req, &matcher);
-        Ok(CoreGrepResult { output: r.output, matched: r.matched, errors: r.errors })
+        Ok(CoreGrepResult { output: r.output, matched: r.matched, searched: r.files_searched, errors: r.errors })
     }
 
     /// rg `--files`: the paths a search would look at, one per line.
@@ -112,7 +120,7 @@ impl CoreCorpus {
                 }
                 continue;
             }
-            for f in self.corpus.under(&root.path) {
+            for f in self.corpus.under(&root.path).iter().filter(|f| f.walked) {
                 let rel = &f.path[root.path.trim_end_matches('/').len() + 1..];
                 let shown = display_join(&root.display, rel);
                 let dirs = rel.match_indices('/').map(|(i, _)| &shown[..shown.len() - rel.len() + i]);

@@ -11,6 +11,8 @@ use ignore::overrides::{Override, OverrideBuilder};
 use ignore::types::{Types, TypesBuilder};
 use ignore::Match;
 
+use crate::default_types::DEFAULT_TYPES;
+
 /// Glob (`-g`, `--iglob`) and type (`-t`, `-T`) filters.
 #[derive(Clone, Debug)]
 pub struct Selector {
@@ -41,7 +43,11 @@ impl Selector {
             b.build().map_err(|e| e.to_string())?
         };
         let mut tb = TypesBuilder::new();
-        tb.add_defaults();
+        for (name, globs) in DEFAULT_TYPES {
+            for glob in *globs {
+                tb.add(name, glob).map_err(|e| e.to_string())?;
+            }
+        }
         for t in types {
             tb.select(t);
         }
@@ -200,17 +206,16 @@ impl IgnoreTree {
         if let Some(ignored) = self.selector.override_match(shown, is_dir) {
             return ignored;
         }
-        let mut whitelisted = false;
-        match self.ignore_match(level, abs, is_dir) {
+        let whitelisted = match self.ignore_match(level, abs, is_dir) {
             Some(true) => return true,
-            Some(false) => whitelisted = true,
-            None => {}
-        }
-        match self.selector.type_match(shown, is_dir) {
+            Some(false) => true,
+            None => false,
+        };
+        let whitelisted = match self.selector.type_match(shown, is_dir) {
             Some(true) => return true,
-            Some(false) => whitelisted = true,
-            None => {}
-        }
+            Some(false) => true,
+            None => whitelisted,
+        };
         !whitelisted && !self.hidden && name.starts_with('.')
     }
 }

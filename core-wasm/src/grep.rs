@@ -1,10 +1,10 @@
 //! One search request over a corpus: which files, in which order, printed
 //! how. This is the engine behind both the `grep` command and the API.
 
-use crate::corpus::Corpus;
+use crate::corpus::{Corpus, FileEntry};
 use crate::filter::Selector;
 use crate::matcher::{Matcher, PatternOptions};
-use crate::printer::{json_summary, FilePrinter, OutputKind, Stats};
+use crate::printer::{json_summary, FilePrinter, OutputKind, PrintConfig, Stats};
 use crate::search::{search_file, BinaryMode, SearchConfig};
 
 /// A place to search, in the order given on the command line.
@@ -37,11 +37,15 @@ pub struct GrepResult {
     /// Per-path problems (e.g. a named file that is not in the corpus).
     pub errors: Vec<String>,
     pub stats: Stats,
+    /// Files that passed the filters and were searched.
+    pub files_searched: u64,
 }
 
 /// Joins a root's printed path and a relative path as `Path::join` does.
 pub fn display_join(root: &str, rel: &str) -> String {
-    if root.is_empty() {
+    if rel.is_empty() {
+        root.to_string()
+    } else if root.is_empty() {
         rel.to_string()
     } else if root.ends_with('/') {
         format!("{root}{rel}")
@@ -60,7 +64,12 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
     // The searcher and the printer each need scratch space for the regex.
     let mut search_scratch = matcher.scratch();
     let mut print_scratch = matcher.scratch();
-    let context_separator = req.search.before > 0 || req.search.after > 0;
+    let print_cfg = PrintConfig {
+        kind: req.output,
+        with_filename: req.with_filename,
+        invert: req.search.invert,
+        context_separator: req.search.before > 0 || req.search.after > 0,
+    };
     let summary = !matches!(req.output, OutputKind::Standard { .. } | OutputKind::Json { .. });
     // Summaries ignore context, and so must their match limit.
     let search_cfg = if summary {
@@ -69,45 +78,48 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
         req.search.clone()
     };
     let mut printed_before = false;
-    let mut search_one = |data: &[u8], shown: &str, binary: BinaryMode, result: &mut GrepResult| {
-        let head = &data[..data.len().min(crate::search::BUFFER_CAPACITY)];
-        let binary_offset =
-            if binary == BinaryMode::Convert { memchr::memchr(0, head) } else { None };
+    let mut search_one = |f: &FileEntry, shown: (&str, &str), binary: BinaryMode, result: &mut GrepResult| {
+        let binary_offset = match binary {
+            BinaryMode::Convert => f.first_nul.filter(|&i| i < crate::search::BUFFER_CAPACITY),
+            BinaryMode::Quit => None,
+        };
         let mut printer = FilePrinter::new(
             &mut result.output,
-            req.output,
-            shown.as_bytes(),
-            req.with_filename,
+            &print_cfg,
+            shown,
             binary,
             binary_offset,
             matcher,
             &mut print_scratch,
             printed_before,
-            context_separator,
             &mut result.stats,
         );
-        let outcome = search_file(data, binary, &search_cfg, matcher, &mut search_scratch, &mut printer);
-        result.matched |= outcome.match_count > 0;
-        printed_before |= printer.finish(&outcome);
+        let outcome =
+            search_file(&f.data, f.first_nul, binary, &search_cfg, matcher, &mut search_scratch, &mut printer);
+        let report = printer.finish(&outcome);
+        result.files_searched += 1;
+        result.matched |= report.matched;
+        printed_before |= report.printed;
     };
     for root in &req.roots {
         if root.is_file {
             match corpus.get(&root.path) {
-                Some(f) => search_one(&f.data, &root.display, BinaryMode::Convert, &mut result),
+                Some(f) => search_one(f, (&root.display, ""), BinaryMode::Convert, &mut result),
                 None => result.errors.push(format!("{}: file is not loaded", root.display)),
             }
             continue;
         }
-        for f in corpus.under(&root.path) {
-            let rel = &f.path[root.path.trim_end_matches('/').len() + 1..];
-            let shown = display_join(&root.display, rel);
+        let base = root.path.trim_end_matches('/').len() + 1;
+        for f in corpus.under(&root.path).iter().filter(|f| f.walked) {
+            let rel = &f.path[base..];
             if !req.selector.is_empty() {
+                let shown = display_join(&root.display, rel);
                 let dirs = rel.match_indices('/').map(|(i, _)| &shown[..shown.len() - rel.len() + i]);
                 if !req.selector.selects_file(&shown, dirs) {
                     continue;
                 }
             }
-            search_one(&f.data, &shown, BinaryMode::Quit, &mut result);
+            search_one(f, (&root.display, rel), BinaryMode::Quit, &mut result);
         }
     }
     if let OutputKind::Json { .. } = req.output {

@@ -3,6 +3,7 @@
 //! one place that talks to it.
 
 pub mod corpus;
+mod default_types;
 pub mod filter;
 pub mod grep;
 pub mod matcher;

@@ -1,17 +1,364 @@
-//! Candidate-line scanning ahead of the regex (filled in below).
+//! Candidate-line scanning ahead of the regex.
+//!
+//! From the pattern's syntax tree we derive a small set of *needles*: every
+//! match must contain one of them. A needle is a byte string in which ASCII
+//! letters may be marked case-folded, so `(?i)holmes` and inner literals like
+//! the `_MAX_` of `\w+_MAX_\w+` become fast scans. The scan compares two
+//! chosen bytes of each needle against 16 haystack positions at once with
+//! WebAssembly SIMD, then verifies whole needles; the regex only runs on
+//! lines that hold one. Any line without a needle cannot match, so results
+//! are exactly the regex's.
 
-use regex_syntax::hir::Hir;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// Needle sets larger than this are left to the regex engine.
+const MAX_NEEDLES: usize = 8;
+
+/// One byte of a needle: exact, or an ASCII letter in either case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Unit {
+    Exact(u8),
+    /// Stored lowercase.
+    Fold(u8),
+}
+
+impl Unit {
+    fn matches(self, b: u8) -> bool {
+        match self {
+            Unit::Exact(x) => b == x,
+            Unit::Fold(x) => b | 0x20 == x,
+        }
+    }
+
+    /// (byte, or-mask) for the SIMD compare `(h | mask) == byte`.
+    fn probe(self) -> (u8, u8) {
+        match self {
+            Unit::Exact(x) => (x, 0),
+            Unit::Fold(x) => (x, 0x20),
+        }
+    }
+}
+
+type Needle = Vec<Unit>;
+
+/// What the analysis knows about the strings a sub-pattern matches.
+#[derive(Clone, Debug)]
+struct Facts {
+    /// All strings it can match, when that set is small and known.
+    exact: Option<Vec<Needle>>,
+    /// A set one of which every match contains, when known.
+    required: Option<Vec<Needle>>,
+}
+
+impl Facts {
+    fn unknown() -> Facts {
+        Facts { exact: None, required: None }
+    }
+
+    fn exact(set: Vec<Needle>) -> Facts {
+        let set = dedup(set);
+        if set.len() > MAX_NEEDLES {
+            return Facts::unknown();
+        }
+        Facts { exact: Some(set.clone()), required: Some(set) }
+    }
+}
+
+fn dedup(mut set: Vec<Needle>) -> Vec<Needle> {
+    set.sort();
+    set.dedup();
+    set
+}
+
+/// How useful a needle set is: longer shortest needle first, then fewer.
+fn score(set: &[Needle]) -> (usize, std::cmp::Reverse<usize>) {
+    let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
+    (shortest, std::cmp::Reverse(set.len()))
+}
+
+fn better(a: Option<Vec<Needle>>, b: Option<Vec<Needle>>) -> Option<Vec<Needle>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A class becomes a unit only when it is one byte or one ASCII letter in
+/// both cases; anything else (including `[Ssſ]`) is unknown.
+fn class_unit(class: &Class) -> Option<Unit> {
+    let mut members = Vec::new();
+    match class {
+        Class::Unicode(c) => {
+            for r in c.iter() {
+                for ch in r.start()..=r.end() {
+                    if !ch.is_ascii() || members.len() >= 2 {
+                        return None;
+                    }
+                    members.push(ch as u8);
+                }
+            }
+        }
+        Class::Bytes(c) => {
+            for r in c.iter() {
+                for b in r.start()..=r.end() {
+                    if members.len() >= 2 {
+                        return None;
+                    }
+                    members.push(b);
+                }
+            }
+        }
+    }
+    match members[..] {
+        [b] => Some(Unit::Exact(b)),
+        [a, b] if a.is_ascii_alphabetic() && a.to_ascii_lowercase() == b.to_ascii_lowercase() && a != b => {
+            Some(Unit::Fold(a.to_ascii_lowercase()))
+        }
+        _ => None,
+    }
+}
+
+fn analyze(hir: &Hir) -> Facts {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Facts::exact(vec![Vec::new()]),
+        HirKind::Literal(lit) => Facts::exact(vec![lit.0.iter().map(|&b| Unit::Exact(b)).collect()]),
+        HirKind::Class(c) => match class_unit(c) {
+            Some(u) => Facts::exact(vec![vec![u]]),
+            None => Facts::unknown(),
+        },
+        HirKind::Capture(cap) => analyze(&cap.sub),
+        HirKind::Repetition(rep) => {
+            let sub = analyze(&rep.sub);
+            if rep.min == 0 {
+                return Facts::unknown();
+            }
+            if rep.min == 1 && rep.max == Some(1) {
+                return sub;
+            }
+            Facts { exact: None, required: sub.required.or(sub.exact) }
+        }
+        HirKind::Alternation(subs) => {
+            let facts: Vec<Facts> = subs.iter().map(analyze).collect();
+            let exact = facts
+                .iter()
+                .map(|f| f.exact.clone())
+                .collect::<Option<Vec<_>>>()
+                .map(|sets| sets.concat());
+            let required = facts
+                .iter()
+                .map(|f| f.required.clone())
+                .collect::<Option<Vec<_>>>()
+                .map(|sets| dedup(sets.concat()));
+            let exact = exact.map(dedup).filter(|s| s.len() <= MAX_NEEDLES);
+            let required = required.filter(|s| s.len() <= MAX_NEEDLES);
+            Facts { exact, required }
+        }
+        HirKind::Concat(subs) => {
+            // Glue runs of known exact sets together (cross product); any
+            // unknown piece ends a run. The best run or child set wins.
+            let mut best: Option<Vec<Needle>> = None;
+            let mut run: Option<Vec<Needle>> = Some(vec![Vec::new()]);
+            let mut all_exact = true;
+            for sub in subs {
+                let f = analyze(sub);
+                best = better(best, f.required.clone());
+                match (run.take(), f.exact) {
+                    (Some(prefixes), Some(suffixes)) if prefixes.len() * suffixes.len() <= MAX_NEEDLES => {
+                        let joined = prefixes
+                            .iter()
+                            .flat_map(|p| suffixes.iter().map(move |s| [p.as_slice(), s].concat()))
+                            .collect();
+                        run = Some(dedup(joined));
+                    }
+                    (prev, exact) => {
+                        all_exact = false;
+                        best = better(best, prev);
+                        run = exact.or_else(|| Some(vec![Vec::new()]));
+                    }
+                }
+            }
+            best = better(best, run.clone());
+            Facts { exact: if all_exact { run } else { None }, required: best }
+        }
+    }
+}
 
 /// Finds bytes that may lie on a matching line, much faster than the regex.
 #[derive(Debug)]
-pub struct LineFilter {}
+pub struct LineFilter {
+    scan: Scan,
+}
 
-impl LineFilter {
-    pub fn from_hir(_hir: &Hir) -> Option<LineFilter> {
-        None
+#[derive(Debug)]
+enum Scan {
+    /// One case-sensitive needle: memchr's SIMD substring search.
+    Exact(memchr::memmem::Finder<'static>),
+    /// Folded or several needles: the pair scan below.
+    Pairs(Vec<Probe>),
+}
+
+/// A needle with the two positions whose bytes the SIMD pass compares.
+#[derive(Debug)]
+#[cfg_attr(not(all(target_arch = "wasm32", target_feature = "simd128")), allow(dead_code))]
+struct Probe {
+    units: Needle,
+    p1: usize,
+    p2: usize,
+}
+
+/// Rough rarity of a byte in source code (higher is rarer).
+fn rarity(u: Unit) -> u32 {
+    let b = match u {
+        Unit::Exact(b) | Unit::Fold(b) => b,
+    };
+    let common = b" etaoinsrlcdu_hpm()=;,.\n\t\"fgb/xy*-";
+    match common.iter().position(|&c| c == b.to_ascii_lowercase()) {
+        Some(i) => i as u32,
+        None if b.is_ascii_uppercase() => 40,
+        None => 60,
+    }
+}
+
+impl Probe {
+    fn new(units: Needle) -> Probe {
+        let mut order: Vec<usize> = (0..units.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(rarity(units[i])));
+        let p1 = order[0];
+        let p2 = *order.get(1).unwrap_or(&p1);
+        Probe { units, p1: p1.min(p2), p2: p1.max(p2) }
     }
 
-    pub fn find(&self, _hay: &[u8], _at: usize) -> Option<usize> {
-        None
+    fn verify(&self, hay: &[u8], at: usize) -> bool {
+        hay.len() - at >= self.units.len() && self.units.iter().zip(&hay[at..]).all(|(u, &b)| u.matches(b))
+    }
+}
+
+impl LineFilter {
+    /// Derives a filter from a (line-terminator-stripped) pattern, or none
+    /// when no useful needle set exists.
+    pub fn from_hir(hir: &Hir) -> Option<LineFilter> {
+        let needles = analyze(hir).required?;
+        // One- and two-byte needles are too common to pay off.
+        if needles.is_empty() || needles.iter().any(|n| n.len() < 3) {
+            return None;
+        }
+        let scan = match &needles[..] {
+            [one] if one.iter().all(|u| matches!(u, Unit::Exact(_))) => {
+                let bytes: Vec<u8> = one.iter().map(|u| u.probe().0).collect();
+                Scan::Exact(memchr::memmem::Finder::new(&bytes).into_owned())
+            }
+            _ => Scan::Pairs(needles.into_iter().map(Probe::new).collect()),
+        };
+        Some(LineFilter { scan })
+    }
+
+    /// The offset of the first needle occurrence at or after `at`.
+    pub fn find(&self, hay: &[u8], at: usize) -> Option<usize> {
+        match &self.scan {
+            Scan::Exact(f) => f.find(&hay[at..]).map(|i| at + i),
+            Scan::Pairs(probes) => find_pairs(probes, hay, at),
+        }
+    }
+}
+
+/// Scalar scan of positions `from..to` (also the whole scan off-wasm).
+fn find_scalar(probes: &[Probe], hay: &[u8], from: usize, to: usize) -> Option<usize> {
+    (from..to).find(|&i| probes.iter().any(|p| p.verify(hay, i)))
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn find_pairs(probes: &[Probe], hay: &[u8], at: usize) -> Option<usize> {
+    find_scalar(probes, hay, at, hay.len())
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn find_pairs(probes: &[Probe], hay: &[u8], at: usize) -> Option<usize> {
+    use core::arch::wasm32::*;
+    let reach = probes.iter().map(|p| p.p2).max().unwrap_or(0) + 16;
+    let consts: Vec<[v128; 4]> = probes
+        .iter()
+        .map(|p| {
+            let (c1, m1) = p.units[p.p1].probe();
+            let (c2, m2) = p.units[p.p2].probe();
+            [u8x16_splat(c1), u8x16_splat(m1), u8x16_splat(c2), u8x16_splat(m2)]
+        })
+        .collect();
+    let mut i = at;
+    while i + reach <= hay.len() {
+        let mut mask = 0u32;
+        for (p, [c1, m1, c2, m2]) in probes.iter().zip(&consts) {
+            // SAFETY: i + p2 + 16 <= i + reach <= hay.len(), so both 16-byte
+            // loads are in bounds; wasm loads need no alignment.
+            let (a, b) = unsafe {
+                (
+                    v128_load(hay.as_ptr().add(i + p.p1) as *const v128),
+                    v128_load(hay.as_ptr().add(i + p.p2) as *const v128),
+                )
+            };
+            let hit = v128_and(u8x16_eq(v128_or(a, *m1), *c1), u8x16_eq(v128_or(b, *m2), *c2));
+            if v128_any_true(hit) {
+                mask |= u8x16_bitmask(hit) as u32;
+            }
+        }
+        while mask != 0 {
+            let pos = i + mask.trailing_zeros() as usize;
+            if probes.iter().any(|p| p.verify(hay, pos)) {
+                return Some(pos);
+            }
+            mask &= mask - 1;
+        }
+        i += 16;
+    }
+    find_scalar(probes, hay, i, hay.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needles(pattern: &str, ci: bool) -> Option<Vec<String>> {
+        let hir = regex_syntax::ParserBuilder::new().case_insensitive(ci).build().parse(pattern).unwrap();
+        let set = analyze(&hir).required?;
+        Some(
+            set.iter()
+                .map(|n| {
+                    n.iter()
+                        .map(|u| match u {
+                            Unit::Exact(b) => *b as char,
+                            Unit::Fold(b) => (*b as char).to_ascii_uppercase(),
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn inner_literals_are_required() {
+        assert_eq!(needles(r"\w+_MAX_\w+ =", false), Some(vec!["_MAX_".into()]));
+        assert_eq!(needles(r"[A-Z]+_SUSPEND", false), Some(vec!["_SUSPEND".into()]));
+    }
+
+    #[test]
+    fn case_folding_avoids_non_ascii_variants() {
+        // (?i)s also matches U+017F and (?i)k the Kelvin sign: those break runs.
+        assert_eq!(needles("(?i)holmes", false), Some(vec!["HOLME".into()]));
+        assert_eq!(needles("sherlock|holmes", true), Some(vec!["HERLOC".into(), "HOLME".into()]));
+    }
+
+    #[test]
+    fn optional_parts_give_nothing() {
+        assert_eq!(needles("foo|", false).map(|v| v.contains(&String::new())), Some(true));
+        assert_eq!(needles(r"(abc)?", false), None);
+    }
+
+    #[test]
+    fn scan_agrees_with_naive_search() {
+        let hir = regex_syntax::ParserBuilder::new().case_insensitive(true).build().parse("needle").unwrap();
+        let f = LineFilter::from_hir(&hir).unwrap();
+        let hay = b"xx NeEdLe yy needle";
+        assert_eq!(f.find(hay, 0), Some(3));
+        assert_eq!(f.find(hay, 4), Some(13));
+        assert_eq!(f.find(hay, 14), None);
     }
 }

@@ -57,22 +57,44 @@ pub fn block_matches(
     });
 }
 
+/// How every file of one search is printed.
+#[derive(Clone, Copy, Debug)]
+pub struct PrintConfig {
+    pub kind: OutputKind,
+    pub with_filename: bool,
+    /// `-v`: reported lines are the non-matching ones.
+    pub invert: bool,
+    /// Context was asked for, so groups are separated by `--`.
+    pub context_separator: bool,
+}
+
+/// What a file's printing amounted to.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileReport {
+    /// Something was written for this file.
+    pub printed: bool,
+    /// It counts as a match for rg's exit status.
+    pub matched: bool,
+}
+
 /// Per-file printing state; one is made for each file searched.
 pub struct FilePrinter<'a> {
-    pub out: &'a mut Vec<u8>,
-    pub kind: OutputKind,
-    pub path: &'a [u8],
-    pub with_filename: bool,
-    pub binary: BinaryMode,
-    /// Offset of a NUL seen before searching (named files): the standard
-    /// printer then reports "binary file matches" instead of lines.
-    pub binary_offset: Option<usize>,
-    pub matcher: &'a Matcher,
-    pub scratch: &'a mut MatcherScratch,
+    out: &'a mut Vec<u8>,
+    cfg: &'a PrintConfig,
+    /// The file's path as printed: a root's printed path and the rest.
+    shown: (&'a str, &'a str),
+    /// `shown`, joined on first use (most files print nothing).
+    path: Vec<u8>,
+    binary: BinaryMode,
+    /// First NUL seen so far in a named file: from the first 64 KiB before
+    /// searching, or in a reported line. The standard printer then says
+    /// "binary file matches" instead of printing lines.
+    binary_offset: Option<usize>,
+    matcher: &'a Matcher,
+    scratch: &'a mut MatcherScratch,
     /// Whether any earlier file printed something (for `--` separators).
-    pub printed_before: bool,
-    pub context_separator: bool,
-    pub stats: &'a mut Stats,
+    printed_before: bool,
+    stats: &'a mut Stats,
     file_start_len: usize,
     match_count: u64,
     matches: u64,
@@ -82,29 +104,26 @@ impl<'a> FilePrinter<'a> {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         out: &'a mut Vec<u8>,
-        kind: OutputKind,
-        path: &'a [u8],
-        with_filename: bool,
+        cfg: &'a PrintConfig,
+        shown: (&'a str, &'a str),
         binary: BinaryMode,
         binary_offset: Option<usize>,
         matcher: &'a Matcher,
         scratch: &'a mut MatcherScratch,
         printed_before: bool,
-        context_separator: bool,
         stats: &'a mut Stats,
     ) -> FilePrinter<'a> {
         let file_start_len = out.len();
         FilePrinter {
             out,
-            kind,
-            path,
-            with_filename,
+            cfg,
+            shown,
+            path: Vec::new(),
             binary,
             binary_offset,
             matcher,
             scratch,
             printed_before,
-            context_separator,
             stats,
             file_start_len,
             match_count: 0,
@@ -112,44 +131,60 @@ impl<'a> FilePrinter<'a> {
         }
     }
 
-    /// Whether this file's output stops at its first match (`-l`, and
-    /// `--files-without-match`, which only needs to know there is one).
-    pub fn quits_on_first_match(&self) -> bool {
-        matches!(self.kind, OutputKind::FilesWithMatches | OutputKind::FilesWithoutMatch)
+    /// Joins the printed path once, when something is about to print it.
+    fn ensure_path(&mut self) {
+        if self.path.is_empty() {
+            self.path = crate::grep::display_join(self.shown.0, self.shown.1).into_bytes();
+        }
     }
 
-    /// Writes what comes after the file's lines; returns true when this
-    /// file printed anything.
-    pub fn finish(mut self, outcome: &FileOutcome) -> bool {
+    /// Writes what comes after the file's lines.
+    pub fn finish(mut self, outcome: &FileOutcome) -> FileReport {
+        self.ensure_path();
         let count = self.match_count;
-        self.stats.searches += 1;
-        self.stats.bytes_searched += outcome.bytes_searched as u64;
-        if count > 0 {
-            self.stats.searches_with_match += 1;
-            self.stats.matched_lines += count;
-        }
-        match self.kind {
+        let binary_offset = self.binary_offset.or(outcome.binary_offset);
+        // A walked file given up as binary counts as no match in summaries.
+        let summary_drop = outcome.binary_quit;
+        let mut matched = count > 0;
+        match self.cfg.kind {
             OutputKind::Standard { .. } => {
-                if let Some(offset) = outcome.binary_offset {
-                    if count > 0 {
-                        if self.with_filename {
-                            self.out.extend_from_slice(self.path);
-                            self.out.extend_from_slice(b": ");
-                        }
-                        let msg = match self.binary {
-                            BinaryMode::Quit => "WARNING: stopped searching binary file after match",
-                            BinaryMode::Convert => "binary file matches",
-                        };
-                        self.out.extend_from_slice(
-                            format!("{msg} (found \"\\0\" byte around offset {offset})\n").as_bytes(),
-                        );
+                if let (Some(offset), true) = (binary_offset, count > 0) {
+                    if self.cfg.with_filename {
+                        self.out.extend_from_slice(&self.path);
+                        self.out.extend_from_slice(b": ");
                     }
+                    let msg = match self.binary {
+                        BinaryMode::Quit => "WARNING: stopped searching binary file after match",
+                        BinaryMode::Convert => "binary file matches",
+                    };
+                    self.out
+                        .extend_from_slice(format!("{msg} (found \"\\0\" byte around offset {offset})\n").as_bytes());
                 }
             }
-            // A walked file given up as binary is not reported at all.
-            _ if outcome.binary_quit && !matches!(self.kind, OutputKind::Json { .. }) => {}
+            OutputKind::Json { .. } => {
+                if count > 0 {
+                    let printed = (self.out.len() - self.file_start_len) as u64;
+                    let st = &mut *self.stats;
+                    st.searches += 1;
+                    st.searches_with_match += 1;
+                    st.bytes_searched += outcome.bytes_searched as u64;
+                    st.bytes_printed += printed;
+                    st.matched_lines += count;
+                    st.matches += self.matches;
+                    let binary = binary_offset.map_or("null".to_string(), |o| o.to_string());
+                    let end = format!(
+                        "{{\"type\":\"end\",\"data\":{{\"path\":{},\"binary_offset\":{binary},\"stats\":{{{},\"searches\":1,\"searches_with_match\":1,\"bytes_searched\":{},\"bytes_printed\":{printed},\"matched_lines\":{count},\"matches\":{}}}}}}}\n",
+                        json_data(&self.path),
+                        json_elapsed(false),
+                        outcome.bytes_searched,
+                        self.matches,
+                    );
+                    self.out.extend_from_slice(end.as_bytes());
+                }
+            }
+            _ if summary_drop => matched = false,
             OutputKind::Count { matches } => {
-                let n = if matches { self.matches } else { count };
+                let n = if matches || self.matcher.is_multiline() { self.matches } else { count };
                 if n > 0 {
                     self.write_path_prefix(b':');
                     self.out.extend_from_slice(n.to_string().as_bytes());
@@ -158,39 +193,38 @@ impl<'a> FilePrinter<'a> {
             }
             OutputKind::FilesWithMatches => {
                 if count > 0 {
-                    self.out.extend_from_slice(self.path);
+                    self.out.extend_from_slice(&self.path);
                     self.out.push(b'\n');
                 }
             }
             OutputKind::FilesWithoutMatch => {
-                if count == 0 {
-                    self.out.extend_from_slice(self.path);
+                // rg's exit status here says whether a path was printed.
+                matched = count == 0;
+                if matched {
+                    self.out.extend_from_slice(&self.path);
                     self.out.push(b'\n');
                 }
             }
-            OutputKind::Json { .. } => {
-                if count > 0 {
-                    let printed = (self.out.len() - self.file_start_len) as u64;
-                    self.stats.bytes_printed += printed;
-                    self.stats.matches += self.matches;
-                    let binary = outcome.binary_offset.map_or("null".to_string(), |o| o.to_string());
-                    let end = format!(
-                        "{{\"type\":\"end\",\"data\":{{\"path\":{},\"binary_offset\":{binary},\"stats\":{{{},\"searches\":1,\"searches_with_match\":1,\"bytes_searched\":{},\"bytes_printed\":{printed},\"matched_lines\":{count},\"matches\":{}}}}}}}\n",
-                        json_data(self.path),
-                        json_elapsed(false),
-                        outcome.bytes_searched,
-                        self.matches,
-                    );
-                    self.out.extend_from_slice(end.as_bytes());
-                }
-            }
         }
-        self.out.len() > self.file_start_len
+        FileReport { printed: self.out.len() > self.file_start_len, matched }
+    }
+
+    /// In a named file, a NUL in a reported line marks it binary (rg checks
+    /// each line it is about to print).
+    fn note_binary(&mut self, file: &[u8], start: usize, end: usize) {
+        if self.binary == BinaryMode::Convert && self.binary_offset.is_none() {
+            self.binary_offset = memchr::memchr(0, &file[start..end]).map(|i| start + i);
+        }
+    }
+
+    fn stops_for_binary(&self) -> bool {
+        self.binary == BinaryMode::Convert && self.binary_offset.is_some()
     }
 
     fn write_path_prefix(&mut self, sep: u8) {
-        if self.with_filename {
-            self.out.extend_from_slice(self.path);
+        if self.cfg.with_filename {
+            self.ensure_path();
+            self.out.extend_from_slice(&self.path);
             self.out.push(sep);
         }
     }
@@ -213,7 +247,7 @@ impl<'a> FilePrinter<'a> {
 
     /// The `--` between files, before a file's first line.
     fn file_separator(&mut self) {
-        if self.context_separator && self.printed_before && self.out.len() == self.file_start_len {
+        if self.cfg.context_separator && self.printed_before && self.out.len() == self.file_start_len {
             self.out.extend_from_slice(b"--\n");
         }
     }
@@ -246,7 +280,12 @@ impl<'a> FilePrinter<'a> {
             if parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
                 parts.pop();
             }
+            let spans_lines = parts.len() > 1;
             for part in parts {
+                if spans_lines && part.is_empty() {
+                    line += 1;
+                    continue;
+                }
                 self.write_line_prefix(b':', numbered.then_some(line));
                 self.out.extend_from_slice(part);
                 self.out.push(b'\n');
@@ -256,8 +295,9 @@ impl<'a> FilePrinter<'a> {
     }
 
     fn json_lines(&mut self, kind: &str, file: &[u8], start: usize, end: usize, n: u64, numbered: bool) {
+        self.ensure_path();
         if self.out.len() == self.file_start_len {
-            let begin = format!("{{\"type\":\"begin\",\"data\":{{\"path\":{}}}}}\n", json_data(self.path));
+            let begin = format!("{{\"type\":\"begin\",\"data\":{{\"path\":{}}}}}\n", json_data(&self.path));
             self.out.extend_from_slice(begin.as_bytes());
         }
         let mut subs = String::new();
@@ -280,7 +320,7 @@ impl<'a> FilePrinter<'a> {
         let line_number = if numbered { n.to_string() } else { "null".to_string() };
         let msg = format!(
             "{{\"type\":\"{kind}\",\"data\":{{\"path\":{},\"lines\":{},\"line_number\":{line_number},\"absolute_offset\":{start},\"submatches\":[{subs}]}}}}\n",
-            json_data(self.path),
+            json_data(&self.path),
             json_data(&file[start..end]),
         );
         self.out.extend_from_slice(msg.as_bytes());
@@ -296,13 +336,14 @@ impl<'a> FilePrinter<'a> {
 impl Sink for FilePrinter<'_> {
     fn matched(&mut self, file: &[u8], start: usize, end: usize, line_number: u64) -> bool {
         self.match_count += 1;
-        match self.kind {
+        self.note_binary(file, start, end);
+        match self.cfg.kind {
             OutputKind::Standard { line_number: numbered, only_matching } => {
-                if self.binary == BinaryMode::Convert && self.binary_offset.is_some() {
+                if self.stops_for_binary() {
                     return false;
                 }
                 self.file_separator();
-                if only_matching {
+                if only_matching && !self.cfg.invert {
                     self.only_matching(file, start, end, line_number, numbered);
                 } else {
                     self.standard_lines(file, start, end, line_number, b':', numbered);
@@ -310,7 +351,7 @@ impl Sink for FilePrinter<'_> {
                 true
             }
             OutputKind::Count { matches } => {
-                if matches {
+                if matches || self.matcher.is_multiline() {
                     self.count_matches_in(file, start, end);
                 }
                 true
@@ -324,9 +365,10 @@ impl Sink for FilePrinter<'_> {
     }
 
     fn context(&mut self, file: &[u8], start: usize, end: usize, line_number: u64) -> bool {
-        match self.kind {
+        self.note_binary(file, start, end);
+        match self.cfg.kind {
             OutputKind::Standard { line_number: numbered, .. } => {
-                if self.binary == BinaryMode::Convert && self.binary_offset.is_some() {
+                if self.stops_for_binary() {
                     return false;
                 }
                 self.file_separator();
@@ -341,7 +383,7 @@ impl Sink for FilePrinter<'_> {
     }
 
     fn context_break(&mut self) {
-        if let OutputKind::Standard { .. } = self.kind {
+        if let OutputKind::Standard { .. } = self.cfg.kind {
             self.out.extend_from_slice(b"--\n");
         }
     }

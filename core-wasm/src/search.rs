@@ -48,8 +48,8 @@ pub struct FileOutcome {
 
 /// Returns the first NUL offset rg's chunked reader would see, and the
 /// number of leading bytes it searched before quitting (Quit mode).
-fn quit_extent(data: &[u8]) -> (Option<usize>, usize) {
-    let nul = match memchr::memchr(0, data) {
+fn quit_extent(data: &[u8], first_nul: Option<usize>) -> (Option<usize>, usize) {
+    let nul = match first_nul {
         None => return (None, data.len()),
         Some(i) => i,
     };
@@ -70,9 +70,28 @@ fn quit_extent(data: &[u8]) -> (Option<usize>, usize) {
     }
 }
 
-/// Searches one file, reporting lines to `sink`.
+/// The offset where rg's read buffer started when it held the complete
+/// line ending at `end` (see [`quit_extent`] for the reading model).
+fn buffer_start_of_line(data: &[u8], end: usize) -> usize {
+    let (mut buf_start, mut cap) = (0usize, BUFFER_CAPACITY);
+    loop {
+        let fill_end = (buf_start + cap).min(data.len());
+        if end <= fill_end {
+            return buf_start;
+        }
+        // The next fill keeps only the unfinished last line.
+        match memchr::memrchr(b'\n', &data[buf_start..fill_end]) {
+            Some(i) => buf_start += i + 1,
+            None => cap *= 2,
+        }
+    }
+}
+
+/// Searches one file, reporting lines to `sink`. `first_nul` is the offset
+/// of the file's first NUL byte, if any.
 pub fn search_file(
     data: &[u8],
+    first_nul: Option<usize>,
     binary: BinaryMode,
     cfg: &SearchConfig,
     matcher: &Matcher,
@@ -82,20 +101,22 @@ pub fn search_file(
     let mut outcome = FileOutcome::default();
     let hay = match binary {
         BinaryMode::Quit => {
-            let (nul, searchable) = quit_extent(data);
+            let (nul, searchable) = quit_extent(data, first_nul);
             outcome.binary_offset = nul;
             outcome.binary_quit = nul.is_some();
             &data[..searchable]
         }
         BinaryMode::Convert => {
-            let head = &data[..data.len().min(BUFFER_CAPACITY)];
-            outcome.binary_offset = memchr::memchr(0, head);
+            // Named files are checked in their first buffer only.
+            outcome.binary_offset = first_nul.filter(|&i| i < BUFFER_CAPACITY);
             data
         }
     };
-    outcome.bytes_searched = match outcome.binary_offset {
-        Some(off) => off,
-        None => hay.len(),
+    // What rg reports as bytes searched when the search runs to the end.
+    outcome.bytes_searched = match (binary, outcome.binary_offset) {
+        (BinaryMode::Quit, _) => hay.len(),
+        (BinaryMode::Convert, Some(off)) => off,
+        (BinaryMode::Convert, None) => hay.len(),
     };
     if cfg.max_count == Some(0) || hay.is_empty() {
         return outcome;
@@ -117,10 +138,18 @@ pub fn search_file(
         run.forward(blocks);
     }
     outcome.match_count = run.match_count;
-    // A search that stopped early never read the chunk holding the NUL.
-    if run.stopped && binary == BinaryMode::Quit {
-        outcome.binary_offset = None;
-        outcome.binary_quit = false;
+    if run.stopped {
+        // rg counts what it had consumed: for a read file, the buffers before
+        // the one it stopped in (and it never saw a later NUL); for a named
+        // (memory-mapped) file, up to the last line it reported.
+        outcome.bytes_searched = match binary {
+            BinaryMode::Quit => buffer_start_of_line(data, run.printed_end.unwrap_or(0)),
+            BinaryMode::Convert => run.printed_end.unwrap_or(0),
+        };
+        if binary == BinaryMode::Quit {
+            outcome.binary_offset = None;
+            outcome.binary_quit = false;
+        }
     }
     outcome
 }
