@@ -5,7 +5,7 @@
  * by the core, from the ignore-file text this module hands it.
  * @module
  */
-import { CoreCorpus, CoreWalkRules, putFile } from "./core.ts";
+import { CoreCorpus, CoreWalkRules, readFileInto } from "./core.ts";
 
 /** What the walk skips and selects. */
 export interface WalkOptions {
@@ -195,16 +195,15 @@ export class Walker {
   }
 
   #readFile(abs: string, shown: string, walked: boolean): void {
-    let bytes: Uint8Array;
+    let size: number;
     try {
-      bytes = Deno.readFileSync(abs);
+      size = readFileInto(this.corpus, abs, walked);
     } catch (err) {
       this.#report.errors.push(`${shown}: ${osErrorText(err)}`);
       return;
     }
-    putFile(this.corpus, abs, bytes, walked);
     this.#report.files += 1;
-    this.#report.bytes += bytes.length;
+    this.#report.bytes += size;
     this.#onFile?.(this.#report);
   }
 }

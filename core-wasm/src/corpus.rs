@@ -62,6 +62,19 @@ impl Corpus {
         &mut self.files[i].data
     }
 
+    /// Keeps only the first `len` bytes of a file.
+    pub fn truncate(&mut self, path: &str, len: usize) {
+        if let Some(&i) = self.by_path.get(path) {
+            let f = &mut self.files[i];
+            if len < f.data.len() {
+                self.bytes -= f.data.len() - len;
+                f.data = f.data[..len].into();
+                f.scanned = false;
+                self.sorted = false;
+            }
+        }
+    }
+
     /// Forgets a file; returns whether it was held.
     pub fn remove(&mut self, path: &str) -> bool {
         let Some(i) = self.by_path.remove(path) else { return false };

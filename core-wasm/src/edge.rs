@@ -75,6 +75,13 @@ impl CoreCorpus {
         self.corpus.insert(path, len, walked).as_mut_ptr()
     }
 
+    /// Shortens a file just allocated, when it was shorter than announced
+    /// (it changed while being read).
+    #[wasm_bindgen(js_name = truncateFile)]
+    pub fn truncate_file(&mut self, path: &str, len: usize) {
+        self.corpus.truncate(path, len);
+    }
+
     #[wasm_bindgen(js_name = removeFile)]
     pub fn remove_file(&mut self, path: &str) -> bool {
         self.corpus.remove(path)

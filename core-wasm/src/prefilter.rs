@@ -206,25 +206,15 @@ struct Probe {
     p2: usize,
 }
 
-/// Rough rarity of a byte in source code (higher is rarer).
-fn rarity(u: Unit) -> u32 {
-    let b = match u {
-        Unit::Exact(b) | Unit::Fold(b) => b,
-    };
-    let common = b" etaoinsrlcdu_hpm()=;,.\n\t\"fgb/xy*-";
-    match common.iter().position(|&c| c == b.to_ascii_lowercase()) {
-        Some(i) => i as u32,
-        None if b.is_ascii_uppercase() => 40,
-        None => 60,
-    }
-}
-
 impl Probe {
+    /// Probes the two positions memchr's frequency table deems rarest (for
+    /// a folded letter, its lowercase form stands in for both cases).
     fn new(units: Needle) -> Probe {
-        let mut order: Vec<usize> = (0..units.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(rarity(units[i])));
-        let p1 = order[0];
-        let p2 = *order.get(1).unwrap_or(&p1);
+        let bytes: Vec<u8> = units.iter().map(|u| u.probe().0).collect();
+        let (p1, p2) = match memchr::arch::all::packedpair::Pair::new(&bytes) {
+            Some(pair) => (usize::from(pair.index1()), usize::from(pair.index2())),
+            None => (0, units.len() - 1),
+        };
         Probe { units, p1: p1.min(p2), p2: p1.max(p2) }
     }
 
@@ -273,39 +263,55 @@ fn find_pairs(probes: &[Probe], hay: &[u8], at: usize) -> Option<usize> {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn find_pairs(probes: &[Probe], hay: &[u8], at: usize) -> Option<usize> {
+    // Fixed-size copies let the compiler keep every constant in a register.
+    match probes.len() {
+        1 => find_pairs_n::<1>(probes, hay, at),
+        2 => find_pairs_n::<2>(probes, hay, at),
+        3 => find_pairs_n::<3>(probes, hay, at),
+        4 => find_pairs_n::<4>(probes, hay, at),
+        _ => find_pairs_n::<MAX_NEEDLES>(probes, hay, at),
+    }
+}
+
+/// The SIMD pass for `N` needles (fewer are padded with copies of the first,
+/// which changes nothing). Each step tests 16 start positions: the needle's
+/// two probe bytes, case-folded where marked, must both agree.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn find_pairs_n<const N: usize>(probes: &[Probe], hay: &[u8], at: usize) -> Option<usize> {
     use core::arch::wasm32::*;
+    let pick = |k: usize| &probes[if k < probes.len() { k } else { 0 }];
+    let offsets: [(usize, usize); N] = std::array::from_fn(|k| (pick(k).p1, pick(k).p2));
+    let consts: [[v128; 4]; N] = std::array::from_fn(|k| {
+        let p = pick(k);
+        let (c1, m1) = p.units[p.p1].probe();
+        let (c2, m2) = p.units[p.p2].probe();
+        [u8x16_splat(c1), u8x16_splat(m1), u8x16_splat(c2), u8x16_splat(m2)]
+    });
     let reach = probes.iter().map(|p| p.p2).max().unwrap_or(0) + 16;
-    let consts: Vec<[v128; 4]> = probes
-        .iter()
-        .map(|p| {
-            let (c1, m1) = p.units[p.p1].probe();
-            let (c2, m2) = p.units[p.p2].probe();
-            [u8x16_splat(c1), u8x16_splat(m1), u8x16_splat(c2), u8x16_splat(m2)]
-        })
-        .collect();
+    let base = hay.as_ptr();
     let mut i = at;
     while i + reach <= hay.len() {
-        let mut mask = 0u32;
-        for (p, [c1, m1, c2, m2]) in probes.iter().zip(&consts) {
-            // SAFETY: i + p2 + 16 <= i + reach <= hay.len(), so both 16-byte
+        let mut any = u8x16_splat(0);
+        let mut hits = [any; N];
+        for k in 0..N {
+            let (o1, o2) = offsets[k];
+            let [c1, m1, c2, m2] = consts[k];
+            // SAFETY: i + o2 + 16 <= i + reach <= hay.len(), so both 16-byte
             // loads are in bounds; wasm loads need no alignment.
-            let (a, b) = unsafe {
-                (
-                    v128_load(hay.as_ptr().add(i + p.p1) as *const v128),
-                    v128_load(hay.as_ptr().add(i + p.p2) as *const v128),
-                )
-            };
-            let hit = v128_and(u8x16_eq(v128_or(a, *m1), *c1), u8x16_eq(v128_or(b, *m2), *c2));
-            if v128_any_true(hit) {
-                mask |= u8x16_bitmask(hit) as u32;
-            }
+            let (a, b) = unsafe { (v128_load(base.add(i + o1).cast()), v128_load(base.add(i + o2).cast())) };
+            hits[k] = v128_and(u8x16_eq(v128_or(a, m1), c1), u8x16_eq(v128_or(b, m2), c2));
+            any = v128_or(any, hits[k]);
         }
-        while mask != 0 {
-            let pos = i + mask.trailing_zeros() as usize;
-            if probes.iter().any(|p| p.verify(hay, pos)) {
-                return Some(pos);
+        if v128_any_true(any) {
+            let mut mask = u32::from(u8x16_bitmask(any));
+            while mask != 0 {
+                let pos = i + mask.trailing_zeros() as usize;
+                if probes.iter().any(|p| p.verify(hay, pos)) {
+                    return Some(pos);
+                }
+                mask &= mask - 1;
             }
-            mask &= mask - 1;
         }
         i += 16;
     }
