@@ -20,9 +20,7 @@ const enc = new TextEncoder();
 
 /** Bytes of a string, with `\xNN`-style raw bytes given as numbers. */
 function bytes(...parts: (string | number[])[]): Uint8Array {
-  const chunks = parts.map((p) =>
-    typeof p === "string" ? enc.encode(p) : Uint8Array.from(p)
-  );
+  const chunks = parts.map((p) => typeof p === "string" ? enc.encode(p) : Uint8Array.from(p));
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of chunks) {
@@ -336,8 +334,7 @@ function files(): Record<string, string | Uint8Array> {
     "repo/.env": "FOO_BAR=needle\nSECRET=foo\n",
     "repo/.config/settings.json": '{ "foo": "needle", "FOO_BAR": true }\n',
     "repo/docs/.hidden.txt": "hidden foo needle\n",
-    "repo/docs/guide.md":
-      "# Guide\n\nUse foo to find the needle.\nTODO: more\n",
+    "repo/docs/guide.md": "# Guide\n\nUse foo to find the needle.\nTODO: more\n",
     // code in many languages
     "repo/src/main.rs": MAIN_RS,
     "repo/src/lib.rs": LIB_RS,
@@ -349,8 +346,7 @@ function files(): Record<string, string | Uint8Array> {
     "repo/cmd/server/main.go": MAIN_GO,
     "repo/java/com/example/Foo.java": FOO_JAVA,
     "repo/README.md": README_MD,
-    "repo/config.json":
-      '{\n  "name": "foo",\n  "needle": [1, 2, 3],\n  "FOO_BAR": null\n}\n',
+    "repo/config.json": '{\n  "name": "foo",\n  "needle": [1, 2, 3],\n  "FOO_BAR": null\n}\n',
     "repo/config.yaml": "name: foo\nneedle:\n  - 1\n  - 2\n# TODO: schema\n",
     "repo/Cargo.toml":
       '[package]\nname = "foo"\nversion = "0.1.0"\n\n[dependencies]\nneedle = "1"\n',
@@ -364,8 +360,7 @@ function files(): Record<string, string | Uint8Array> {
     ),
     "repo/data/late.bin": lateBinary(),
     // awkward text
-    "repo/text/crlf.txt":
-      "foo line one\r\nneedle two\r\n\r\nfoo\r\nlast foo needle\r\n",
+    "repo/text/crlf.txt": "foo line one\r\nneedle two\r\n\r\nfoo\r\nlast foo needle\r\n",
     "repo/text/no_eol.txt": "first foo\nlast line foo needle",
     "repo/text/empty.txt": "",
     "repo/text/invalid_utf8.txt": bytes(

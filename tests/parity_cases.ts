@@ -20,8 +20,7 @@ export interface ParityCase {
 }
 
 const SAFE = /^[\w@%+=:,./{}-]+$/;
-const quote = (a: string) =>
-  SAFE.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
+const quote = (a: string) => SAFE.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
 
 /** A case run from the fixture root. */
 const c = (...args: string[]): ParityCase => ({

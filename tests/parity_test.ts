@@ -8,11 +8,19 @@
  * @module
  */
 
-import { makeFixtureTree } from "./fixtures.ts";
+import {
+  check,
+  fixtureRoot,
+  type Outcome,
+  REPO,
+  RG,
+  rg,
+  rgFiles,
+  run,
+  TEST_OPTS,
+} from "./harness.ts";
 import { PARITY_CASES, type ParityCase } from "./parity_cases.ts";
 
-const RG = "/usr/bin/rg";
-const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const GREP_TS = `${REPO}/grep.ts`;
 /** How many cases run ahead of the one being checked (bounds concurrency). */
 const LOOKAHEAD = 4;
@@ -26,57 +34,6 @@ const TASK_CASES = [
   "zzz_no_such_word",
 ];
 
-interface Outcome {
-  code: number;
-  stdout: Uint8Array;
-  stderr: string;
-}
-
-// --- fixture -----------------------------------------------------------------
-
-let fixture: Promise<string> | undefined;
-/** The fixture root, built on first use and removed when the tests end. */
-function fixtureRoot(): Promise<string> {
-  return fixture ??= (async () => {
-    const dir = await Deno.realPath(
-      await Deno.makeTempDir({ prefix: "curserve-parity-" }),
-    );
-    globalThis.addEventListener(
-      "unload",
-      () => Deno.removeSync(dir, { recursive: true }),
-    );
-    await makeFixtureTree(dir);
-    return dir;
-  })();
-}
-
-// --- running -------------------------------------------------------------------
-
-/** The environment without variables that change rg's or grep.ts's behaviour. */
-function cleanEnv(): Record<string, string> {
-  const env = Deno.env.toObject();
-  delete env.INIT_CWD; // grep.ts resolves paths against it (set by `deno task`)
-  delete env.RIPGREP_CONFIG_PATH;
-  return env;
-}
-
-async function run(cmd: string, args: string[], cwd: string): Promise<Outcome> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    cwd,
-    clearEnv: true,
-    env: cleanEnv(),
-    stdin: "null", // with a piped stdin rg would search stdin, not the cwd
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: out.stdout,
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
 type Runner = "ours" | "task";
 
 async function runCase(
@@ -86,7 +43,7 @@ async function runCase(
   const root = await fixtureRoot();
   const args = c.args.map((a) => a.replaceAll("{ROOT}", root));
   const cwd = c.cwd ? `${root}/${c.cwd}` : root;
-  const rg = await run(RG, ["--sort", "path", ...args], cwd);
+  const expected = await rg(args, cwd);
   const ours = await run(
     Deno.execPath(),
     runner === "ours"
@@ -94,7 +51,7 @@ async function runCase(
       : ["task", "--quiet", "--config", `${REPO}/deno.json`, "grep", ...args],
     cwd,
   );
-  return { rg, ours };
+  return { rg: expected, ours };
 }
 
 const started = new Map<number, ReturnType<typeof runCase>>();
@@ -105,84 +62,7 @@ function result(i: number): ReturnType<typeof runCase> {
   return started.get(i)!;
 }
 
-// --- comparing -------------------------------------------------------------------
-
-/** `--json` output carries timings; blank them (and nothing else). */
-function normalize(c: ParityCase, stdout: Uint8Array): Uint8Array {
-  if (!c.args.includes("--json")) return stdout;
-  const text = new TextDecoder().decode(stdout); // --json output is always UTF-8
-  return new TextEncoder().encode(
-    text.replace(/"(elapsed|elapsed_total)":\{[^{}]*\}/g, '"$1":{}'),
-  );
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/** A short, readable account of where two outputs first differ. */
-function describeDiff(expected: Uint8Array, actual: Uint8Array): string {
-  const dec = new TextDecoder();
-  const lines = (b: Uint8Array) => b.length ? dec.decode(b).split("\n") : [];
-  const exp = lines(expected);
-  const act = lines(actual);
-  let i = 0;
-  while (i < exp.length && i < act.length && exp[i] === act[i]) i++;
-  if (i === exp.length && i === act.length) {
-    let b = 0;
-    while (expected[b] === actual[b]) b++;
-    const hex = (x?: number) => x === undefined ? "end" : `0x${x.toString(16)}`;
-    return `outputs differ only in non-UTF-8 bytes, first at byte ${b}: ` +
-      `rg ${hex(expected[b])} vs ours ${hex(actual[b])}`;
-  }
-  const cut = (s: string) =>
-    JSON.stringify(s.length > 300 ? s.slice(0, 300) + "…" : s);
-  const show = (lines: string[], from: number) =>
-    lines.slice(from, from + 6).map((l, k) => `    ${from + k + 1}: ${cut(l)}`)
-      .join("\n") || "    (end)";
-  const from = Math.max(0, i - 2);
-  return `first difference at line ${
-    i + 1
-  } (rg: ${exp.length} lines, ours: ${act.length}):\n` +
-    `  rg:\n${show(exp, from)}\n  ours:\n${show(act, from)}`;
-}
-
-function check(
-  c: ParityCase,
-  { rg, ours }: { rg: Outcome; ours: Outcome },
-): void {
-  const problems: string[] = [];
-  if (rg.code !== ours.code) {
-    problems.push(`exit code: rg ${rg.code}, ours ${ours.code}`);
-  }
-  const expected = normalize(c, rg.stdout);
-  const actual = normalize(c, ours.stdout);
-  if (!equalBytes(expected, actual)) {
-    problems.push(describeDiff(expected, actual));
-  }
-  if (rg.code === 2) {
-    if (ours.stderr.trim() === "") {
-      problems.push("ours: stderr is empty on error");
-    }
-    if (/^ {4}at |Uncaught/m.test(ours.stderr)) {
-      problems.push(
-        `ours: stderr has a stack trace:\n${ours.stderr.slice(0, 1000)}`,
-      );
-    }
-  } else if (ours.code !== rg.code && ours.stderr) {
-    problems.push(`ours: stderr:\n${ours.stderr.slice(0, 1000)}`);
-  }
-  if (problems.length) {
-    throw new Error(
-      `case ${JSON.stringify(c.name)}\n  args: ${JSON.stringify(c.args)}` +
-        (c.cwd ? `\n  cwd: ${c.cwd}` : "") + `\n${problems.join("\n")}`,
-    );
-  }
-}
-
 // --- tests -----------------------------------------------------------------------
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 Deno.test("parity cases have unique names", () => {
   const seen = new Set<string>();
@@ -194,21 +74,15 @@ Deno.test("parity cases have unique names", () => {
 
 Deno.test({
   name: "fixture: rg applies the intended ignore rules",
-  ...opts,
+  ...TEST_OPTS,
   async fn() {
     const root = await fixtureRoot();
-    const files = async (...args: string[]) =>
-      new TextDecoder().decode(
-        (await run(RG, ["--sort", "path", "--files", ...args], root)).stdout,
-      )
-        .split("\n").filter(Boolean);
+    const files = (...args: string[]) => rgFiles(args, root);
     const listed = await files();
     const expectListed = (path: string, yes: boolean, list = listed) => {
       if (list.includes(path) !== yes) {
         throw new Error(
-          `rg --files should ${yes ? "" : "not "}list ${path}:\n${
-            list.join("\n")
-          }`,
+          `rg --files should ${yes ? "" : "not "}list ${path}:\n${list.join("\n")}`,
         );
       }
     };
@@ -264,7 +138,7 @@ Deno.test({
       throw new Error(`unexpected sort order:\n${sorted.join("\n")}`);
     }
     // Binary handling: early NUL suppresses lines, late NUL stops after matches.
-    const late = await run(RG, ["--sort", "path", "needle", "repo/data"], root);
+    const late = await rg(["needle", "repo/data"], root);
     const text = new TextDecoder().decode(late.stdout);
     if (
       !text.includes("repo/data/late.bin:line 00400") ||
@@ -284,7 +158,7 @@ Deno.test({
 PARITY_CASES.forEach((c, i) => {
   Deno.test({
     name: `parity: ${c.name}`,
-    ...opts,
+    ...TEST_OPTS,
     fn: async () => check(c, await result(i)),
   });
 });
@@ -294,7 +168,7 @@ for (const name of TASK_CASES) {
   if (!c) throw new Error(`TASK_CASES names an unknown case: ${name}`);
   Deno.test({
     name: `deno task grep: ${name}`,
-    ...opts,
+    ...TEST_OPTS,
     fn: async () => check(c, await runCase(c, "task")),
   });
 }

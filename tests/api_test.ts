@@ -1,0 +1,186 @@
+/**
+ * The in-process API (`mod.ts`): the parity table run through ONE
+ * `Workspace` loaded on the fixture root, plus direct tests of the API.
+ *
+ * A workspace holds only what rg's default walk finds, so a parity case runs
+ * here when nothing in it reaches outside that: no `cwd`, no path outside
+ * the root, no `--hidden`/`--no-ignore`, and nothing that makes rg search a
+ * file the workspace does not hold: a named file, a named directory's
+ * ignored contents, or files that `-g`/`-t` let past ignore and hidden
+ * rules (`rg --files` with the case's paths and filters tells). The others
+ * are counted per rule and printed by the last test.
+ *
+ * @module
+ */
+
+import { deepStrictEqual, match, ok, rejects, strictEqual, throws } from "node:assert/strict";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { type GrepMatch, type GrepOptions, Workspace } from "../mod.ts";
+import { parseArgs } from "../src/args.ts";
+import { check, fixtureRoot, rg, rgFiles, TEST_OPTS } from "./harness.ts";
+import { PARITY_CASES, type ParityCase } from "./parity_cases.ts";
+
+const root = await fixtureRoot();
+const ws = await Workspace.open(root);
+const held = new Set(ws.files());
+
+// --- which parity cases apply ------------------------------------------------
+
+const RULES = {
+  cwd: "runs in a subdirectory (cwd)",
+  outside: "names a path outside the root ({ROOT}, absolute or ..)",
+  walk: "changes the walk (--hidden / --no-ignore)",
+  file: "names a file the workspace does not hold",
+  dir: "names a directory rg walks into files the workspace does not hold",
+  filter: "has -g/--iglob/-t that let rg past ignore or hidden rules",
+} as const;
+type Rule = keyof typeof RULES;
+
+/** Whether every file `rg --files ...args` lists is held by the workspace. */
+async function allHeld(args: string[]): Promise<boolean> {
+  return (await rgFiles(args, root)).every((f) => held.has(relative(root, resolve(root, f))));
+}
+
+/** Why case `c` cannot run against the workspace, or undefined if it can. */
+async function skipRule(c: ParityCase): Promise<Rule | undefined> {
+  if (c.cwd) return "cwd";
+  if (c.args.some((a) => a.includes("{ROOT}"))) return "outside";
+  let args;
+  try {
+    args = parseArgs(c.args);
+  } catch {
+    return undefined; // a usage error: ws.run must report it as rg does
+  }
+  const { paths } = args;
+  if (paths.some((p) => isAbsolute(p) || p.split("/").includes(".."))) return "outside";
+  if (args.hidden || args.noIgnore) return "walk";
+  const infos = await Promise.all(
+    paths.map((p) => Deno.stat(join(root, p)).catch(() => undefined)),
+  );
+  if (paths.some((p, i) => infos[i]?.isFile && !held.has(relative(root, resolve(root, p))))) {
+    return "file";
+  }
+  if (infos.some((info) => info?.isDirectory) && !(await allHeld(paths))) return "dir";
+  const filters = [
+    ...args.globs.flatMap((g) => ["-g", g]),
+    ...args.iglobs.flatMap((g) => ["--iglob", g]),
+    ...args.types.flatMap((t) => ["-t", t]),
+    ...args.typesNot.flatMap((t) => ["-T", t]),
+  ];
+  if (filters.length && !(await allHeld([...filters, ...paths]))) return "filter";
+  return undefined;
+}
+
+const skipped = Object.fromEntries(Object.keys(RULES).map((r) => [r, 0])) as Record<Rule, number>;
+const applicable: ParityCase[] = [];
+for (const c of PARITY_CASES) {
+  const rule = await skipRule(c);
+  if (rule) skipped[rule]++;
+  else applicable.push(c);
+}
+
+for (const c of applicable) {
+  Deno.test({
+    name: `api: ${c.name}`,
+    ...TEST_OPTS,
+    fn: async () => check(c, { rg: await rg(c.args, root), ours: ws.run(c.args) }),
+  });
+}
+
+// --- the API itself ----------------------------------------------------------
+
+Deno.test("Workspace.open rejects a missing directory with a TypeError naming it", async () => {
+  const missing = join(root, "no/such/dir");
+  await rejects(Workspace.open(missing), (err: Error) => {
+    ok(err instanceof TypeError, `expected a TypeError, got ${err}`);
+    ok(err.message.includes(missing), err.message);
+    return true;
+  });
+});
+
+Deno.test("grep throws a SyntaxError for an invalid pattern", () => {
+  throws(() => ws.grep({ pattern: "foo(" }), (err: Error) => {
+    ok(err instanceof SyntaxError, `expected a SyntaxError, got ${err}`);
+    match(err.message, /regex parse error/);
+    return true;
+  });
+});
+
+/** The match messages of `rg --json ...args`, as `GrepMatch`es. */
+async function rgMatches(args: string[]): Promise<GrepMatch[]> {
+  type Data = { text?: string; bytes?: string };
+  const { stdout } = await rg(["--json", ...args], root);
+  return new TextDecoder().decode(stdout).split("\n")
+    .filter((l) => l.startsWith('{"type":"match"'))
+    .map((l) => JSON.parse(l).data)
+    .map((d) => ({
+      path: d.path.text ?? atob(d.path.bytes),
+      lineNumber: d.line_number,
+      line: d.lines.text ?? atob(d.lines.bytes),
+      submatches: d.submatches.map((s: { start: number; end: number; match: Data }) => ({
+        start: s.start,
+        end: s.end,
+        text: s.match.text ?? atob(s.match.bytes!),
+      })),
+    }));
+}
+
+const MATCH_CASES: [GrepOptions, string[]][] = [
+  [{ pattern: "foo" }, ["foo"]],
+  [{ pattern: "σίγμα" }, ["σίγμα"]],
+  [{ pattern: "needle", ignoreCase: true }, ["-i", "needle"]],
+  [{ pattern: ["TODO", "FOO_BAR"], paths: ["repo/src"] }, [
+    "-e",
+    "TODO",
+    "-e",
+    "FOO_BAR",
+    "repo/src",
+  ]],
+];
+for (const [options, args] of MATCH_CASES) {
+  Deno.test({
+    name: `matches agrees with rg --json ${args.join(" ")}`,
+    ...TEST_OPTS,
+    async fn() {
+      const expected = await rgMatches(args);
+      ok(expected.length > 0, "rg found no matches; the fixture changed?");
+      deepStrictEqual(ws.matches(options), expected);
+    },
+  });
+}
+
+Deno.test({
+  name: "files with a type equals rg --files -t rust",
+  ...TEST_OPTS,
+  async fn() {
+    const expected = await rgFiles(["-t", "rust"], root);
+    ok(expected.length > 0);
+    deepStrictEqual(ws.files({ types: ["rust"] }), expected);
+  },
+});
+
+Deno.test({
+  name: "stats counts the files rg --files lists and their bytes",
+  ...TEST_OPTS,
+  async fn() {
+    const files = await rgFiles([], root);
+    const bytes = files.reduce((n, f) => n + Deno.statSync(join(root, f)).size, 0);
+    const stats = ws.stats();
+    strictEqual(stats.files, files.length);
+    strictEqual(stats.bytes, bytes);
+  },
+});
+
+Deno.test("grep after close throws, and other workspaces keep working", async () => {
+  const other = await Workspace.open(join(root, "repo/src"));
+  other.close();
+  throws(() => other.grep({ pattern: "foo" }));
+  ok(ws.grep({ pattern: "foo" }).matched);
+});
+
+Deno.test("api parity summary: cases run and skipped per rule", () => {
+  const lines = Object.entries(RULES).map(([r, why]) => `  skipped ${skipped[r as Rule]}: ${why}`);
+  console.log(
+    `api parity: ran ${applicable.length} of ${PARITY_CASES.length} cases\n${lines.join("\n")}`,
+  );
+});
