@@ -15,10 +15,10 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "./src/args.ts";
-import { grepRequest } from "./src/cli.ts";
+import { searchCorpus } from "./src/cli.ts";
 import { CoreCorpus, wasmMemoryBytes } from "./src/core.ts";
 import type { GrepRequest, OutputSpec } from "./src/request.ts";
-import { type LoadReport, type SearchRoot, Walker } from "./src/walk.ts";
+import { type LoadReport, osErrorText, type SearchRoot, Walker } from "./src/walk.ts";
 
 export type { GrepRequest, OutputSpec } from "./src/request.ts";
 export { runGrep } from "./src/cli.ts";
@@ -96,10 +96,16 @@ export interface WorkspaceStats {
 /** A directory tree loaded into memory and searched like rg searches it. */
 export class Workspace {
   #corpus: CoreCorpus;
+  #closed = false;
   #report: LoadReport;
   #loadMs: number;
 
-  private constructor(readonly root: string, corpus: CoreCorpus, report: LoadReport, loadMs: number) {
+  private constructor(
+    readonly root: string,
+    corpus: CoreCorpus,
+    report: LoadReport,
+    loadMs: number,
+  ) {
     this.#corpus = corpus;
     this.#report = report;
     this.#loadMs = loadMs;
@@ -120,7 +126,9 @@ export class Workspace {
     try {
       info = Deno.statSync(abs);
     } catch (err) {
-      return Promise.reject(new TypeError(`Cannot open workspace ${abs}: ${(err as Error).message}`));
+      return Promise.reject(
+        new TypeError(`Cannot open workspace ${abs}: ${(err as Error).message}`),
+      );
     }
     if (!info.isDirectory) {
       return Promise.reject(new TypeError(`Cannot open workspace ${abs}: not a directory`));
@@ -148,8 +156,8 @@ export class Workspace {
   /** Counts and sizes of what is loaded. */
   stats(): WorkspaceStats {
     return {
-      files: this.#corpus.fileCount,
-      bytes: this.#corpus.byteCount,
+      files: this.#live().fileCount,
+      bytes: this.#live().byteCount,
       wasmMemoryBytes: wasmMemoryBytes(),
       loadMs: this.#loadMs,
     };
@@ -186,7 +194,9 @@ export class Workspace {
         path: data.path.text ?? atob(data.path.bytes),
         lineNumber: data.line_number,
         line: data.lines.text ?? atob(data.lines.bytes),
-        submatches: data.submatches.map((s: { start: number; end: number; match: { text?: string } }) => ({
+        submatches: data.submatches.map((
+          s: { start: number; end: number; match: { text?: string } },
+        ) => ({
           start: s.start,
           end: s.end,
           text: s.match.text ?? "",
@@ -199,46 +209,68 @@ export class Workspace {
   /**
    * Runs an rg command line (flags, pattern, paths relative to the
    * workspace root) against the loaded files.
-   * @returns The bytes rg would print and its exit status.
+   * @returns The bytes rg would print, its messages and its exit status.
+   * @throws {TypeError} When the workspace is closed.
    */
   run(argv: string[]): { stdout: Uint8Array; stderr: string; code: number } {
+    const chunks: Uint8Array[] = [];
+    let stderr = "";
+    const io = {
+      cwd: this.root,
+      stdout: (b: Uint8Array) => chunks.push(b),
+      stderr: (t: string) => (stderr += t),
+    };
     let args;
     try {
       args = parseArgs(argv);
     } catch (err) {
       return { stdout: new Uint8Array(), stderr: (err as Error).message + "\n", code: 2 };
     }
-    const roots = this.#roots(args.paths);
-    const request = grepRequest(args, roots, this.root);
-    if (args.files) {
-      const out = this.#corpus.listFiles(JSON.stringify(request));
-      return { stdout: out, stderr: "", code: out.length > 0 ? 0 : 1 };
-    }
-    try {
-      const { output, matched } = this.#run(request);
-      return { stdout: output, stderr: "", code: matched ? 0 : 1 };
-    } catch (err) {
-      return { stdout: new Uint8Array(), stderr: (err as Error).message + "\n", code: 2 };
-    }
+    // Like rg, name paths that do not exist and search the others.
+    const missing: string[] = [];
+    const existing = args.paths.filter((p) => {
+      try {
+        Deno.statSync(resolve(this.root, p));
+        return true;
+      } catch (err) {
+        missing.push(`${p}: ${osErrorText(err)}`);
+        return false;
+      }
+    });
+    const roots = args.paths.length > 0 && existing.length === 0 ? [] : this.#roots(existing);
+    const code = searchCorpus(args, this.#live(), roots, missing, io);
+    const stdout = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    chunks.reduce((at, c) => (stdout.set(c, at), at + c.length), 0);
+    return { stdout, stderr, code };
   }
 
   /** Files rg would search, relative to the root, in path order. */
-  files(options: Pick<GrepOptions, "globs" | "iglobs" | "types" | "typesNot" | "paths"> = {}): string[] {
+  files(
+    options: Pick<GrepOptions, "globs" | "iglobs" | "types" | "typesNot" | "paths"> = {},
+  ): string[] {
     const request = this.#request({ pattern: "", ...options }, { kind: "files_with_matches" });
-    const text = new TextDecoder().decode(this.#corpus.listFiles(JSON.stringify(request)));
+    const text = new TextDecoder().decode(this.#live().listFiles(JSON.stringify(request)));
     return text === "" ? [] : text.slice(0, -1).split("\n");
   }
 
   /** Releases the memory holding the files. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#corpus.free();
+  }
+
+  /** The corpus, or an error once the workspace is closed. */
+  #live(): CoreCorpus {
+    if (this.#closed) throw new TypeError(`Workspace ${this.root} is closed`);
+    return this.#corpus;
   }
 
   #roots(paths: string[] | undefined): SearchRoot[] {
     if (!paths || paths.length === 0) return [{ path: this.root, display: "", isFile: false }];
     return paths.map((p) => {
       const path = resolve(this.root, p);
-      return { path, display: p, isFile: this.#corpus.hasFile(path) };
+      return { path, display: p, isFile: this.#live().hasFile(path) };
     });
   }
 
@@ -246,7 +278,11 @@ export class Workspace {
     if (o.count) return { kind: "count", matches: o.onlyMatching ?? false };
     if (o.filesWithMatches) return { kind: "files_with_matches" };
     if (o.filesWithoutMatch) return { kind: "files_without_match" };
-    return { kind: "standard", line_number: o.lineNumber ?? false, only_matching: o.onlyMatching ?? false };
+    return {
+      kind: "standard",
+      line_number: o.lineNumber ?? false,
+      only_matching: o.onlyMatching ?? false,
+    };
   }
 
   #request(o: GrepOptions, output: OutputSpec): GrepRequest {
@@ -264,7 +300,11 @@ export class Workspace {
       max_count: o.maxCount ?? null,
       output,
       with_filename: o.withFilename ?? true,
-      roots: this.#roots(o.paths).map((r) => ({ path: r.path, display: r.display, is_file: r.isFile })),
+      roots: this.#roots(o.paths).map((r) => ({
+        path: r.path,
+        display: r.display,
+        is_file: r.isFile,
+      })),
       cwd: this.root,
       globs: o.globs ?? [],
       iglobs: o.iglobs ?? [],
@@ -276,7 +316,7 @@ export class Workspace {
   #run(request: GrepRequest): { output: Uint8Array; matched: boolean } {
     let result;
     try {
-      result = this.#corpus.grep(JSON.stringify(request));
+      result = this.#live().grep(JSON.stringify(request));
     } catch (err) {
       throw new SyntaxError((err as Error).message);
     }

@@ -62,7 +62,9 @@ interface FlagSpec {
 
 function number(flag: string, text: string): number {
   if (!/^\d+$/.test(text)) {
-    throw new UsageError(`error: Invalid value for '--${flag} <NUM>': invalid digit found in string`);
+    throw new UsageError(
+      `error: Invalid value for '--${flag} <NUM>': invalid digit found in string`,
+    );
   }
   return Number(text);
 }
@@ -86,8 +88,16 @@ const FLAGS: FlagSpec[] = [
   { long: "files-without-match", on: (a) => (a.filesWithoutMatch = true) },
   { long: "max-count", short: "m", value: (a, v) => (a.maxCount = number("max-count", v)) },
   // A later -A or -B cancels an earlier -C entirely (clap overrides in rg 13).
-  { long: "after-context", short: "A", value: (a, v) => ((a.after = number("after-context", v)), (a.context = 0)) },
-  { long: "before-context", short: "B", value: (a, v) => ((a.before = number("before-context", v)), (a.context = 0)) },
+  {
+    long: "after-context",
+    short: "A",
+    value: (a, v) => ((a.after = number("after-context", v)), (a.context = 0)),
+  },
+  {
+    long: "before-context",
+    short: "B",
+    value: (a, v) => ((a.before = number("before-context", v)), (a.context = 0)),
+  },
   { long: "context", short: "C", value: (a, v) => (a.context = number("context", v)) },
   { long: "only-matching", short: "o", on: (a) => (a.onlyMatching = true) },
   { long: "glob", short: "g", value: (a, v) => a.globs.push(v) },
@@ -262,7 +272,9 @@ export function parseArgs(argv: string[]): GrepArgs {
   if (a.help || a.version) return a;
   if (a.patterns.length === 0 && !a.files) {
     if (positional.length === 0) {
-      throw new UsageError("error: The following required arguments were not provided:\n    <PATTERN>");
+      throw new UsageError(
+        "error: The following required arguments were not provided:\n    <PATTERN>",
+      );
     }
     a.patterns.push(positional.shift()!);
   }
@@ -275,7 +287,9 @@ export function parseArgs(argv: string[]): GrepArgs {
       ["files-without-match", a.filesWithoutMatch],
       ["files", a.files],
     ].find(([, set]) => set);
-    if (clash) throw new UsageError(`error: The argument '--${clash[0]}' cannot be used with '--json'`);
+    if (clash) {
+      throw new UsageError(`error: The argument '--${clash[0]}' cannot be used with '--json'`);
+    }
   }
   return a;
 }

@@ -41,7 +41,8 @@ export function outputSpec(a: GrepArgs): OutputSpec {
 /** Builds the core's request from parsed flags and resolved roots. */
 export function grepRequest(a: GrepArgs, roots: SearchRoot[], cwd: string): GrepRequest {
   const [before, after] = a.context > 0 ? [a.context, a.context] : [a.before, a.after];
-  const singleFile = roots.length === 1 && roots[0].isFile;
+  // rg counts the paths given (even missing ones): one file means no names.
+  const singleFile = a.paths.length <= 1 && roots.length === 1 && roots[0].isFile;
   return {
     patterns: a.patterns,
     fixed_strings: a.fixedStrings,
@@ -109,21 +110,43 @@ export function runGrep(argv: string[], io: CommandIO): number {
       types: args.types,
       typesNot: args.typesNot,
     });
-    const request = grepRequest(args, roots, io.cwd);
     // Compile before reading files: a bad pattern should fail fast.
-    const neverMatches = args.maxCount === 0;
-    if (!args.files && !neverMatches) corpus.grep(JSON.stringify({ ...request, roots: [] })).free();
+    if (!args.files && args.maxCount !== 0) {
+      corpus.grep(JSON.stringify({ ...grepRequest(args, [], io.cwd), roots: [] })).free();
+    }
     const report = walker.load(roots);
-    for (const e of report.errors) io.stderr(e + "\n");
-    const errored = report.errors.length > 0;
-    request.roots = roots.map((r) => ({ path: r.path, display: r.display, is_file: r.isFile }));
-    request.with_filename = grepRequest(args, roots, io.cwd).with_filename;
+    return searchCorpus(args, corpus, roots, report.errors, io);
+  } catch (err) {
+    return reportError(err, io);
+  } finally {
+    walker?.free();
+    corpus.free();
+  }
+}
+
+/**
+ * Runs parsed flags against a corpus that already holds the roots' files
+ * (loaded for this command, or a workspace's), printing as rg would.
+ * @param loadErrors rg-style messages for paths that could not be read.
+ * @returns rg's exit status.
+ */
+export function searchCorpus(
+  args: GrepArgs,
+  corpus: CoreCorpus,
+  roots: SearchRoot[],
+  loadErrors: readonly string[],
+  io: CommandIO,
+): number {
+  try {
+    for (const e of loadErrors) io.stderr(e + "\n");
+    const errored = loadErrors.length > 0;
+    const request = grepRequest(args, roots, io.cwd);
     if (args.files) {
       const out = corpus.listFiles(JSON.stringify(request));
       io.stdout(out);
       return errored ? 2 : out.length > 0 ? 0 : 1;
     }
-    if (neverMatches) return errored ? 2 : 1;
+    if (args.maxCount === 0) return errored ? 2 : 1;
     const result = corpus.grep(JSON.stringify(request));
     const out = result.takeOutput();
     const { matched, searched } = result;
@@ -136,11 +159,13 @@ export function runGrep(argv: string[], io: CommandIO): number {
     if (matched && (args.quiet || !errored)) return 0;
     return errored ? 2 : 1;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    io.stderr(message + (message.includes("is not allowed in a regex") ? MULTILINE_HINT : "") + "\n");
-    return 2;
-  } finally {
-    walker?.free();
-    corpus.free();
+    return reportError(err, io);
   }
+}
+
+/** Prints a core error (a bad pattern, glob or type) as rg does. */
+function reportError(err: unknown, io: CommandIO): number {
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr(message + (message.includes("is not allowed in a regex") ? MULTILINE_HINT : "") + "\n");
+  return 2;
 }

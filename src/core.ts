@@ -17,17 +17,6 @@ export { CoreCorpus, CoreGrepResult, CoreWalkRules };
 const memory = wasmMemory() as WebAssembly.Memory;
 
 /**
- * Copies `bytes` into the corpus as the contents of `path` (absolute);
- * `walked` says it was found in a directory walk, not only named.
- * The bytes go straight into linear memory; no other copy is kept.
- */
-export function putFile(corpus: CoreCorpus, path: string, bytes: Uint8Array, walked: boolean): void {
-  const ptr = corpus.allocFile(path, bytes.length, walked);
-  // Allocation may grow memory, so take the view only afterwards.
-  new Uint8Array(memory.buffer, ptr, bytes.length).set(bytes);
-}
-
-/**
  * Reads the file at `path` (absolute) straight into the corpus: its bytes
  * land in linear memory without a JavaScript copy.
  * @returns The number of bytes read.
