@@ -53,7 +53,13 @@ impl Corpus {
                 i
             }
             None => {
-                self.files.push(FileEntry { path: path.to_string(), data, first_nul: None, walked, scanned: false });
+                self.files.push(FileEntry {
+                    path: path.to_string(),
+                    data,
+                    first_nul: None,
+                    walked,
+                    scanned: false,
+                });
                 self.by_path.insert(path.to_string(), self.files.len() - 1);
                 self.sorted = false;
                 self.files.len() - 1

@@ -108,7 +108,12 @@ impl CoreCorpus {
         let matcher = grep::compile(&req).map_err(|e| JsError::new(&e))?;
         self.corpus.prepare();
         let r = grep::grep(&self.corpus, &req, &matcher);
-        Ok(CoreGrepResult { output: r.output, matched: r.matched, searched: r.files_searched, errors: r.errors })
+        Ok(CoreGrepResult {
+            output: r.output,
+            matched: r.matched,
+            searched: r.files_searched,
+            errors: r.errors,
+        })
     }
 
     /// rg `--files`: the paths a search would look at, one per line.
@@ -187,7 +192,14 @@ impl CoreWalkRules {
     /// For entries of directory `level` (names joined by NUL, `kinds` 1 for
     /// a directory, 0 for a file), returns 1 for each entry to keep.
     #[wasm_bindgen(js_name = keepEntries)]
-    pub fn keep_entries(&self, level: u32, dir_abs: &str, dir_shown: &str, names: &str, kinds: &[u8]) -> Vec<u8> {
+    pub fn keep_entries(
+        &self,
+        level: u32,
+        dir_abs: &str,
+        dir_shown: &str,
+        names: &str,
+        kinds: &[u8],
+    ) -> Vec<u8> {
         names
             .split('\0')
             .zip(kinds)

@@ -72,11 +72,8 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
     };
     let summary = !matches!(req.output, OutputKind::Standard { .. } | OutputKind::Json { .. });
     // Summaries ignore context, and so must their match limit.
-    let search_cfg = if summary {
-        SearchConfig { before: 0, after: 0, ..req.search.clone() }
-    } else {
-        req.search.clone()
-    };
+    let search_cfg =
+        if summary { SearchConfig { before: 0, after: 0, ..req.search.clone() } } else { req.search.clone() };
     let mut printed_before = false;
     let mut search_one = |f: &FileEntry, shown: (&str, &str), binary: BinaryMode, result: &mut GrepResult| {
         let binary_offset = match binary {
@@ -94,8 +91,15 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
             printed_before,
             &mut result.stats,
         );
-        let outcome =
-            search_file(&f.data, f.first_nul, binary, &search_cfg, matcher, &mut search_scratch, &mut printer);
+        let outcome = search_file(
+            &f.data,
+            f.first_nul,
+            binary,
+            &search_cfg,
+            matcher,
+            &mut search_scratch,
+            &mut printer,
+        );
         let report = printer.finish(&outcome);
         result.files_searched += 1;
         result.matched |= report.matched;

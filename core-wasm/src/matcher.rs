@@ -63,7 +63,11 @@ impl Matcher {
                 let p = if opts.line_regexp { format!("^(?:{p})$") } else { p };
                 // `foo|` is fine today, but rg uses this placeholder for an
                 // empty pattern and so do we, to keep analysis identical.
-                if p.is_empty() { "(?:z{0})*".to_string() } else { p }
+                if p.is_empty() {
+                    "(?:z{0})*".to_string()
+                } else {
+                    p
+                }
             })
             .collect::<Vec<_>>()
             .join("|");
@@ -111,10 +115,7 @@ impl Matcher {
             .utf8_empty(false)
             .nfa_size_limit(Some(100 << 20))
             .hybrid_cache_capacity(64 << 20);
-        let regex = meta::Builder::new()
-            .configure(config)
-            .build_from_hir(&hir)
-            .map_err(|e| e.to_string())?;
+        let regex = meta::Builder::new().configure(config).build_from_hir(&hir).map_err(|e| e.to_string())?;
         Ok(Matcher { regex, word: opts.word, multiline: opts.multiline, line_filter })
     }
 

@@ -111,7 +111,7 @@ fn class_unit(class: &Class) -> Option<Unit> {
     }
     match members[..] {
         [b] => Some(Unit::Exact(b)),
-        [a, b] if a.is_ascii_alphabetic() && a.to_ascii_lowercase() == b.to_ascii_lowercase() && a != b => {
+        [a, b] if a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(&b) && a != b => {
             Some(Unit::Fold(a.to_ascii_lowercase()))
         }
         _ => None,
@@ -139,11 +139,8 @@ fn analyze(hir: &Hir) -> Facts {
         }
         HirKind::Alternation(subs) => {
             let facts: Vec<Facts> = subs.iter().map(analyze).collect();
-            let exact = facts
-                .iter()
-                .map(|f| f.exact.clone())
-                .collect::<Option<Vec<_>>>()
-                .map(|sets| sets.concat());
+            let exact =
+                facts.iter().map(|f| f.exact.clone()).collect::<Option<Vec<_>>>().map(|sets| sets.concat());
             let required = facts
                 .iter()
                 .map(|f| f.required.clone())
@@ -192,7 +189,7 @@ pub struct LineFilter {
 #[derive(Debug)]
 enum Scan {
     /// One case-sensitive needle: memchr's SIMD substring search.
-    Exact(memchr::memmem::Finder<'static>),
+    Exact(Box<memchr::memmem::Finder<'static>>),
     /// Folded or several needles: the pair scan below.
     Pairs(Vec<Probe>),
 }
@@ -235,7 +232,7 @@ impl LineFilter {
         let scan = match &needles[..] {
             [one] if one.iter().all(|u| matches!(u, Unit::Exact(_))) => {
                 let bytes: Vec<u8> = one.iter().map(|u| u.probe().0).collect();
-                Scan::Exact(memchr::memmem::Finder::new(&bytes).into_owned())
+                Scan::Exact(Box::new(memchr::memmem::Finder::new(&bytes).into_owned()))
             }
             _ => Scan::Pairs(needles.into_iter().map(Probe::new).collect()),
         };

@@ -157,8 +157,9 @@ impl<'a> FilePrinter<'a> {
                         BinaryMode::Quit => "WARNING: stopped searching binary file after match",
                         BinaryMode::Convert => "binary file matches",
                     };
-                    self.out
-                        .extend_from_slice(format!("{msg} (found \"\\0\" byte around offset {offset})\n").as_bytes());
+                    self.out.extend_from_slice(
+                        format!("{msg} (found \"\\0\" byte around offset {offset})\n").as_bytes(),
+                    );
                 }
             }
             OutputKind::Json { .. } => {
@@ -393,10 +394,7 @@ impl Sink for FilePrinter<'_> {
 pub fn json_data(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => format!("{{\"text\":{}}}", serde_json::to_string(s).unwrap_or_default()),
-        Err(_) => format!(
-            "{{\"bytes\":\"{}\"}}",
-            base64::engine::general_purpose::STANDARD.encode(bytes)
-        ),
+        Err(_) => format!("{{\"bytes\":\"{}\"}}", base64::engine::general_purpose::STANDARD.encode(bytes)),
     }
 }
 
