@@ -376,6 +376,10 @@ function files(): Record<string, string | Uint8Array> {
       "plain end\n",
     ),
     "repo/text/unicode.txt": UNICODE_TXT,
+    // Case folding beyond ASCII: (?i)s also matches U+017F (ſ), (?i)k the
+    // Kelvin sign; the SIMD needle scan must not miss these lines.
+    "repo/text/fold.txt": "the \u017Fherlock case\nKelvin \u212Aelvin\nplain Holmes\n" +
+      "STRA\u00DFE strasse\nneedle \u017Fomething\n",
     "repo/text/long_line.txt": longLine(),
     "repo/text/words.txt": WORDS_TXT,
     "repo/text/spaces.txt": SPACES_TXT,

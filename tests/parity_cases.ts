@@ -473,4 +473,12 @@ export const PARITY_CASES: ParityCase[] = [
   c("-t", "rust", "foo", "repo/text"),
   c("--files", "-g", "nomatch_glob"),
   { name: "(no arguments)", args: [] },
+  // --- regression: the needle prefilter must keep non-ASCII case variants ---
+  c("-i", "sherlock", "repo/text/fold.txt"),
+  c("-i", "-n", "sherlock|holmes", "repo/text"),
+  c("-i", "-o", "kelvin", "repo/text/fold.txt"),
+  c("-i", "-w", "kelvin|zzzz", "repo/text"),
+  c("-i", "-c", "something"),
+  c("-S", "straße", "repo/text/fold.txt"),
+  c("-i", "-x", "kelvin \u212aelvin", "repo/text/fold.txt"),
 ];
