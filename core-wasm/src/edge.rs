@@ -123,26 +123,7 @@ impl CoreCorpus {
         let roots = parse_roots(&v).map_err(|e| JsError::new(&e))?;
         let selector = parse_selector(&v).map_err(|e| JsError::new(&e))?;
         self.corpus.prepare();
-        let mut out = Vec::new();
-        for root in &roots {
-            if root.is_file {
-                if self.corpus.get(&root.path).is_some() {
-                    out.extend_from_slice(root.display.as_bytes());
-                    out.push(b'\n');
-                }
-                continue;
-            }
-            for f in self.corpus.under(&root.path).iter().filter(|f| f.walked) {
-                let rel = &f.path[root.path.trim_end_matches('/').len() + 1..];
-                let shown = display_join(&root.display, rel);
-                let dirs = rel.match_indices('/').map(|(i, _)| &shown[..shown.len() - rel.len() + i]);
-                if selector.selects_file(&shown, dirs) {
-                    out.extend_from_slice(shown.as_bytes());
-                    out.push(b'\n');
-                }
-            }
-        }
-        Ok(out)
+        Ok(grep::list_files(&self.corpus, &roots, &selector))
     }
 }
 

@@ -54,6 +54,47 @@ pub fn display_join(root: &str, rel: &str) -> String {
     }
 }
 
+/// The files a directory root searches, in walk order, with their paths
+/// relative to the root: those a walk found below it that pass the globs
+/// and types.
+pub fn root_files<'c>(
+    corpus: &'c Corpus,
+    root: &'c Root,
+    selector: &'c Selector,
+) -> impl Iterator<Item = (&'c FileEntry, &'c str)> {
+    let base = root.path.trim_end_matches('/').len() + 1;
+    corpus.under(&root.path).iter().filter(|f| f.walked).map(move |f| (f, &f.path[base..])).filter(
+        move |(_, rel)| {
+            if selector.is_empty() {
+                return true;
+            }
+            let shown = display_join(&root.display, rel);
+            // The printed paths of the directories between root and file.
+            let dirs = rel.match_indices('/').map(|(i, _)| &shown[..shown.len() - rel.len() + i]);
+            selector.selects_file(&shown, dirs)
+        },
+    )
+}
+
+/// rg `--files`: the paths a search would look at, one per line.
+pub fn list_files(corpus: &Corpus, roots: &[Root], selector: &Selector) -> Vec<u8> {
+    let mut out = Vec::new();
+    for root in roots {
+        if root.is_file {
+            if corpus.get(&root.path).is_some() {
+                out.extend_from_slice(root.display.as_bytes());
+                out.push(b'\n');
+            }
+            continue;
+        }
+        for (_, rel) in root_files(corpus, root, selector) {
+            out.extend_from_slice(display_join(&root.display, rel).as_bytes());
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
 /// Compiles the pattern; errors read like rg's.
 pub fn compile(req: &GrepRequest) -> Result<Matcher, String> {
     Matcher::new(&req.pattern)
@@ -113,16 +154,7 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
             }
             continue;
         }
-        let base = root.path.trim_end_matches('/').len() + 1;
-        for f in corpus.under(&root.path).iter().filter(|f| f.walked) {
-            let rel = &f.path[base..];
-            if !req.selector.is_empty() {
-                let shown = display_join(&root.display, rel);
-                let dirs = rel.match_indices('/').map(|(i, _)| &shown[..shown.len() - rel.len() + i]);
-                if !req.selector.selects_file(&shown, dirs) {
-                    continue;
-                }
-            }
+        for (f, rel) in root_files(corpus, root, &req.selector) {
             search_one(f, (&root.display, rel), BinaryMode::Quit, &mut result);
         }
     }
