@@ -264,6 +264,7 @@ fn parse_request(text: &str) -> Result<GrepRequest, String> {
         before: count(&v, "before")?.unwrap_or(0) as usize,
         after: count(&v, "after")?.unwrap_or(0) as usize,
         max_count: count(&v, "max_count")?,
+        line_numbers: false,
     };
     let out = v.get("output").cloned().unwrap_or(Value::Null);
     let output = match out.get("kind").and_then(Value::as_str).unwrap_or("standard") {

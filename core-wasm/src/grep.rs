@@ -115,6 +115,14 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
     // Summaries ignore context, and so must their match limit.
     let search_cfg =
         if summary { SearchConfig { before: 0, after: 0, ..req.search.clone() } } else { req.search.clone() };
+    // Only the standard and JSON printers with line numbers need them.
+    let search_cfg = SearchConfig {
+        line_numbers: matches!(
+            req.output,
+            OutputKind::Standard { line_number: true, .. } | OutputKind::Json { line_number: true }
+        ),
+        ..search_cfg
+    };
     let mut printed_before = false;
     let mut search_one = |f: &FileEntry, shown: (&str, &str), binary: BinaryMode, result: &mut GrepResult| {
         let binary_offset = match binary {

@@ -45,11 +45,15 @@ pub struct Matcher {
     multiline: bool,
     /// Optional fast scan that finds candidate lines before the regex runs.
     line_filter: Option<LineFilter>,
+    /// Confirms candidate lines: the same regex without literal
+    /// optimisations, which only re-find what the filter already found.
+    line_check: Option<Regex>,
 }
 
 /// Per-search mutable state for a [`Matcher`].
 pub struct MatcherScratch {
     cache: meta::Cache,
+    check_cache: Option<meta::Cache>,
     caps: Captures,
 }
 
@@ -115,12 +119,21 @@ impl Matcher {
             .utf8_empty(false)
             .nfa_size_limit(Some(100 << 20))
             .hybrid_cache_capacity(64 << 20);
-        let regex = meta::Builder::new().configure(config).build_from_hir(&hir).map_err(|e| e.to_string())?;
-        Ok(Matcher { regex, word: opts.word, multiline: opts.multiline, line_filter })
+        let build = |config: meta::Config| meta::Builder::new().configure(config).build_from_hir(&hir);
+        let regex = build(config.clone()).map_err(|e| e.to_string())?;
+        let line_check = match line_filter {
+            None => None,
+            Some(_) => Some(build(config.auto_prefilter(false)).map_err(|e| e.to_string())?),
+        };
+        Ok(Matcher { regex, word: opts.word, multiline: opts.multiline, line_filter, line_check })
     }
 
     pub fn scratch(&self) -> MatcherScratch {
-        MatcherScratch { cache: self.regex.create_cache(), caps: self.regex.create_captures() }
+        MatcherScratch {
+            cache: self.regex.create_cache(),
+            check_cache: self.line_check.as_ref().map(Regex::create_cache),
+            caps: self.regex.create_captures(),
+        }
     }
 
     pub fn is_multiline(&self) -> bool {
@@ -131,36 +144,40 @@ impl Matcher {
     /// holds a match (line mode only). Cheaper than [`Matcher::find_at`]
     /// because it needs no exact bounds.
     pub fn find_line_at(&self, s: &mut MatcherScratch, hay: &[u8], at: usize) -> Option<usize> {
+        let Some(filter) = &self.line_filter else {
+            // No filter: the regex scans the rest of the file.
+            let m = self.regex.search_with(&mut s.cache, &Input::new(hay).span(at..hay.len()))?;
+            // After a final newline there is no line, though `^$` matches.
+            if m.start() == hay.len() && hay.last().is_none_or(|&b| b == b'\n') {
+                return None;
+            }
+            // In word mode the leading `\W` may be the previous line's
+            // terminator; the reported match then starts on the next line.
+            if self.word && m.start() < m.end() && hay[m.start()] == b'\n' {
+                return Some(m.start() + 1);
+            }
+            return Some(m.start());
+        };
+        // The filter proposes lines that may match; the regex only has to
+        // say yes or no for each, which is cheaper than finding bounds.
         let mut at = at;
-        loop {
-            if at > hay.len() {
-                return None;
+        while at < hay.len() {
+            let cand = filter.find(hay, at)?;
+            let start = memchr::memrchr(b'\n', &hay[at..cand]).map_or(at, |i| at + i + 1);
+            if filter.confirms {
+                return Some(start);
             }
-            // The filter proposes a line that may match; the regex confirms
-            // it. Without a filter, the regex scans the rest of the file.
-            let (from, to) = match &self.line_filter {
-                None => (at, hay.len()),
-                Some(f) => {
-                    let cand = f.find(hay, at)?;
-                    let start = memchr::memrchr(b'\n', &hay[at..cand]).map_or(at, |i| at + i + 1);
-                    let end = memchr::memchr(b'\n', &hay[cand..]).map_or(hay.len(), |i| cand + i + 1);
-                    (start, end)
-                }
+            let end = memchr::memchr(b'\n', &hay[cand..]).map_or(hay.len(), |i| cand + i + 1);
+            let (check, cache) = match (&self.line_check, &mut s.check_cache) {
+                (Some(r), Some(c)) => (r, c),
+                _ => (&self.regex, &mut s.cache),
             };
-            let input = Input::new(hay).span(from..to);
-            if let Some(m) = self.regex.search_with(&mut s.cache, &input) {
-                // In word mode the leading `\W` may be the previous line's
-                // terminator; the reported match then starts on the next line.
-                if self.word && m.start() < m.end() && hay[m.start()] == b'\n' {
-                    return Some(m.start() + 1);
-                }
-                return Some(m.start());
+            if check.is_match_with(cache, &Input::new(hay).span(start..end).earliest(true)) {
+                return Some(start);
             }
-            if to >= hay.len() {
-                return None;
-            }
-            at = to;
+            at = end;
         }
+        None
     }
 
     /// The leftmost match starting at or after `at`, seen in all of `hay`

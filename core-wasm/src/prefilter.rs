@@ -184,6 +184,9 @@ fn analyze(hir: &Hir) -> Facts {
 #[derive(Debug)]
 pub struct LineFilter {
     scan: Scan,
+    /// Every needle occurrence is itself a match (the pattern is just the
+    /// needles, with no assertions), so candidates need no regex.
+    pub confirms: bool,
 }
 
 #[derive(Debug)]
@@ -224,7 +227,9 @@ impl LineFilter {
     /// Derives a filter from a (line-terminator-stripped) pattern, or none
     /// when no useful needle set exists.
     pub fn from_hir(hir: &Hir) -> Option<LineFilter> {
-        let needles = analyze(hir).required?;
+        let facts = analyze(hir);
+        let needles = facts.required?;
+        let confirms = hir.properties().look_set().is_empty() && facts.exact.as_ref() == Some(&needles);
         // One- and two-byte needles are too common to pay off.
         if needles.is_empty() || needles.iter().any(|n| n.len() < 3) {
             return None;
@@ -236,7 +241,7 @@ impl LineFilter {
             }
             _ => Scan::Pairs(needles.into_iter().map(Probe::new).collect()),
         };
-        Some(LineFilter { scan })
+        Some(LineFilter { scan, confirms })
     }
 
     /// The offset of the first needle occurrence at or after `at`.
@@ -353,6 +358,14 @@ mod tests {
     fn optional_parts_give_nothing() {
         assert_eq!(needles("foo|", false).map(|v| v.contains(&String::new())), Some(true));
         assert_eq!(needles(r"(abc)?", false), None);
+    }
+
+    #[test]
+    fn plain_literals_need_no_confirmation() {
+        let filter = |p: &str| LineFilter::from_hir(&regex_syntax::parse(p).unwrap()).map(|f| f.confirms);
+        assert_eq!(filter("(?i)foo|bar"), Some(true));
+        assert_eq!(filter(r"\bfoo"), Some(false));
+        assert_eq!(filter("food+"), Some(false));
     }
 
     #[test]

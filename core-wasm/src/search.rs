@@ -24,6 +24,8 @@ pub struct SearchConfig {
     pub before: usize,
     pub after: usize,
     pub max_count: Option<u64>,
+    /// Count lines for the sink; otherwise it is given line number 0.
+    pub line_numbers: bool,
 }
 
 /// Receives the lines a search reports. Offsets index the file's bytes;
@@ -362,7 +364,7 @@ impl Run<'_> {
     }
 
     fn emit(&mut self, start: usize, end: usize, is_match: bool) {
-        let n = self.lines.number_at(self.hay, start);
+        let n = if self.cfg.line_numbers { self.lines.number_at(self.hay, start) } else { 0 };
         let go_on = if is_match {
             self.sink.matched(self.hay, start, end, n)
         } else {
