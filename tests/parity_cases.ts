@@ -481,4 +481,8 @@ export const PARITY_CASES: ParityCase[] = [
   c("-i", "-c", "something"),
   c("-S", "straße", "repo/text/fold.txt"),
   c("-i", "-x", "kelvin \u212aelvin", "repo/text/fold.txt"),
+  // --- regression: an empty match after the final newline is not a line ---
+  c("-n", "^$", S),
+  c("-c", "^$"),
+  c("-n", "-v", "x*", "repo/text/no_eol.txt"),
 ];
