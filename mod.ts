@@ -22,6 +22,7 @@ import { type LoadReport, osErrorText, type SearchRoot, Walker } from "./src/wal
 
 export type { GrepRequest, OutputSpec } from "./src/request.ts";
 export { runGrep } from "./src/cli.ts";
+export { DaemonClient, DaemonError, type DaemonNotification } from "./src/client.ts";
 
 /** How a workspace is loaded. */
 export interface OpenOptions {
@@ -93,22 +94,41 @@ export interface WorkspaceStats {
   loadMs: number;
 }
 
+/** A corpus with the walker that filled it (kept for updates). */
+interface Loaded {
+  corpus: CoreCorpus;
+  walker: Walker;
+  report: LoadReport;
+  loadMs: number;
+}
+
+/** Walks `root` into a new corpus. */
+function load(root: string, options: OpenOptions): Loaded {
+  const started = performance.now();
+  const corpus = new CoreCorpus();
+  const walker = new Walker(corpus, {
+    hidden: options.hidden ?? false,
+    noIgnore: options.noIgnore ?? false,
+    cwd: root,
+    globs: [],
+    iglobs: [],
+    types: [],
+    typesNot: [],
+  }, options.onProgress && ((r) => r.files % 1000 === 0 && options.onProgress!(r)));
+  const report = walker.load([{ path: root, display: "", isFile: false }]);
+  options.onProgress?.(report);
+  return { corpus, walker, report, loadMs: performance.now() - started };
+}
+
 /** A directory tree loaded into memory and searched like rg searches it. */
 export class Workspace {
-  #corpus: CoreCorpus;
+  #loaded: Loaded;
+  #options: OpenOptions;
   #closed = false;
-  #report: LoadReport;
-  #loadMs: number;
 
-  private constructor(
-    readonly root: string,
-    corpus: CoreCorpus,
-    report: LoadReport,
-    loadMs: number,
-  ) {
-    this.#corpus = corpus;
-    this.#report = report;
-    this.#loadMs = loadMs;
+  private constructor(readonly root: string, options: OpenOptions, loaded: Loaded) {
+    this.#options = options;
+    this.#loaded = loaded;
   }
 
   /**
@@ -133,24 +153,45 @@ export class Workspace {
     if (!info.isDirectory) {
       return Promise.reject(new TypeError(`Cannot open workspace ${abs}: not a directory`));
     }
-    const started = performance.now();
-    const corpus = new CoreCorpus();
-    const walker = new Walker(corpus, {
-      hidden: options.hidden ?? false,
-      noIgnore: options.noIgnore ?? false,
-      cwd: abs,
-      globs: [],
-      iglobs: [],
-      types: [],
-      typesNot: [],
-    }, options.onProgress && ((r) => r.files % 1000 === 0 && options.onProgress!(r)));
-    try {
-      const report = walker.load([{ path: abs, display: "", isFile: false }]);
-      options.onProgress?.(report);
-      return Promise.resolve(new Workspace(abs, corpus, report, performance.now() - started));
-    } finally {
-      walker.free();
+    return Promise.resolve(new Workspace(abs, options, load(abs, options)));
+  }
+
+  /**
+   * Makes changes on disk visible: re-reads the given paths (files or
+   * directories, absolute or relative to the root; created, changed or
+   * deleted). A changed ignore file reloads the whole workspace, since it
+   * can change what every path means.
+   * @returns How many paths were applied.
+   * @throws {TypeError} When the workspace is closed.
+   */
+  refresh(paths: string[]): number {
+    this.#live();
+    const inside = paths.map((p) => resolve(this.root, p)).filter((p) =>
+      p === this.root || p.startsWith(this.root + "/")
+    );
+    for (const abs of inside) {
+      if (this.#loaded.walker.update(abs) === "reload") {
+        this.reload();
+        break;
+      }
     }
+    return inside.length;
+  }
+
+  /** Loads the whole tree afresh and swaps it in. */
+  reload(): void {
+    const fresh = load(this.root, this.#options);
+    this.#free();
+    this.#loaded = fresh;
+  }
+
+  /**
+   * The bytes of a file the workspace holds (absolute or relative path),
+   * or undefined when it holds no such file.
+   * @throws {TypeError} When the workspace is closed.
+   */
+  readFile(path: string): Uint8Array | undefined {
+    return this.#live().readFile(resolve(this.root, path));
   }
 
   /** Counts and sizes of what is loaded. */
@@ -159,13 +200,13 @@ export class Workspace {
       files: this.#live().fileCount,
       bytes: this.#live().byteCount,
       wasmMemoryBytes: wasmMemoryBytes(),
-      loadMs: this.#loadMs,
+      loadMs: this.#loaded.loadMs,
     };
   }
 
   /** Paths that could not be read while loading, as rg reports them. */
   get loadErrors(): readonly string[] {
-    return this.#report.errors;
+    return this.#loaded.report.errors;
   }
 
   /**
@@ -207,16 +248,21 @@ export class Workspace {
   }
 
   /**
-   * Runs an rg command line (flags, pattern, paths relative to the
-   * workspace root) against the loaded files.
+   * Runs an rg command line (flags, pattern, paths) against the loaded
+   * files, as if run from `options.cwd` (default: the workspace root; a
+   * directory inside it). Paths outside the workspace find nothing.
    * @returns The bytes rg would print, its messages and its exit status.
    * @throws {TypeError} When the workspace is closed.
    */
-  run(argv: string[]): { stdout: Uint8Array; stderr: string; code: number } {
+  run(
+    argv: string[],
+    options: { cwd?: string } = {},
+  ): { stdout: Uint8Array; stderr: string; code: number } {
+    const cwd = resolve(this.root, options.cwd ?? ".");
     const chunks: Uint8Array[] = [];
     let stderr = "";
     const io = {
-      cwd: this.root,
+      cwd,
       stdout: (b: Uint8Array) => chunks.push(b),
       stderr: (t: string) => (stderr += t),
     };
@@ -230,14 +276,14 @@ export class Workspace {
     const missing: string[] = [];
     const existing = args.paths.filter((p) => {
       try {
-        Deno.statSync(resolve(this.root, p));
+        Deno.statSync(resolve(cwd, p));
         return true;
       } catch (err) {
         missing.push(`${p}: ${osErrorText(err)}`);
         return false;
       }
     });
-    const roots = args.paths.length > 0 && existing.length === 0 ? [] : this.#roots(existing);
+    const roots = args.paths.length > 0 && existing.length === 0 ? [] : this.#roots(existing, cwd);
     const code = searchCorpus(args, this.#live(), roots, missing, io);
     const stdout = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
     chunks.reduce((at, c) => (stdout.set(c, at), at + c.length), 0);
@@ -257,19 +303,25 @@ export class Workspace {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#corpus.free();
+    this.#free();
+  }
+
+  #free(): void {
+    this.#loaded.walker.free();
+    this.#loaded.corpus.free();
   }
 
   /** The corpus, or an error once the workspace is closed. */
   #live(): CoreCorpus {
     if (this.#closed) throw new TypeError(`Workspace ${this.root} is closed`);
-    return this.#corpus;
+    return this.#loaded.corpus;
   }
 
-  #roots(paths: string[] | undefined): SearchRoot[] {
-    if (!paths || paths.length === 0) return [{ path: this.root, display: "", isFile: false }];
+  /** Search roots for paths given relative to `cwd` (default: the root). */
+  #roots(paths: string[] | undefined, cwd = this.root): SearchRoot[] {
+    if (!paths || paths.length === 0) return [{ path: cwd, display: "", isFile: false }];
     return paths.map((p) => {
-      const path = resolve(this.root, p);
+      const path = resolve(cwd, p);
       return { path, display: p, isFile: this.#live().hasFile(path) };
     });
   }

@@ -94,7 +94,7 @@ export function runGrep(argv: string[], io: CommandIO): number {
     return 0;
   }
   if (args.daemon !== undefined) {
-    io.stderr("error: --daemon needs the curserve daemon, which is not part of this build yet\n");
+    io.stderr("error: --daemon is handled by grep.ts; runGrep searches in-process\n");
     return 2;
   }
   const roots = searchRoots(args.paths, io.cwd);

@@ -93,7 +93,10 @@ function listDir(abs: string): { entries: Entry[]; names: Set<string> } {
 export class Walker {
   #rules: CoreWalkRules;
   #opts: WalkOptions;
+  /** Rule levels of parent directories of roots. */
   #levels = new Map<string, number>();
+  /** Rule levels (and printed paths) of the directories walked, for updates. */
+  #walked = new Map<string, { level: number; shown: string }>();
   #report: LoadReport = { files: 0, bytes: 0, errors: [] };
   #onFile?: (report: LoadReport) => void;
 
@@ -176,6 +179,7 @@ export class Walker {
       return;
     }
     const level = this.#addLevel(parent, abs, listing.names);
+    this.#walked.set(abs, { level, shown });
     const { entries } = listing;
     if (entries.length === 0) return;
     const keep = this.#rules.keepEntries(
@@ -192,6 +196,53 @@ export class Walker {
       if (e.isDir) this.#walk(childAbs, childShown, level);
       else this.#readFile(childAbs, childShown, true);
     });
+  }
+
+  /**
+   * Brings one absolute path up to date after it changed on disk: reads a
+   * new or changed file the walk would keep, walks a new directory, forgets
+   * what was deleted or is now filtered out.
+   * @returns "ok", or "reload" when an ignore file changed (rules differ
+   * from then on, so the caller should load afresh).
+   */
+  update(abs: string): "ok" | "reload" {
+    const name = abs.slice(abs.lastIndexOf("/") + 1);
+    if ((IGNORE_NAMES as readonly string[]).includes(name) || abs.includes("/.git/info/")) {
+      return "reload";
+    }
+    const dir = parentDir(abs);
+    const parent = dir === null ? undefined : this.#walked.get(dir);
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.lstatSync(abs);
+    } catch {
+      info = undefined;
+    }
+    const forget = () => {
+      this.corpus.removeFile(abs);
+      this.corpus.removeUnder(abs);
+      for (const d of this.#walked.keys()) {
+        if (d === abs || d.startsWith(abs + "/")) this.#walked.delete(d);
+      }
+    };
+    // Gone, a link, or inside a directory the walk skipped.
+    if (!info || info.isSymlink || parent === undefined) {
+      forget();
+      return "ok";
+    }
+    const shown = parent.shown === "" ? name : joinPath(parent.shown, name);
+    const keep = this.#rules.keepEntries(
+      parent.level,
+      dir!,
+      parent.shown,
+      name,
+      Uint8Array.of(info.isDirectory ? 1 : 0),
+    );
+    forget();
+    if (!keep[0]) return "ok";
+    if (info.isDirectory) this.#walk(abs, shown, parent.level);
+    else if (info.isFile) this.#readFile(abs, shown, true);
+    return "ok";
   }
 
   #readFile(abs: string, shown: string, walked: boolean): void {

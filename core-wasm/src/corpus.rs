@@ -93,6 +93,14 @@ impl Corpus {
         true
     }
 
+    /// Forgets every file inside directory `dir`; returns how many.
+    pub fn remove_under(&mut self, dir: &str) -> usize {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let doomed: Vec<String> =
+            self.files.iter().filter(|f| f.path.starts_with(&prefix)).map(|f| f.path.clone()).collect();
+        doomed.iter().filter(|p| self.remove(p)).count()
+    }
+
     pub fn len(&self) -> usize {
         self.files.len()
     }
@@ -137,10 +145,6 @@ impl Corpus {
         let hi = lo + self.files[lo..].partition_point(|f| f.path.starts_with(&prefix));
         &self.files[lo..hi]
     }
-
-    pub fn all(&self) -> &[FileEntry] {
-        &self.files
-    }
 }
 
 #[cfg(test)]
@@ -165,7 +169,9 @@ mod tests {
         assert_eq!(got, vec!["/r/a/b/z", "/r/a/x"]);
         assert_eq!(c.under("/r").len(), 4);
         assert!(c.remove("/r/a/x"));
+        assert_eq!(c.remove_under("/r/ab"), 1);
         c.prepare();
         assert_eq!(c.under("/r/a").len(), 1);
+        assert_eq!(c.under("/r").len(), 2);
     }
 }

@@ -87,6 +87,18 @@ impl CoreCorpus {
         self.corpus.remove(path)
     }
 
+    /// Forgets every file inside directory `dir`; returns how many.
+    #[wasm_bindgen(js_name = removeUnder)]
+    pub fn remove_under(&mut self, dir: &str) -> u32 {
+        self.corpus.remove_under(dir) as u32
+    }
+
+    /// A copy of a held file's bytes.
+    #[wasm_bindgen(js_name = readFile)]
+    pub fn read_file(&self, path: &str) -> Option<Vec<u8>> {
+        self.corpus.get(path).map(|f| f.data.to_vec())
+    }
+
     #[wasm_bindgen(js_name = hasFile)]
     pub fn has_file(&self, path: &str) -> bool {
         self.corpus.get(path).is_some()

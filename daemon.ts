@@ -1,0 +1,87 @@
+/**
+ * `deno task daemon [--socket PATH] [--workers N] [--socket-mode MODE]
+ * [--verbose]`: one long-lived process serving every agent's search tools
+ * over a Unix socket (JSON-RPC 2.0 and the original curserve protocol; see
+ * docs/PROTOCOL.md).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Daemon } from "./src/daemon/server.ts";
+
+const HELP = `curserve daemon: serves grep, glob, list_directory and read_file for many
+agents from workspaces held in memory.
+
+USAGE:
+    deno task daemon [OPTIONS]
+
+OPTIONS:
+    --socket PATH         Unix socket to listen on (default: $CURSERVE_SOCKET
+                          or /tmp/curserve.sock)
+    --workers N           Search workers (default: one per core)
+    --socket-mode MODE    Octal mode of the socket file (default: 600)
+    --timeout-ms N        Per-request time limit (default: 60000)
+    --max-line-bytes N    Longest request line accepted (default: 16777216)
+    --verbose             Log one line per request, with its latency
+    -h, --help            Print this help`;
+
+function fail(message: string): never {
+  console.error(`error: ${message}\n\n${HELP}`);
+  Deno.exit(2);
+}
+
+function positiveInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    fail(`--${name} needs a positive integer, got '${text}'`);
+  }
+  return Number(text);
+}
+
+if (import.meta.main) {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: Deno.args,
+      options: {
+        socket: { type: "string" },
+        workers: { type: "string" },
+        "socket-mode": { type: "string" },
+        "timeout-ms": { type: "string" },
+        "max-line-bytes": { type: "string" },
+        verbose: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (flags.help) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
+  const mode = flags["socket-mode"] ?? "600";
+  if (!/^[0-7]{3,4}$/.test(mode)) fail(`--socket-mode needs an octal mode like 660, got '${mode}'`);
+  const socket = flags.socket ?? Deno.env.get("CURSERVE_SOCKET") ?? "/tmp/curserve.sock";
+  const daemon = new Daemon({
+    socket,
+    workers: positiveInt("workers", flags.workers, navigator.hardwareConcurrency || 2),
+    socketMode: parseInt(mode, 8),
+    timeoutMs: positiveInt("timeout-ms", flags["timeout-ms"], 60_000),
+    maxLineBytes: positiveInt("max-line-bytes", flags["max-line-bytes"], 16 << 20),
+    verbose: flags.verbose ?? false,
+    legacyDir: "/tmp",
+  });
+  try {
+    await daemon.listen();
+  } catch (err) {
+    console.error(`error: cannot listen on ${socket}: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
+  const stop = async () => {
+    await daemon.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  console.error(`curserve daemon listening on ${socket}`);
+}

@@ -1,0 +1,131 @@
+/**
+ * A client for the curserve daemon (see docs/PROTOCOL.md): JSON-RPC 2.0
+ * over a Unix socket, many requests in flight on one connection.
+ * @module
+ */
+
+/** A JSON-RPC error answered by the daemon. */
+export class DaemonError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = "DaemonError";
+  }
+}
+
+/** A notification from the daemon (e.g. `progress` while a workspace loads). */
+export interface DaemonNotification {
+  method: string;
+  params: Record<string, unknown>;
+}
+
+/** One connection to a running daemon. */
+export class DaemonClient {
+  #conn: Deno.UnixConn;
+  #nextId = 1;
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #listeners: ((n: DaemonNotification) => void)[] = [];
+  #writing = Promise.resolve();
+  #closed = false;
+
+  private constructor(conn: Deno.UnixConn) {
+    this.#conn = conn;
+    this.#read();
+  }
+
+  /**
+   * Connects to the daemon listening at `socketPath`.
+   * @throws {Deno.errors.NotFound} or `ConnectionRefused` when none listens.
+   */
+  static async connect(socketPath: string): Promise<DaemonClient> {
+    return new DaemonClient(await Deno.connect({ transport: "unix", path: socketPath }));
+  }
+
+  /**
+   * Sends one request and waits for its answer.
+   * @throws {DaemonError} With the daemon's error code and message.
+   */
+  request<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    if (this.#closed) return Promise.reject(new DaemonError(-32000, "connection is closed"));
+    const id = this.#nextId++;
+    const line = new TextEncoder().encode(
+      JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n",
+    );
+    const answer = new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    });
+    this.#writing = this.#writing.then(async () => {
+      try {
+        for (let done = 0; done < line.length;) done += await this.#conn.write(line.subarray(done));
+      } catch (err) {
+        this.#fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    return answer;
+  }
+
+  /** Calls `fn` for each notification. */
+  onNotification(fn: (n: DaemonNotification) => void): void {
+    this.#listeners.push(fn);
+  }
+
+  /** Closes the connection; pending requests fail. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+    this.#fail(new DaemonError(-32000, "connection closed"));
+  }
+
+  #fail(err: Error): void {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+
+  async #read(): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffered = "";
+    try {
+      for await (const chunk of this.#conn.readable) {
+        buffered += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.trim()) this.#message(JSON.parse(line));
+        }
+      }
+    } catch {
+      // connection reset: handled below
+    }
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#fail(new DaemonError(-32000, "the daemon closed the connection"));
+    }
+  }
+
+  #message(
+    msg: {
+      id?: number;
+      result?: unknown;
+      error?: { code: number; message: string };
+      method?: string;
+      params?: Record<string, unknown>;
+    },
+  ): void {
+    if (msg.id === undefined || msg.id === null) {
+      if (msg.method) {
+        for (const fn of this.#listeners) fn({ method: msg.method, params: msg.params ?? {} });
+      }
+      return;
+    }
+    const pending = this.#pending.get(msg.id);
+    if (!pending) return;
+    this.#pending.delete(msg.id);
+    if (msg.error) pending.reject(new DaemonError(msg.error.code, msg.error.message));
+    else pending.resolve(msg.result);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The original curserve protocol, so existing clients (a qwen-code fork)
+ * work unmodified: `alloc_pid` loads a repository for a process id and
+ * opens `/tmp/qwen_code_response_{pid}.sock`, where that process then
+ * receives the answers to its `request_ripgrep` messages.
+ * @module
+ */
+import type { Client, Daemon } from "./server.ts";
+
+type Message = Record<string, unknown>;
+
+/** A process id's workspace and response socket. */
+interface Allocation {
+  holder: object;
+  workspace: Awaited<ReturnType<Daemon["open"]>>;
+  listener: Deno.Listener<Deno.UnixConn>;
+  path: string;
+  responder?: Deno.UnixConn;
+}
+
+const encoder = new TextEncoder();
+
+async function writeLine(conn: Deno.UnixConn, message: unknown): Promise<void> {
+  const bytes = encoder.encode(JSON.stringify(message) + "\n");
+  for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
+}
+
+/** rg flags for qwen-code's ripgrep options. */
+export function legacyArgs(m: Message): string[] {
+  const o = (typeof m.options === "object" && m.options !== null ? m.options : {}) as Message;
+  const args: string[] = [];
+  if (o.ignore_case) args.push("-i");
+  if (o.line_number) args.push("-n");
+  if (o.with_filename) args.push("-H");
+  const globs = [
+    ...(typeof o.glob === "string" ? [o.glob] : []),
+    ...(Array.isArray(o.globs) ? o.globs.filter((g): g is string => typeof g === "string") : []),
+  ];
+  for (const g of globs) args.push("-g", g);
+  const pattern = typeof o.regexp === "string" ? o.regexp : m.pattern;
+  if (typeof pattern !== "string") throw new TypeError("request_ripgrep needs a string pattern");
+  args.push("-e", pattern);
+  const paths = Array.isArray(m.paths)
+    ? m.paths.filter((p): p is string => typeof p === "string")
+    : [];
+  return [...args, "--", ...paths];
+}
+
+export class LegacyBridge {
+  #allocations = new Map<number, Allocation>();
+
+  #reaper: ReturnType<typeof setInterval>;
+
+  constructor(private daemon: Daemon, private dir: string) {
+    this.#reaper = setInterval(() => this.reap(), 10_000);
+    Deno.unrefTimer(this.#reaper);
+  }
+
+  /** Answers one message of the original protocol. */
+  async handle(client: Client, m: Message): Promise<void> {
+    try {
+      if (m.type === "alloc_pid") await this.#alloc(client, m);
+      else if (m.type === "request_ripgrep") await this.#ripgrep(client, m);
+      else throw new TypeError(`unknown message type: ${String(m.type)}`);
+    } catch (err) {
+      client.send({ response_status: 0, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  async #alloc(client: Client, m: Message): Promise<void> {
+    const pid = m.pid;
+    if (typeof pid !== "number" || !Number.isInteger(pid) || typeof m.repo_dir_path !== "string") {
+      throw new TypeError("alloc_pid needs an integer pid and a string repo_dir_path");
+    }
+    this.#free(pid);
+    // The allocation itself holds the workspace: it lives as long as the
+    // process keeps its response socket (or, failing that, runs at all).
+    const holder = {};
+    const workspace = await this.daemon.open(holder, m.repo_dir_path);
+    const { files } = await workspace.loaded;
+    const path = `${this.dir}/qwen_code_response_${pid}.sock`;
+    try {
+      Deno.removeSync(path);
+    } catch {
+      // none left over
+    }
+    const listener = Deno.listen({ transport: "unix", path });
+    Deno.chmodSync(path, 0o600);
+    const alloc: Allocation = { holder, workspace, listener, path };
+    this.#allocations.set(pid, alloc);
+    this.#accept(pid, alloc);
+    client.send({ response_status: 1, text: `Allocated ${files} files` });
+  }
+
+  /** Takes the client's connection to its response socket; when that
+   * connection goes away, the allocation goes too. */
+  async #accept(pid: number, alloc: Allocation): Promise<void> {
+    try {
+      for await (const conn of alloc.listener) {
+        alloc.responder?.close();
+        alloc.responder = conn;
+        (async () => {
+          const buf = new Uint8Array(1024);
+          try {
+            while ((await conn.read(buf)) !== null) { /* the client only listens */ }
+          } catch {
+            // reset
+          }
+          if (this.#allocations.get(pid) === alloc && alloc.responder === conn) this.#free(pid);
+        })();
+      }
+    } catch {
+      // listener closed
+    }
+  }
+
+  async #ripgrep(client: Client, m: Message): Promise<void> {
+    const alloc = typeof m.pid === "number" ? this.#allocations.get(m.pid) : undefined;
+    const reply = async (message: unknown) => {
+      if (alloc?.responder) await writeLine(alloc.responder, message).catch(() => {});
+      else client.send(message);
+    };
+    const workspace = alloc?.workspace;
+    const args = legacyArgs(m);
+    const r = workspace
+      ? await this.daemon.grep(workspace, args)
+      : await this.daemon.grepCli("/", args) as { stdout: string; stderr: string; code: number };
+    await reply(
+      r.code === 2
+        ? { response_status: 0, error: r.stderr.trim() }
+        : { response_status: 1, text: r.stdout },
+    );
+  }
+
+  #free(pid: number): void {
+    const alloc = this.#allocations.get(pid);
+    if (!alloc) return;
+    this.#allocations.delete(pid);
+    alloc.listener.close();
+    alloc.responder?.close();
+    try {
+      Deno.removeSync(alloc.path);
+    } catch {
+      // already gone
+    }
+    this.daemon.release(alloc.holder, alloc.workspace);
+  }
+
+  /** Frees allocations of processes that have exited without connecting. */
+  reap(): void {
+    for (const pid of [...this.#allocations.keys()]) {
+      try {
+        Deno.statSync(`/proc/${pid}`);
+      } catch {
+        this.#free(pid);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#reaper);
+    for (const pid of [...this.#allocations.keys()]) this.#free(pid);
+    await Promise.resolve();
+  }
+}

@@ -1,0 +1,534 @@
+/**
+ * The daemon's socket side: accepts clients on a Unix socket, reads
+ * newline-delimited JSON-RPC 2.0 (and the original curserve messages),
+ * keeps one shared workspace per real root with a count of the clients
+ * holding it, and hands all work to the worker pool.
+ * @module
+ */
+import { resolve } from "node:path";
+import { confine, listDirectory } from "./files.ts";
+import { LegacyBridge } from "./legacy.ts";
+import { RpcError, WorkerPool } from "./pool.ts";
+
+/** How the daemon runs. */
+export interface DaemonOptions {
+  socket: string;
+  workers: number;
+  /** Octal file mode of the socket, e.g. 0o600. */
+  socketMode: number;
+  /** Longest request line accepted, in bytes. */
+  maxLineBytes: number;
+  /** Per-request time limit. */
+  timeoutMs: number;
+  verbose: boolean;
+  /** Directory of the original protocol's response sockets. */
+  legacyDir: string;
+}
+
+/** One shared workspace. */
+interface Tenant {
+  id: string;
+  root: string;
+  worker: number;
+  loaded: Promise<{ files: number; bytes: number; load_ms: number }>;
+  /** References held per holder (a client, or a legacy allocation). */
+  clients: Map<object, number>;
+  watcher?: Deno.FsWatcher;
+}
+
+const encoder = new TextEncoder();
+
+/** A connected client: serialized writes, and the workspaces it holds. */
+export class Client {
+  #writing = Promise.resolve();
+  closed = false;
+
+  constructor(readonly conn: Deno.UnixConn) {}
+
+  /** Sends one JSON message as a line (dropped once the client is gone). */
+  send(message: unknown): Promise<void> {
+    const bytes = encoder.encode(JSON.stringify(message) + "\n");
+    this.#writing = this.#writing.then(async () => {
+      if (this.closed) return;
+      try {
+        for (let done = 0; done < bytes.length;) {
+          done += await this.conn.write(bytes.subarray(done));
+        }
+      } catch {
+        this.closed = true;
+      }
+    });
+    return this.#writing;
+  }
+}
+
+/** Reads `\n`-terminated lines of at most `max` bytes; longer ones are
+ * reported as `null` and skipped up to their end. */
+async function* lines(conn: Deno.UnixConn, max: number): AsyncGenerator<string | null> {
+  const decoder = new TextDecoder();
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  let oversized = false;
+  const buf = new Uint8Array(64 * 1024);
+  while (true) {
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch {
+      return;
+    }
+    if (n === null) return;
+    let chunk = buf.subarray(0, n);
+    let nl: number;
+    while ((nl = chunk.indexOf(10)) >= 0) {
+      const piece = chunk.subarray(0, nl);
+      if (oversized || size + piece.length > max) yield null;
+      else {
+        parts.push(piece);
+        const line = new Uint8Array(size + piece.length);
+        parts.reduce((at, p) => (line.set(p, at), at + p.length), 0);
+        yield decoder.decode(line);
+      }
+      parts = [];
+      size = 0;
+      oversized = false;
+      chunk = chunk.subarray(nl + 1);
+    }
+    if (oversized || size + chunk.length > max) {
+      oversized = true;
+      parts = [];
+      size = 0;
+    } else if (chunk.length) {
+      parts.push(chunk.slice());
+      size += chunk.length;
+    }
+  }
+}
+
+type Params = Record<string, unknown>;
+
+function str(p: Params, key: string): string {
+  if (typeof p[key] !== "string") throw new RpcError(-32602, `params.${key} must be a string`);
+  return p[key] as string;
+}
+
+function optNum(p: Params, key: string, fallback: number): number {
+  const v = p[key] ?? fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    throw new RpcError(-32602, `params.${key} must be a non-negative integer`);
+  }
+  return v;
+}
+
+function strArray(p: Params, key: string, fallback?: string[]): string[] {
+  const v = p[key] ?? fallback;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+    throw new RpcError(-32602, `params.${key} must be an array of strings`);
+  }
+  return v as string[];
+}
+
+export class Daemon {
+  #opts: DaemonOptions;
+  #pool: WorkerPool;
+  #listener?: Deno.Listener<Deno.UnixConn>;
+  #tenants = new Map<string, Tenant>();
+  #byId = new Map<string, Tenant>();
+  #clients = new Set<Client>();
+  #nextTenant = 1;
+  readonly legacy: LegacyBridge;
+
+  constructor(opts: DaemonOptions) {
+    this.#opts = opts;
+    this.#pool = new WorkerPool(opts.workers);
+    this.legacy = new LegacyBridge(this, opts.legacyDir);
+  }
+
+  /**
+   * Listens on the socket, replacing a stale socket file.
+   * @throws {Deno.errors.AddrInUse} When a live daemon already answers there.
+   */
+  async listen(): Promise<void> {
+    const path = this.#opts.socket;
+    try {
+      Deno.lstatSync(path);
+      try {
+        (await Deno.connect({ transport: "unix", path })).close();
+        throw new Deno.errors.AddrInUse(`a curserve daemon is already listening on ${path}`);
+      } catch (err) {
+        if (err instanceof Deno.errors.AddrInUse) throw err;
+        Deno.removeSync(path); // stale: nobody answers
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    this.#listener = Deno.listen({ transport: "unix", path });
+    Deno.chmodSync(path, this.#opts.socketMode);
+    this.#serve(this.#listener);
+  }
+
+  async #serve(listener: Deno.Listener<Deno.UnixConn>): Promise<void> {
+    try {
+      for await (const conn of listener) this.#handle(new Client(conn));
+    } catch {
+      // listener closed
+    }
+  }
+
+  async #handle(client: Client): Promise<void> {
+    this.#clients.add(client);
+    try {
+      for await (const line of lines(client.conn, this.#opts.maxLineBytes)) {
+        if (line === null) {
+          client.send(
+            rpcError(null, -32600, `request line exceeds ${this.#opts.maxLineBytes} bytes`),
+          );
+          continue;
+        }
+        if (line.trim() === "") continue;
+        // Not awaited: requests on one connection run side by side.
+        this.#dispatch(client, line);
+      }
+    } finally {
+      this.disconnect(client);
+    }
+  }
+
+  #dispatch(client: Client, line: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch (err) {
+      client.send(rpcError(null, -32700, `parse error: ${(err as Error).message}`));
+      return;
+    }
+    if (typeof msg === "object" && msg !== null && "type" in msg && !("jsonrpc" in msg)) {
+      this.legacy.handle(client, msg as Params);
+      return;
+    }
+    const req = msg as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
+    const id = typeof req.id === "string" || typeof req.id === "number" ? req.id : null;
+    if (req.jsonrpc !== "2.0" || typeof req.method !== "string") {
+      client.send(rpcError(id, -32600, 'invalid request: needs "jsonrpc": "2.0" and a "method"'));
+      return;
+    }
+    const params = req.params ?? {};
+    if (typeof params !== "object" || Array.isArray(params) || params === null) {
+      client.send(rpcError(id, -32602, "params must be an object"));
+      return;
+    }
+    const method = req.method;
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RpcError(-32000, `request timed out after ${this.#opts.timeoutMs} ms`)),
+        this.#opts.timeoutMs,
+      );
+    });
+    Promise.race([this.call(client, method, params as Params, id), timeout]).finally(() =>
+      clearTimeout(timer)
+    ).then(
+      (result) => {
+        this.#log(method, started, "ok");
+        if (id !== null) client.send({ jsonrpc: "2.0", id, result });
+      },
+      (err) => {
+        const code = err instanceof RpcError ? err.code : -32000;
+        this.#log(method, started, `error ${code}`);
+        if (id !== null) {
+          client.send(rpcError(id, code, err instanceof Error ? err.message : String(err)));
+        }
+      },
+    );
+  }
+
+  #log(method: string, started: number, status: string): void {
+    if (this.#opts.verbose) {
+      console.error(
+        `${new Date().toISOString()} ${method} ${
+          (performance.now() - started).toFixed(1)
+        }ms ${status}`,
+      );
+    }
+  }
+
+  /** Runs one method for a client. */
+  async call(client: Client, method: string, p: Params, id: unknown = null): Promise<unknown> {
+    switch (method) {
+      case "open": {
+        const t = await this.open(
+          client,
+          str(p, "root"),
+          Boolean(p.hidden),
+          Boolean(p.no_ignore),
+          (pr) => {
+            if (id !== null) {
+              client.send({
+                jsonrpc: "2.0",
+                method: "progress",
+                params: { id, ...pr },
+              });
+            }
+          },
+        );
+        return { workspace: t.id, root: t.root, ...(await t.loaded) };
+      }
+      case "grep": {
+        const t = this.#tenant(p);
+        return this.#pool.call(t.worker, "grep", {
+          key: t.id,
+          args: strArray(p, "args"),
+          max_bytes: optNum(p, "max_bytes", 1 << 20),
+        });
+      }
+      case "matches": {
+        const t = this.#tenant(p);
+        return this.#pool.call(t.worker, "matches", {
+          key: t.id,
+          args: strArray(p, "args"),
+          limit: optNum(p, "limit", 1000),
+        });
+      }
+      case "glob": {
+        const t = this.#tenant(p);
+        const path = p.path === undefined ? undefined : confine(t.root, str(p, "path"));
+        return this.#pool.call(t.worker, "glob", {
+          key: t.id,
+          pattern: str(p, "pattern"),
+          path,
+          limit: optNum(p, "limit", 10000),
+        });
+      }
+      case "list_directory": {
+        const t = this.#tenant(p);
+        const dir = this.#confine(t, str(p, "path"));
+        try {
+          return { entries: await listDirectory(dir, strArray(p, "ignore", [])) };
+        } catch (err) {
+          throw new RpcError(-32602, `cannot list ${p.path}: ${(err as Error).message}`);
+        }
+      }
+      case "read_file": {
+        const t = this.#tenant(p);
+        const path = this.#confine(t, str(p, "path"));
+        return this.#pool.call(t.worker, "read_file", {
+          key: t.id,
+          path,
+          offset: optNum(p, "offset", 0),
+          limit: optNum(p, "limit", 2000),
+        });
+      }
+      case "notify_changed": {
+        const t = this.#tenant(p);
+        const paths = strArray(p, "paths").map((x) => this.#confine(t, x));
+        return this.#pool.call(t.worker, "refresh", { key: t.id, paths });
+      }
+      case "close": {
+        this.release(client, this.#tenant(p));
+        return {};
+      }
+      case "stats":
+        return this.stats();
+      case "grep_cli":
+        return this.grepCli(str(p, "cwd"), strArray(p, "argv"));
+      default:
+        throw new RpcError(-32601, `unknown method: ${method}`);
+    }
+  }
+
+  #tenant(p: Params): Tenant {
+    const t = this.#byId.get(str(p, "workspace"));
+    if (!t) throw new RpcError(-32602, `unknown workspace: ${p.workspace}`);
+    return t;
+  }
+
+  #confine(t: Tenant, path: string): string {
+    try {
+      return confine(t.root, path);
+    } catch (err) {
+      throw new RpcError(-32602, (err as Error).message);
+    }
+  }
+
+  /** Opens (or shares) the workspace at `root`, counting a reference for
+   * `holder`. */
+  async open(
+    holder: object,
+    root: string,
+    hidden = false,
+    noIgnore = false,
+    onProgress?: (p: { files: number; bytes: number }) => void,
+  ): Promise<Tenant> {
+    let real: string;
+    try {
+      real = await Deno.realPath(resolve(root));
+      if (!(await Deno.stat(real)).isDirectory) throw new Error("not a directory");
+    } catch (err) {
+      throw new RpcError(-32602, `cannot open workspace ${root}: ${(err as Error).message}`);
+    }
+    const key = `${real}\0${hidden}\0${noIgnore}`;
+    let t = this.#tenants.get(key);
+    if (!t) {
+      const id = `ws${this.#nextTenant++}`;
+      const worker = this.#pool.assign();
+      const loaded = this.#pool.call(worker, "open", {
+        key: id,
+        root: real,
+        hidden,
+        no_ignore: noIgnore,
+      }, onProgress)
+        .then((r) => r as { files: number; bytes: number; load_ms: number });
+      t = { id, root: real, worker, loaded, clients: new Map() };
+      this.#tenants.set(key, t);
+      this.#byId.set(id, t);
+      const tenant = t;
+      loaded.then(() => this.#watch(tenant), () => this.#drop(key, tenant));
+    }
+    t.clients.set(holder, (t.clients.get(holder) ?? 0) + 1);
+    await t.loaded;
+    return t;
+  }
+
+  /** Keeps answers true after edits: file events refresh the workspace. */
+  #watch(t: Tenant): void {
+    if (!this.#byId.has(t.id)) return;
+    let watcher: Deno.FsWatcher;
+    try {
+      watcher = Deno.watchFs(t.root, { recursive: true });
+    } catch (err) {
+      console.error(`curserve: not watching ${t.root}: ${(err as Error).message}`);
+      return;
+    }
+    t.watcher = watcher;
+    let pending = new Set<string>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      timer = undefined;
+      const paths = [...pending].filter((p) => !p.includes("/.git/") || p.includes("/.git/info/"));
+      pending = new Set();
+      if (paths.length) this.#pool.call(t.worker, "refresh", { key: t.id, paths }).catch(() => {});
+    };
+    (async () => {
+      try {
+        for await (const event of watcher) {
+          for (const p of event.paths) pending.add(p);
+          // Batch bursts (an editor's save, a checkout) into one refresh.
+          timer ??= setTimeout(flush, 100);
+        }
+      } catch {
+        // watcher closed
+      }
+    })();
+  }
+
+  #drop(key: string, t: Tenant): void {
+    this.#tenants.delete(key);
+    this.#byId.delete(t.id);
+    t.watcher?.close();
+    this.#pool.release(t.worker);
+    this.#pool.call(t.worker, "close", { key: t.id }).catch(() => {});
+  }
+
+  /** Drops one of `holder`'s references; the last one frees the workspace. */
+  release(holder: object, t: Tenant, all = false): void {
+    const n = t.clients.get(holder) ?? 0;
+    if (n <= 1 || all) t.clients.delete(holder);
+    else t.clients.set(holder, n - 1);
+    if (t.clients.size === 0) {
+      for (const [key, v] of this.#tenants) if (v === t) this.#drop(key, t);
+    }
+  }
+
+  /** Forgets a client that went away, with every reference it held. */
+  disconnect(client: Client): void {
+    if (!this.#clients.delete(client)) return;
+    client.closed = true;
+    for (const t of [...this.#byId.values()]) {
+      if (t.clients.has(client)) this.release(client, t, true);
+    }
+    try {
+      client.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** The tenant whose root holds `path`, if any (deepest root wins). */
+  tenantFor(path: string): Tenant | undefined {
+    let best: Tenant | undefined;
+    for (const t of this.#byId.values()) {
+      if (
+        (path === t.root || path.startsWith(t.root + "/")) &&
+        (!best || t.root.length > best.root.length)
+      ) {
+        best = t;
+      }
+    }
+    return best;
+  }
+
+  /** Runs a `grep` command line for `--daemon`: through a loaded workspace
+   * when one covers it, else from disk, in a worker either way. */
+  async grepCli(cwd: string, argv: string[]): Promise<unknown> {
+    let real: string;
+    try {
+      real = await Deno.realPath(cwd);
+    } catch (err) {
+      throw new RpcError(-32602, `cannot use ${cwd}: ${(err as Error).message}`);
+    }
+    const t = this.tenantFor(real);
+    if (t) await t.loaded;
+    const worker = t?.worker ?? this.#pool.assign();
+    try {
+      return await this.#pool.call(worker, "cli", {
+        key: t?.id,
+        cwd: real,
+        argv,
+        max_bytes: 1 << 30,
+      });
+    } finally {
+      if (!t) this.#pool.release(worker);
+    }
+  }
+
+  async grep(t: Tenant, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+    return await this.#pool.call(t.worker, "grep", { key: t.id, args, max_bytes: 1 << 30 }) as {
+      stdout: string;
+      stderr: string;
+      code: number;
+    };
+  }
+
+  async stats(): Promise<unknown> {
+    const workspaces = await Promise.all([...this.#byId.values()].map(async (t) => {
+      const s = await t.loaded.catch(() => ({ files: 0, bytes: 0 }));
+      return {
+        workspace: t.id,
+        root: t.root,
+        files: s.files,
+        bytes: s.bytes,
+        clients: t.clients.size,
+      };
+    }));
+    return { workspaces, clients: this.#clients.size, rss_bytes: Deno.memoryUsage().rss };
+  }
+
+  /** Closes every client and socket; removes socket files. */
+  async close(): Promise<void> {
+    this.#listener?.close();
+    for (const c of [...this.#clients]) this.disconnect(c);
+    for (const t of this.#byId.values()) t.watcher?.close();
+    await this.legacy.close();
+    this.#pool.terminate();
+    try {
+      Deno.removeSync(this.#opts.socket);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function rpcError(id: unknown, code: number, message: string) {
+  return { jsonrpc: "2.0", id, error: { code, message } };
+}
