@@ -502,7 +502,9 @@ export class Daemon {
 
   async stats(): Promise<unknown> {
     const workspaces = await Promise.all([...this.#byId.values()].map(async (t) => {
-      const s = await t.loaded.catch(() => ({ files: 0, bytes: 0 }));
+      // Current sizes come from the worker: files change after loading.
+      const s = await t.loaded.then(() => this.#pool.call(t.worker, "stats", { key: t.id }))
+        .catch(() => ({ files: 0, bytes: 0 })) as { files: number; bytes: number };
       return {
         workspace: t.id,
         root: t.root,
