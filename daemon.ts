@@ -1,6 +1,6 @@
 /**
- * `deno task daemon [--socket PATH] [--workers N] [--socket-mode MODE]
- * [--verbose]`: one long-lived process serving every agent's search tools
+ * `deno task daemon [--socket PATH] [--workers N] [--memory-limit SIZE]
+ * [--socket-mode MODE] [--verbose]`: one long-lived process serving every agent's search tools
  * over a Unix socket (JSON-RPC 2.0 and the original curserve protocol; see
  * docs/PROTOCOL.md).
  * @module
@@ -19,6 +19,9 @@ OPTIONS:
                           or /tmp/curserve.sock)
     --workers N           Search workers (default: one per core)
     --socket-mode MODE    Octal mode of the socket file (default: 600)
+    --memory-limit SIZE   Bytes of files to hold, e.g. 512M or 8G (default: no
+                          limit); past it, the least recently used idle
+                          workspaces are unloaded and reload on next use
     --timeout-ms N        Per-request time limit (default: 60000)
     --max-line-bytes N    Longest request line accepted (default: 16777216)
     --verbose             Log one line per request, with its latency
@@ -27,6 +30,15 @@ OPTIONS:
 function fail(message: string): never {
   console.error(`error: ${message}\n\n${HELP}`);
   Deno.exit(2);
+}
+
+/** Parses sizes like `512M`, `8G` or plain bytes. */
+function size(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const m = /^(\d+)([KMG]?)B?$/i.exec(text);
+  if (!m) fail(`--memory-limit needs a size like 512M or 8G, got '${text}'`);
+  return Number(m[1]) *
+    { "": 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 }[m[2].toUpperCase() as "" | "K" | "M" | "G"];
 }
 
 function positiveInt(name: string, text: string | undefined, fallback: number): number {
@@ -47,6 +59,7 @@ if (import.meta.main) {
         workers: { type: "string" },
         "socket-mode": { type: "string" },
         "timeout-ms": { type: "string" },
+        "memory-limit": { type: "string" },
         "max-line-bytes": { type: "string" },
         verbose: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -67,6 +80,7 @@ if (import.meta.main) {
     workers: positiveInt("workers", flags.workers, navigator.hardwareConcurrency || 2),
     socketMode: parseInt(mode, 8),
     timeoutMs: positiveInt("timeout-ms", flags["timeout-ms"], 60_000),
+    memoryLimit: size(flags["memory-limit"]),
     maxLineBytes: positiveInt("max-line-bytes", flags["max-line-bytes"], 16 << 20),
     verbose: flags.verbose ?? false,
     legacyDir: "/tmp",

@@ -20,6 +20,8 @@ export interface DaemonOptions {
   maxLineBytes: number;
   /** Per-request time limit. */
   timeoutMs: number;
+  /** Bytes of file contents to hold at most (0: no limit). */
+  memoryLimit: number;
   verbose: boolean;
   /** Directory of the original protocol's response sockets. */
   legacyDir: string;
@@ -34,6 +36,15 @@ interface Tenant {
   /** References held per holder (a client, or a legacy allocation). */
   clients: Map<object, number>;
   watcher?: Deno.FsWatcher;
+  hidden: boolean;
+  noIgnore: boolean;
+  /** Bytes held, as of the last load. */
+  bytes: number;
+  /** Requests running on it; only idle workspaces are evicted. */
+  inflight: number;
+  lastUsed: number;
+  /** Unloaded to stay within the memory limit; reloads on next use. */
+  evicted: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -276,16 +287,14 @@ export class Daemon {
       }
       case "grep": {
         const t = this.#tenant(p);
-        return this.#pool.call(t.worker, "grep", {
-          key: t.id,
+        return this.#work(t, "grep", {
           args: strArray(p, "args"),
           max_bytes: optNum(p, "max_bytes", 1 << 20),
         });
       }
       case "matches": {
         const t = this.#tenant(p);
-        return this.#pool.call(t.worker, "matches", {
-          key: t.id,
+        return this.#work(t, "matches", {
           args: strArray(p, "args"),
           limit: optNum(p, "limit", 1000),
         });
@@ -293,8 +302,7 @@ export class Daemon {
       case "glob": {
         const t = this.#tenant(p);
         const path = p.path === undefined ? undefined : confine(t.root, str(p, "path"));
-        return this.#pool.call(t.worker, "glob", {
-          key: t.id,
+        return this.#work(t, "glob", {
           pattern: str(p, "pattern"),
           path,
           limit: optNum(p, "limit", 10000),
@@ -312,8 +320,7 @@ export class Daemon {
       case "read_file": {
         const t = this.#tenant(p);
         const path = this.#confine(t, str(p, "path"));
-        return this.#pool.call(t.worker, "read_file", {
-          key: t.id,
+        return this.#work(t, "read_file", {
           path,
           offset: optNum(p, "offset", 0),
           limit: optNum(p, "limit", 2000),
@@ -322,7 +329,9 @@ export class Daemon {
       case "notify_changed": {
         const t = this.#tenant(p);
         const paths = strArray(p, "paths").map((x) => this.#confine(t, x));
-        return this.#pool.call(t.worker, "refresh", { key: t.id, paths });
+        return this.#work(t, "refresh", {
+          paths,
+        });
       }
       case "close": {
         this.release(client, this.#tenant(p));
@@ -371,23 +380,86 @@ export class Daemon {
     let t = this.#tenants.get(key);
     if (!t) {
       const id = `ws${this.#nextTenant++}`;
-      const worker = this.#pool.assign();
-      const loaded = this.#pool.call(worker, "open", {
-        key: id,
+      t = {
+        id,
         root: real,
+        worker: -1,
+        loaded: Promise.resolve({ files: 0, bytes: 0, load_ms: 0 }),
+        clients: new Map(),
         hidden,
-        no_ignore: noIgnore,
-      }, onProgress)
-        .then((r) => r as { files: number; bytes: number; load_ms: number });
-      t = { id, root: real, worker, loaded, clients: new Map() };
+        noIgnore,
+        bytes: 0,
+        inflight: 0,
+        lastUsed: performance.now(),
+        evicted: true,
+      };
       this.#tenants.set(key, t);
       this.#byId.set(id, t);
       const tenant = t;
-      loaded.then(() => this.#watch(tenant), () => this.#drop(key, tenant));
+      this.#load(t, onProgress).catch(() => this.#drop(key, tenant));
     }
     t.clients.set(holder, (t.clients.get(holder) ?? 0) + 1);
     await t.loaded;
     return t;
+  }
+
+  /** Loads a tenant's files into a worker (first open, or after eviction). */
+  #load(t: Tenant, onProgress?: (p: { files: number; bytes: number }) => void): Promise<unknown> {
+    t.evicted = false;
+    t.worker = this.#pool.assign();
+    t.loaded = this.#pool.call(t.worker, "open", {
+      key: t.id,
+      root: t.root,
+      hidden: t.hidden,
+      no_ignore: t.noIgnore,
+    }, onProgress).then((r) => r as { files: number; bytes: number; load_ms: number });
+    return t.loaded.then((r) => {
+      t.bytes = r.bytes;
+      this.#watch(t);
+      this.#enforceBudget(t);
+    });
+  }
+
+  /** Runs `op` on a tenant's workspace, reloading it if it was evicted. */
+  async #work(t: Tenant, op: string, params: Params): Promise<unknown> {
+    t.inflight++;
+    t.lastUsed = performance.now();
+    try {
+      if (t.evicted) this.#load(t).catch(() => {});
+      await t.loaded;
+      return await this.#pool.call(t.worker, op, { key: t.id, ...params });
+    } finally {
+      t.inflight--;
+    }
+  }
+
+  /** Past the memory limit, unloads the least recently used idle
+   * workspaces (other than `keep`); they reload on their next request. */
+  #enforceBudget(keep: Tenant): void {
+    const limit = this.#opts.memoryLimit;
+    if (!limit) return;
+    const loaded = [...this.#byId.values()].filter((t) => !t.evicted);
+    let total = loaded.reduce((n, t) => n + t.bytes, 0);
+    const idle = loaded.filter((t) => t !== keep && t.inflight === 0).sort((a, b) =>
+      a.lastUsed - b.lastUsed
+    );
+    for (const t of idle) {
+      if (total <= limit) break;
+      this.#unload(t);
+      total -= t.bytes;
+      if (this.#opts.verbose) console.error(`curserve: evicted ${t.root} (${t.bytes} bytes)`);
+    }
+  }
+
+  /** Frees a tenant's memory in its worker and stops watching it. */
+  #unload(t: Tenant): void {
+    t.evicted = true;
+    t.watcher?.close();
+    t.watcher = undefined;
+    const worker = t.worker;
+    this.#pool.call(worker, "close", { key: t.id }).catch(() => {}).finally(() =>
+      this.#pool.release(worker)
+    );
   }
 
   /** Keeps answers true after edits: file events refresh the workspace. */
@@ -407,7 +479,7 @@ export class Daemon {
       timer = undefined;
       const paths = [...pending].filter((p) => !p.includes("/.git/") || p.includes("/.git/info/"));
       pending = new Set();
-      if (paths.length) this.#pool.call(t.worker, "refresh", { key: t.id, paths }).catch(() => {});
+      if (paths.length && !t.evicted) this.#work(t, "refresh", { paths }).catch(() => {});
     };
     (async () => {
       try {
@@ -425,9 +497,7 @@ export class Daemon {
   #drop(key: string, t: Tenant): void {
     this.#tenants.delete(key);
     this.#byId.delete(t.id);
-    t.watcher?.close();
-    this.#pool.release(t.worker);
-    this.#pool.call(t.worker, "close", { key: t.id }).catch(() => {});
+    if (!t.evicted) this.#unload(t);
   }
 
   /** Drops one of `holder`'s references; the last one frees the workspace. */
@@ -493,7 +563,10 @@ export class Daemon {
   }
 
   async grep(t: Tenant, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    return await this.#pool.call(t.worker, "grep", { key: t.id, args, max_bytes: 1 << 30 }) as {
+    return await this.#work(t, "grep", {
+      args,
+      max_bytes: 1 << 30,
+    }) as {
       stdout: string;
       stderr: string;
       code: number;
@@ -503,7 +576,8 @@ export class Daemon {
   async stats(): Promise<unknown> {
     const workspaces = await Promise.all([...this.#byId.values()].map(async (t) => {
       // Current sizes come from the worker: files change after loading.
-      const s = await t.loaded.then(() => this.#pool.call(t.worker, "stats", { key: t.id }))
+      const s = t.evicted ? { files: 0, bytes: 0 } : await t.loaded
+        .then(() => this.#pool.call(t.worker, "stats", { key: t.id }))
         .catch(() => ({ files: 0, bytes: 0 })) as { files: number; bytes: number };
       return {
         workspace: t.id,
@@ -511,6 +585,7 @@ export class Daemon {
         files: s.files,
         bytes: s.bytes,
         clients: t.clients.size,
+        evicted: t.evicted,
       };
     }));
     return { workspaces, clients: this.#clients.size, rss_bytes: Deno.memoryUsage().rss };
