@@ -6,7 +6,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { confine, listDirectory } from "./files.ts";
+import { confine, listDirectory, sliceLines } from "./files.ts";
 import { LegacyBridge } from "./legacy.ts";
 import { RpcError, WorkerPool } from "./pool.ts";
 
@@ -320,11 +320,16 @@ export class Daemon {
       case "read_file": {
         const t = this.#tenant(p);
         const path = this.#confine(t, str(p, "path"));
-        return this.#work(t, "read_file", {
-          path,
-          offset: optNum(p, "offset", 0),
-          limit: optNum(p, "limit", 2000),
-        });
+        const [offset, limit] = [optNum(p, "offset", 0), optNum(p, "limit", 2000)];
+        // Read here, asynchronously, rather than queue behind searches in
+        // the workspace's worker: a small read should never wait for a grep.
+        let bytes: Uint8Array;
+        try {
+          bytes = await Deno.readFile(path);
+        } catch (err) {
+          throw new RpcError(-32602, `cannot read ${p.path}: ${(err as Error).message}`);
+        }
+        return sliceLines(new TextDecoder().decode(bytes), offset, limit);
       }
       case "notify_changed": {
         const t = this.#tenant(p);

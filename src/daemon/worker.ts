@@ -11,7 +11,6 @@ import { Workspace } from "../../mod.ts";
 import { resolve } from "node:path";
 import { parseArgs } from "../args.ts";
 import { runGrep } from "../cli.ts";
-import { type FileSlice, sliceLines } from "./files.ts";
 
 /** What a worker reports back for one request. */
 export type WorkerReply =
@@ -113,11 +112,6 @@ const OPS: Record<string, Op> = {
     const files = decoder.decode(r.stdout).split("\n").filter((f) => f !== "");
     const limit = Number(p.limit);
     return { files: files.slice(0, limit), truncated: files.length > limit };
-  },
-  read_file(p): FileSlice {
-    // Held files come from memory; others (e.g. ignored ones) from disk.
-    const bytes = workspace(p.key).readFile(String(p.path)) ?? Deno.readFileSync(String(p.path));
-    return sliceLines(decoder.decode(bytes), Number(p.offset), Number(p.limit));
   },
   refresh(p) {
     return { updated: workspace(p.key).refresh(p.paths as string[]) };
