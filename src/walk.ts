@@ -206,6 +206,17 @@ export class Walker {
    * from then on, so the caller should load afresh).
    */
   update(abs: string): "ok" | "reload" {
+    // Inside a directory the walk has not seen (new, or skipped)? Then the
+    // outermost such directory is what changed.
+    for (let dir = parentDir(abs); dir !== null && !this.#walked.has(dir);) {
+      const up = parentDir(dir);
+      if (up === null || !this.#walked.has(up)) {
+        dir = up;
+        continue;
+      }
+      abs = dir;
+      break;
+    }
     const name = abs.slice(abs.lastIndexOf("/") + 1);
     if ((IGNORE_NAMES as readonly string[]).includes(name) || abs.includes("/.git/info/")) {
       return "reload";

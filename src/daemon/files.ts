@@ -7,25 +7,25 @@ import { dirname, matchesGlob, resolve } from "node:path";
 
 /** A window of a file's lines, as `read_file` returns it. */
 export interface FileSlice {
+  /** The lines, exactly as in the file (the last one may lack a newline). */
   content: string;
   /** Lines in the whole file. */
   total_lines: number;
-  /** 0-based number of the first line returned. */
+  /** 1-based number of the first line returned. */
   start_line: number;
   /** More lines follow the window. */
   truncated: boolean;
 }
 
-/** Lines `offset .. offset+limit` of `text` (0-based). */
+/** The lines `offset .. offset+limit` (0-based offset) of `text`. */
 export function sliceLines(text: string, offset: number, limit: number): FileSlice {
-  const lines = text.split("\n");
+  const lines = text.split(/(?<=\n)/);
   if (lines.at(-1) === "") lines.pop();
   const end = Math.min(lines.length, offset + limit);
-  const window = lines.slice(offset, end);
   return {
-    content: window.length ? window.join("\n") + "\n" : "",
+    content: lines.slice(offset, end).join(""),
     total_lines: lines.length,
-    start_line: offset,
+    start_line: offset + 1,
     truncated: end < lines.length,
   };
 }

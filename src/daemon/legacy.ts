@@ -19,6 +19,8 @@ interface Allocation {
 }
 
 const encoder = new TextEncoder();
+/** How long an allocation waits for its process to connect. */
+const UNCLAIMED_MS = 60_000;
 
 async function writeLine(conn: Deno.UnixConn, message: unknown): Promise<void> {
   const bytes = encoder.encode(JSON.stringify(message) + "\n");
@@ -49,19 +51,16 @@ export function legacyArgs(m: Message): string[] {
 export class LegacyBridge {
   #allocations = new Map<number, Allocation>();
 
-  #reaper: ReturnType<typeof setInterval>;
-
-  constructor(private daemon: Daemon, private dir: string) {
-    this.#reaper = setInterval(() => this.reap(), 10_000);
-    Deno.unrefTimer(this.#reaper);
-  }
+  constructor(private daemon: Daemon, private dir: string) {}
 
   /** Answers one message of the original protocol. */
   async handle(client: Client, m: Message): Promise<void> {
     try {
       if (m.type === "alloc_pid") await this.#alloc(client, m);
-      else if (m.type === "request_ripgrep") await this.#ripgrep(client, m);
-      else throw new TypeError(`unknown message type: ${String(m.type)}`);
+      // The fork's TypeScript client says request_grep for the same thing.
+      else if (m.type === "request_ripgrep" || m.type === "request_grep") {
+        await this.#ripgrep(client, m);
+      } else throw new TypeError(`unknown message type: ${String(m.type)}`);
     } catch (err) {
       client.send({ response_status: 0, error: err instanceof Error ? err.message : String(err) });
     }
@@ -89,6 +88,11 @@ export class LegacyBridge {
     const alloc: Allocation = { holder, workspace, listener, path };
     this.#allocations.set(pid, alloc);
     this.#accept(pid, alloc);
+    // A process that never connects to its response socket gives it up.
+    const t = setTimeout(() => {
+      if (this.#allocations.get(pid) === alloc && !alloc.responder) this.#free(pid);
+    }, UNCLAIMED_MS);
+    Deno.unrefTimer(t);
     client.send({ response_status: 1, text: `Allocated ${files} files` });
   }
 
@@ -121,7 +125,13 @@ export class LegacyBridge {
       else client.send(message);
     };
     const workspace = alloc?.workspace;
-    const args = legacyArgs(m);
+    let args: string[];
+    try {
+      args = legacyArgs(m);
+    } catch (err) {
+      await reply({ response_status: 0, error: (err as Error).message });
+      return;
+    }
     const r = workspace
       ? await this.daemon.grep(workspace, args)
       : await this.daemon.grepCli("/", args) as { stdout: string; stderr: string; code: number };
@@ -146,19 +156,7 @@ export class LegacyBridge {
     this.daemon.release(alloc.holder, alloc.workspace);
   }
 
-  /** Frees allocations of processes that have exited without connecting. */
-  reap(): void {
-    for (const pid of [...this.#allocations.keys()]) {
-      try {
-        Deno.statSync(`/proc/${pid}`);
-      } catch {
-        this.#free(pid);
-      }
-    }
-  }
-
   async close(): Promise<void> {
-    clearInterval(this.#reaper);
     for (const pid of [...this.#allocations.keys()]) this.#free(pid);
     await Promise.resolve();
   }

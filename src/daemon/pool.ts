@@ -20,20 +20,22 @@ interface Pending {
 }
 
 export class WorkerPool {
-  #workers: { worker: Worker; tenants: number }[] = [];
+  #workers: { worker: Worker; tenants: number; ready: Promise<void> }[] = [];
   #pending = new Map<number, Pending>();
   #nextId = 1;
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-      worker.onmessage = (e: MessageEvent<WorkerReply>) => this.#reply(e.data);
+      const { promise: ready, resolve } = Promise.withResolvers<void>();
+      worker.onmessage = (e: MessageEvent<WorkerReply>) =>
+        e.data.id === 0 ? resolve() : this.#reply(e.data);
       worker.onerror = (e) => {
         // A worker crash fails what it was doing; the daemon carries on.
         e.preventDefault();
         console.error(`curserve: search worker ${i} failed: ${e.message}`);
       };
-      this.#workers.push({ worker, tenants: 0 });
+      this.#workers.push({ worker, tenants: 0, ready });
     }
   }
 
@@ -66,7 +68,8 @@ export class WorkerPool {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress });
-      this.#workers[index].worker.postMessage({ id, op, params } satisfies WorkerRequest);
+      const w = this.#workers[index];
+      w.ready.then(() => w.worker.postMessage({ id, op, params } satisfies WorkerRequest));
     });
   }
 

@@ -123,6 +123,12 @@ function str(p: Params, key: string): string {
   return p[key] as string;
 }
 
+function optBool(p: Params, key: string): boolean {
+  const v = p[key] ?? false;
+  if (typeof v !== "boolean") throw new RpcError(-32602, `params.${key} must be a boolean`);
+  return v;
+}
+
 function optNum(p: Params, key: string, fallback: number): number {
   const v = p[key] ?? fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
@@ -271,8 +277,8 @@ export class Daemon {
         const t = await this.open(
           client,
           str(p, "root"),
-          Boolean(p.hidden),
-          Boolean(p.no_ignore),
+          optBool(p, "hidden"),
+          optBool(p, "no_ignore"),
           (pr) => {
             if (id !== null) {
               client.send({
@@ -301,7 +307,9 @@ export class Daemon {
       }
       case "glob": {
         const t = this.#tenant(p);
-        const path = p.path === undefined ? undefined : confine(t.root, str(p, "path"));
+        // Checked to stay inside, then passed as given: rg prints it so.
+        const path = p.path === undefined ? undefined : str(p, "path");
+        if (path !== undefined) this.#confine(t, path);
         return this.#work(t, "glob", {
           pattern: str(p, "pattern"),
           path,

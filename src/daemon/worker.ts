@@ -76,8 +76,6 @@ const OPS: Record<string, Op> = {
   },
   grep(p) {
     const r = workspace(p.key).run(p.args as string[], { cwd: p.cwd as string | undefined });
-    // Nothing searched at all (a bad pattern, flag or path): an error.
-    if (r.code === 2 && r.stdout.length === 0) throw new Error(r.stderr.trim());
     return { ...capped(r.stdout, Number(p.max_bytes)), stderr: r.stderr, code: r.code };
   },
   matches(p) {
@@ -195,3 +193,6 @@ const scope = self as unknown as {
   postMessage(message: WorkerReply): void;
 };
 scope.onmessage = async (e) => scope.postMessage(await handle(e.data));
+// Messages posted before this module finished loading may be lost, so the
+// pool waits for this before sending any.
+scope.postMessage({ id: 0, result: "ready" });
