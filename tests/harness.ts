@@ -6,6 +6,8 @@
  * @module
  */
 
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { parseArgs } from "../src/args.ts";
 import { makeFixtureTree } from "./fixtures.ts";
 import type { ParityCase } from "./parity_cases.ts";
 
@@ -42,7 +44,7 @@ export function fixtureRoot(): Promise<string> {
 // --- running -------------------------------------------------------------------
 
 /** The environment without variables that change rg's or grep.ts's behaviour. */
-function cleanEnv(): Record<string, string> {
+export function cleanEnv(): Record<string, string> {
   const env = Deno.env.toObject();
   delete env.INIT_CWD; // grep.ts resolves paths against it (set by `deno task`)
   delete env.RIPGREP_CONFIG_PATH;
@@ -161,3 +163,459 @@ export function check(
 
 /** Options for tests that share the fixture and spawn processes. */
 export const TEST_OPTS = { sanitizeOps: false, sanitizeResources: false };
+
+// --- parity cases that a loaded workspace can answer ---------------------------------
+
+/**
+ * Why a parity case cannot run against a workspace loaded on the fixture root
+ * with default filters (the rules of `api_test.ts`, shared here so the daemon
+ * tests apply the same ones).
+ */
+export const WORKSPACE_SKIP_RULES = {
+  cwd: "runs in a subdirectory (cwd)",
+  outside: "names a path outside the root ({ROOT}, absolute or ..)",
+  walk: "changes the walk (--hidden / --no-ignore)",
+  file: "names a file the workspace does not hold",
+  dir: "names a directory rg walks into files the workspace does not hold",
+  filter: "has -g/--iglob/-t that let rg past ignore or hidden rules",
+} as const;
+export type WorkspaceSkipRule = keyof typeof WORKSPACE_SKIP_RULES;
+
+/**
+ * Why case `c` cannot run against a workspace on `root` that holds the files
+ * `held` (paths relative to `root`), or undefined if it can.
+ */
+export async function workspaceSkipRule(
+  c: ParityCase,
+  root: string,
+  held: ReadonlySet<string>,
+): Promise<WorkspaceSkipRule | undefined> {
+  const allHeld = async (args: string[]) =>
+    (await rgFiles(args, root)).every((f) => held.has(relative(root, resolve(root, f))));
+  if (c.cwd) return "cwd";
+  if (c.args.some((a) => a.includes("{ROOT}"))) return "outside";
+  let args;
+  try {
+    args = parseArgs(c.args);
+  } catch {
+    return undefined; // a usage error: reported as rg reports it
+  }
+  const { paths } = args;
+  if (paths.some((p) => isAbsolute(p) || p.split("/").includes(".."))) return "outside";
+  if (args.hidden || args.noIgnore) return "walk";
+  const infos = await Promise.all(
+    paths.map((p) => Deno.stat(join(root, p)).catch(() => undefined)),
+  );
+  if (paths.some((p, i) => infos[i]?.isFile && !held.has(relative(root, resolve(root, p))))) {
+    return "file";
+  }
+  if (infos.some((info) => info?.isDirectory) && !(await allHeld(paths))) return "dir";
+  const filters = [
+    ...args.globs.flatMap((g) => ["-g", g]),
+    ...args.iglobs.flatMap((g) => ["--iglob", g]),
+    ...args.types.flatMap((t) => ["-t", t]),
+    ...args.typesNot.flatMap((t) => ["-T", t]),
+  ];
+  if (filters.length && !(await allHeld([...filters, ...paths]))) return "filter";
+  return undefined;
+}
+
+/** The cases of `cases` a default workspace on `root` can answer (it holds `rg --files`). */
+export async function workspaceCases(
+  cases: readonly ParityCase[],
+  root: string,
+): Promise<ParityCase[]> {
+  const held = new Set(await rgFiles([], root));
+  const out: ParityCase[] = [];
+  for (const c of cases) if (!(await workspaceSkipRule(c, root, held))) out.push(c);
+  return out;
+}
+
+/** Every `step`-th item, spread over the whole list, about `n` of them. */
+export function spreadSample<T>(items: readonly T[], n: number): T[] {
+  const step = Math.max(1, Math.floor(items.length / n));
+  return items.filter((_, i) => i % step === 0).slice(0, n);
+}
+
+// --- bounded waiting ------------------------------------------------------------------
+
+/** Generous bound for one daemon answer: only a guard against hanging tests. */
+export const REPLY_TIMEOUT_MS = 30_000;
+
+/** `p`, or a rejection naming `what` after `ms` (a hang guard, not a timing check). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Calls `probe` every `intervalMs` until `done(value)` holds and returns that
+ * value; after `timeoutMs` throws with `what` and the last value seen.
+ */
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  done: (value: T) => boolean,
+  { timeoutMs = 5_000, intervalMs = 50 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) {
+      const shown = typeof value === "string" ? value : JSON.stringify(value);
+      throw new Error(`${what}: not reached within ${timeoutMs / 1000} s; last: ${shown}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** Whether `path` exists (without following a final symlink). */
+export function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `bytes` are valid UTF-8. */
+export function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// --- a raw newline-delimited JSON connection -------------------------------------------
+
+/** A parsed JSON message (the tests check its shape with assertions). */
+// deno-lint-ignore no-explicit-any
+export type Json = any;
+
+/**
+ * A Unix-socket connection read line by line (a background reader queues
+ * lines), for tests that need the wire itself: malformed lines, explicit ids,
+ * several requests per write, the original curserve protocol.
+ */
+export class LineSocket {
+  #conn: Deno.UnixConn;
+  #lines: string[] = [];
+  #waiters: ((line: string | null) => void)[] = [];
+  #eof = false;
+  #closed = false;
+  #nextId = 1;
+  /** Resolves when the peer closes the connection (or it fails). */
+  readonly ended: Promise<void>;
+
+  private constructor(conn: Deno.UnixConn) {
+    this.#conn = conn;
+    this.ended = this.#pump();
+  }
+
+  /** Connects to the Unix socket at `path`. */
+  static async connect(path: string): Promise<LineSocket> {
+    return new LineSocket(await Deno.connect({ transport: "unix", path }));
+  }
+
+  async #pump(): Promise<void> {
+    const buf = new Uint8Array(256 * 1024);
+    let partial: Uint8Array[] = [];
+    const dec = new TextDecoder();
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        let chunk = buf.subarray(0, n);
+        for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10)) {
+          partial.push(chunk.subarray(0, nl));
+          const line = dec.decode(concat(partial));
+          partial = [];
+          const waiter = this.#waiters.shift();
+          if (waiter) waiter(line);
+          else this.#lines.push(line);
+          chunk = chunk.subarray(nl + 1);
+        }
+        if (chunk.length) partial.push(chunk.slice());
+      }
+    } catch {
+      // reset by peer, or closed by us: both end the stream
+    }
+    this.#eof = true;
+    for (const w of this.#waiters.splice(0)) w(null);
+  }
+
+  /** Writes all of `bytes` (may reject if the peer has closed). */
+  async writeAll(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) done += await this.#conn.write(bytes.subarray(done));
+  }
+
+  /** Sends one line: a string as is, anything else as JSON; adds the newline. */
+  send(message: unknown): Promise<void> {
+    const text = typeof message === "string" ? message : JSON.stringify(message);
+    return this.writeAll(new TextEncoder().encode(text + "\n"));
+  }
+
+  /** The next line, or null once the peer has closed; throws after `timeoutMs`. */
+  readLine(timeoutMs = REPLY_TIMEOUT_MS): Promise<string | null> {
+    if (this.#lines.length) return Promise.resolve(this.#lines.shift()!);
+    if (this.#eof) return Promise.resolve(null);
+    let waiter!: (line: string | null) => void;
+    const next = new Promise<string | null>((r) => (waiter = r));
+    this.#waiters.push(waiter);
+    return within(next, timeoutMs, "line from the daemon").catch((err) => {
+      this.#waiters = this.#waiters.filter((w) => w !== waiter);
+      throw err;
+    });
+  }
+
+  /** The next line parsed as JSON; throws on end of stream. */
+  async readJson(timeoutMs = REPLY_TIMEOUT_MS): Promise<Json> {
+    const line = await this.readLine(timeoutMs);
+    if (line === null) throw new Error("the daemon closed the connection instead of answering");
+    try {
+      return JSON.parse(line);
+    } catch {
+      throw new Error(`the daemon sent a line that is not JSON: ${line.slice(0, 300)}`);
+    }
+  }
+
+  /**
+   * Sends a JSON-RPC request and returns the response with its id (skipping
+   * notifications). For one request at a time on this connection.
+   */
+  async call(method: string, params: unknown, id: number | string = this.#nextId++): Promise<Json> {
+    await this.send({ jsonrpc: "2.0", id, method, params });
+    for (;;) {
+      const msg = await this.readJson();
+      if (msg.id === undefined && typeof msg.method === "string") continue; // notification
+      if (msg.id !== id) {
+        throw new Error(`expected the response to id ${id}, got ${JSON.stringify(msg)}`);
+      }
+      return msg;
+    }
+  }
+
+  /** Like `call`, but returns `result` and throws on a JSON-RPC error. */
+  async result(method: string, params: unknown): Promise<Json> {
+    const msg = await this.call(method, params);
+    if (msg.error) {
+      throw new Error(`${method} failed: ${msg.error.code} ${msg.error.message}`);
+    }
+    return msg.result;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
+  return out;
+}
+
+// --- a real daemon process --------------------------------------------------------------
+
+/** `daemon.ts` at the repository root. */
+export const DAEMON_TS = `${REPO}/daemon.ts`;
+/** Bound on a daemon's start-up (until its socket accepts connections). */
+export const DAEMON_START_MS = 15_000;
+
+const running = new Set<DaemonProcess>();
+globalThis.addEventListener("unload", () => {
+  // Last resort if a test died before its `finally`: no daemon outlives the tests.
+  for (const d of running) d.killNow();
+});
+
+/** Whether a connection to the Unix socket `path` is accepted. */
+export async function acceptsConnections(path: string): Promise<boolean> {
+  try {
+    (await Deno.connect({ transport: "unix", path })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A `deno run -A daemon.ts` subprocess with its output collected. */
+export class DaemonProcess {
+  readonly child: Deno.ChildProcess;
+  /** Resolves with the exit status. */
+  readonly status: Promise<Deno.CommandStatus>;
+  #output = "";
+  #exited: Deno.CommandStatus | undefined;
+  #drained: Promise<unknown>;
+
+  /**
+   * Starts `daemon.ts --socket socket ...args` (without waiting for it).
+   * @param socket The socket path.
+   * @param args More daemon flags, e.g. `["--workers", "2"]`.
+   */
+  constructor(readonly socket: string, readonly args: string[] = []) {
+    const env = cleanEnv();
+    delete env.CURSERVE_SOCKET;
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", DAEMON_TS, "--socket", socket, ...args],
+      cwd: REPO,
+      clearEnv: true,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    running.add(this);
+    this.#drained = Promise.all([
+      this.#collect(this.child.stdout),
+      this.#collect(this.child.stderr),
+    ]);
+    this.status = this.child.status.then((s) => {
+      this.#exited = s;
+      running.delete(this);
+      return s;
+    });
+  }
+
+  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const dec = new TextDecoder();
+    for await (const chunk of stream) {
+      this.#output += dec.decode(chunk, { stream: true });
+      // keep the start (errors at start-up) and the most recent output
+      if (this.#output.length > 200_000) {
+        this.#output = this.#output.slice(0, 20_000) + "\n…\n" + this.#output.slice(-100_000);
+      }
+    }
+  }
+
+  /** Everything the daemon printed so far (stdout and stderr). */
+  get output(): string {
+    return this.#output;
+  }
+
+  /** The exit status, if it has exited. */
+  get exited(): Deno.CommandStatus | undefined {
+    return this.#exited;
+  }
+
+  /** Waits until the socket accepts connections; throws if the daemon exits first. */
+  async ready(timeoutMs = DAEMON_START_MS): Promise<this> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await acceptsConnections(this.socket))) {
+      if (this.#exited) {
+        await this.#drained;
+        throw new Error(
+          `the daemon exited with code ${this.#exited.code} before listening on ` +
+            `${this.socket}:\n${this.#output.slice(0, 3000)}`,
+        );
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the daemon did not accept connections on ${this.socket} within ` +
+            `${timeoutMs / 1000} s:\n${this.#output.slice(0, 3000)}`,
+        );
+      }
+      await sleep(50);
+    }
+    return this;
+  }
+
+  /** Sends `signal` if the daemon still runs. */
+  signal(signal: Deno.Signal): void {
+    if (this.#exited) return;
+    try {
+      this.child.kill(signal);
+    } catch {
+      // it exited meanwhile
+    }
+  }
+
+  /** Waits (bounded) for the exit status and the end of its output. */
+  async wait(timeoutMs = 10_000): Promise<Deno.CommandStatus> {
+    const status = await within(this.status, timeoutMs, `exit of the daemon on ${this.socket}`);
+    await within(this.#drained, 5_000, "end of the daemon's output").catch(() => {});
+    return status;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 5_000): Promise<Deno.CommandStatus> {
+    this.signal("SIGTERM");
+    try {
+      return await this.wait(graceMs);
+    } catch {
+      this.signal("SIGKILL");
+      return await this.wait(5_000);
+    }
+  }
+
+  /** SIGKILL now, synchronously (for unload handlers). */
+  killNow(): void {
+    this.signal("SIGKILL");
+  }
+}
+
+/** A daemon listening on a socket in its own temporary directory. */
+export interface TestDaemon {
+  process: DaemonProcess;
+  socket: string;
+  /** The temporary directory holding the socket (removed by `stopDaemon`). */
+  dir: string;
+}
+
+/** Starts a daemon on `<fresh temp dir>/d.sock` and waits until it accepts connections. */
+export async function startDaemon(args: string[] = []): Promise<TestDaemon> {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "curserve-daemon-" }));
+  const socket = join(dir, "d.sock");
+  const process = new DaemonProcess(socket, args);
+  try {
+    await process.ready();
+  } catch (err) {
+    await process.stop().catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw err;
+  }
+  return { process, socket, dir };
+}
+
+/** Stops the daemon (SIGTERM, then SIGKILL) and removes its directory. */
+export async function stopDaemon(d: TestDaemon): Promise<void> {
+  try {
+    await d.process.stop();
+  } finally {
+    await Deno.remove(d.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs `fn` with a fresh daemon, which is stopped and cleaned up however `fn` ends. */
+export async function withDaemon<T>(
+  args: string[],
+  fn: (d: TestDaemon) => Promise<T>,
+): Promise<T> {
+  const d = await startDaemon(args);
+  try {
+    return await fn(d);
+  } catch (err) {
+    // the daemon's own account often explains a failure
+    const tail = d.process.output.slice(-2000).trim();
+    if (tail && err instanceof Error) err.message += `\n--- daemon output (tail) ---\n${tail}`;
+    throw err;
+  } finally {
+    await stopDaemon(d);
+  }
+}
