@@ -17,10 +17,12 @@ import { resolve } from "node:path";
 import { parseArgs } from "./src/args.ts";
 import { searchCorpus } from "./src/cli.ts";
 import { CoreCorpus, wasmMemoryBytes } from "./src/core.ts";
+import { type GrepMatch, jsonMatches } from "./src/matches.ts";
 import type { GrepRequest, OutputSpec } from "./src/request.ts";
 import { type LoadReport, osErrorText, type SearchRoot, Walker } from "./src/walk.ts";
 
 export type { GrepRequest, OutputSpec } from "./src/request.ts";
+export type { GrepMatch } from "./src/matches.ts";
 export { runGrep } from "./src/cli.ts";
 export { DaemonClient, DaemonError, type DaemonNotification } from "./src/client.ts";
 
@@ -62,17 +64,6 @@ export interface GrepOptions {
   typesNot?: string[];
   /** Files or directories to search (default: the whole workspace). */
   paths?: string[];
-}
-
-/** One matching line. */
-export interface GrepMatch {
-  path: string;
-  /** 1-based. */
-  lineNumber: number;
-  /** The line's text (with its terminator, as rg reports it). */
-  line: string;
-  /** Byte offsets of each match within the line. */
-  submatches: { start: number; end: number; text: string }[];
 }
 
 /** The outcome of {@link Workspace.grep}. */
@@ -227,24 +218,7 @@ export class Workspace {
    */
   matches(options: GrepOptions): GrepMatch[] {
     const { output } = this.#run(this.#request(options, { kind: "json", line_number: true }));
-    const found: GrepMatch[] = [];
-    for (const line of new TextDecoder().decode(output).split("\n")) {
-      if (!line.startsWith('{"type":"match"')) continue;
-      const { data } = JSON.parse(line);
-      found.push({
-        path: data.path.text ?? atob(data.path.bytes),
-        lineNumber: data.line_number,
-        line: data.lines.text ?? atob(data.lines.bytes),
-        submatches: data.submatches.map((
-          s: { start: number; end: number; match: { text?: string } },
-        ) => ({
-          start: s.start,
-          end: s.end,
-          text: s.match.text ?? "",
-        })),
-      });
-    }
-    return found;
+    return jsonMatches(output).matches;
   }
 
   /**

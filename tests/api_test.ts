@@ -14,10 +14,18 @@
  */
 
 import { deepStrictEqual, match, ok, rejects, strictEqual, throws } from "node:assert/strict";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { type GrepMatch, type GrepOptions, Workspace } from "../mod.ts";
-import { parseArgs } from "../src/args.ts";
-import { check, fixtureRoot, rg, rgFiles, TEST_OPTS } from "./harness.ts";
+import {
+  check,
+  fixtureRoot,
+  rg,
+  rgFiles,
+  TEST_OPTS,
+  WORKSPACE_SKIP_RULES,
+  type WorkspaceSkipRule,
+  workspaceSkipRule,
+} from "./harness.ts";
 import { PARITY_CASES, type ParityCase } from "./parity_cases.ts";
 
 const root = await fixtureRoot();
@@ -26,55 +34,12 @@ const held = new Set(ws.files());
 
 // --- which parity cases apply ------------------------------------------------
 
-const RULES = {
-  cwd: "runs in a subdirectory (cwd)",
-  outside: "names a path outside the root ({ROOT}, absolute or ..)",
-  walk: "changes the walk (--hidden / --no-ignore)",
-  file: "names a file the workspace does not hold",
-  dir: "names a directory rg walks into files the workspace does not hold",
-  filter: "has -g/--iglob/-t that let rg past ignore or hidden rules",
-} as const;
-type Rule = keyof typeof RULES;
-
-/** Whether every file `rg --files ...args` lists is held by the workspace. */
-async function allHeld(args: string[]): Promise<boolean> {
-  return (await rgFiles(args, root)).every((f) => held.has(relative(root, resolve(root, f))));
-}
-
-/** Why case `c` cannot run against the workspace, or undefined if it can. */
-async function skipRule(c: ParityCase): Promise<Rule | undefined> {
-  if (c.cwd) return "cwd";
-  if (c.args.some((a) => a.includes("{ROOT}"))) return "outside";
-  let args;
-  try {
-    args = parseArgs(c.args);
-  } catch {
-    return undefined; // a usage error: ws.run must report it as rg does
-  }
-  const { paths } = args;
-  if (paths.some((p) => isAbsolute(p) || p.split("/").includes(".."))) return "outside";
-  if (args.hidden || args.noIgnore) return "walk";
-  const infos = await Promise.all(
-    paths.map((p) => Deno.stat(join(root, p)).catch(() => undefined)),
-  );
-  if (paths.some((p, i) => infos[i]?.isFile && !held.has(relative(root, resolve(root, p))))) {
-    return "file";
-  }
-  if (infos.some((info) => info?.isDirectory) && !(await allHeld(paths))) return "dir";
-  const filters = [
-    ...args.globs.flatMap((g) => ["-g", g]),
-    ...args.iglobs.flatMap((g) => ["--iglob", g]),
-    ...args.types.flatMap((t) => ["-t", t]),
-    ...args.typesNot.flatMap((t) => ["-T", t]),
-  ];
-  if (filters.length && !(await allHeld([...filters, ...paths]))) return "filter";
-  return undefined;
-}
-
-const skipped = Object.fromEntries(Object.keys(RULES).map((r) => [r, 0])) as Record<Rule, number>;
+const skipped = Object.fromEntries(
+  Object.keys(WORKSPACE_SKIP_RULES).map((r) => [r, 0]),
+) as Record<WorkspaceSkipRule, number>;
 const applicable: ParityCase[] = [];
 for (const c of PARITY_CASES) {
-  const rule = await skipRule(c);
+  const rule = await workspaceSkipRule(c, root, held);
   if (rule) skipped[rule]++;
   else applicable.push(c);
 }
@@ -179,7 +144,9 @@ Deno.test("grep after close throws, and other workspaces keep working", async ()
 });
 
 Deno.test("api parity summary: cases run and skipped per rule", () => {
-  const lines = Object.entries(RULES).map(([r, why]) => `  skipped ${skipped[r as Rule]}: ${why}`);
+  const lines = Object.entries(WORKSPACE_SKIP_RULES).map(([r, why]) =>
+    `  skipped ${skipped[r as WorkspaceSkipRule]}: ${why}`
+  );
   console.log(
     `api parity: ran ${applicable.length} of ${PARITY_CASES.length} cases\n${lines.join("\n")}`,
   );

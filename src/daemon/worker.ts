@@ -11,6 +11,7 @@ import { Workspace } from "../../mod.ts";
 import { resolve } from "node:path";
 import { parseArgs } from "../args.ts";
 import { runGrep } from "../cli.ts";
+import { jsonMatches } from "../matches.ts";
 
 /** What a worker reports back for one request. */
 export type WorkerReply =
@@ -79,29 +80,14 @@ const OPS: Record<string, Op> = {
     return { ...capped(r.stdout, Number(p.max_bytes)), stderr: r.stderr, code: r.code };
   },
   matches(p) {
-    const ws = workspace(p.key);
-    const r = ws.run(["--json", ...(p.args as string[])]);
+    const r = workspace(p.key).run(["--json", ...(p.args as string[])]);
     if (r.code === 2) throw new Error(r.stderr.trim());
-    const limit = Number(p.limit);
-    const matches = [];
-    for (const line of decoder.decode(r.stdout).split("\n")) {
-      if (!line.startsWith('{"type":"match"')) continue;
-      if (matches.length === limit) return { matches, truncated: true };
-      const { data } = JSON.parse(line);
-      matches.push({
-        path: data.path.text ?? atob(data.path.bytes),
-        line_number: data.line_number,
-        line: data.lines.text ?? atob(data.lines.bytes),
-        submatches: data.submatches.map((
-          s: { start: number; end: number; match: { text?: string } },
-        ) => ({
-          start: s.start,
-          end: s.end,
-          text: s.match.text ?? "",
-        })),
-      });
-    }
-    return { matches, truncated: false };
+    const { matches, truncated } = jsonMatches(r.stdout, Number(p.limit));
+    // The protocol's field names are snake_case.
+    return {
+      matches: matches.map(({ lineNumber, ...m }) => ({ ...m, line_number: lineNumber })),
+      truncated,
+    };
   },
   glob(p) {
     const args = ["--files", "-g", String(p.pattern), ...(p.path ? [String(p.path)] : [])];
