@@ -55,6 +55,7 @@ import { cpus, totalmem } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { DaemonClient, Workspace } from "../mod.ts";
 import { cachedCorpus, mulberry32 } from "./corpus.ts";
+import { countLines, median, mib, ms, percentile, sameBytes, shellWord } from "./stats.ts";
 
 // ------------------------------------------------------------------ options
 
@@ -181,38 +182,6 @@ async function text(cmd: string, args: string[], cwd?: string): Promise<string> 
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function countLines(b: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < b.length; i++) if (b[i] === 10) n++;
-  return n;
-}
-
-/** Nearest-rank percentile of sorted samples. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Shell-style quoting for display. */
-function shellWord(w: string): string {
-  return /^[\w\-.,/:=+]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`;
-}
-
-const ms = (x: number) =>
-  Number.isNaN(x) ? "–" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
