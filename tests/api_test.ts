@@ -30,6 +30,9 @@ import { PARITY_CASES, type ParityCase } from "./parity_cases.ts";
 
 const root = await fixtureRoot();
 const ws = await Workspace.open(root);
+// With sketches built, every case below also checks that skipping files by
+// their trigram sketch never loses a match (the CLI runs without them).
+strictEqual(ws.buildSketches(), 0);
 const held = new Set(ws.files());
 
 // --- which parity cases apply ------------------------------------------------

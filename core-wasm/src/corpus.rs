@@ -4,6 +4,8 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use crate::sketch::Sketch;
+
 /// One file: its absolute path and its bytes.
 #[derive(Debug)]
 pub struct FileEntry {
@@ -15,6 +17,8 @@ pub struct FileEntry {
     /// Found by walking a directory (not only named as a file): only such
     /// files are searched when their directory is.
     pub walked: bool,
+    /// Trigram sketch, once [`Corpus::build_sketches`] has made one.
+    pub sketch: Option<Sketch>,
     scanned: bool,
 }
 
@@ -48,6 +52,7 @@ impl Corpus {
                 self.bytes -= self.files[i].data.len();
                 self.files[i].data = data;
                 self.files[i].scanned = false;
+                self.files[i].sketch = None;
                 self.files[i].walked |= walked;
                 self.sorted = false;
                 i
@@ -58,6 +63,7 @@ impl Corpus {
                     data,
                     first_nul: None,
                     walked,
+                    sketch: None,
                     scanned: false,
                 });
                 self.by_path.insert(path.to_string(), self.files.len() - 1);
@@ -76,6 +82,7 @@ impl Corpus {
                 self.bytes -= f.data.len() - len;
                 f.data = f.data[..len].into();
                 f.scanned = false;
+                f.sketch = None;
                 self.sorted = false;
             }
         }
@@ -107,6 +114,29 @@ impl Corpus {
 
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+
+    /// Builds trigram sketches for files that lack one, stopping once about
+    /// `budget` bytes of files were read; returns how many still lack one.
+    /// Sketches pay off when a corpus is searched many times, so callers
+    /// build them in the background, a slice at a time.
+    pub fn build_sketches(&mut self, budget: usize) -> usize {
+        let mut spent = 0;
+        let mut left = 0;
+        for f in self.files.iter_mut().filter(|f| f.sketch.is_none()) {
+            if spent >= budget {
+                left += 1;
+                continue;
+            }
+            spent += f.data.len();
+            f.sketch = Some(Sketch::build(&f.data));
+        }
+        left
+    }
+
+    /// Bytes the sketches take.
+    pub fn sketch_bytes(&self) -> usize {
+        self.files.iter().filter_map(|f| f.sketch.as_ref()).map(Sketch::bytes).sum()
     }
 
     /// Total bytes of file contents held.

@@ -104,6 +104,19 @@ impl CoreCorpus {
         self.corpus.get(path).is_some()
     }
 
+    /// Builds trigram sketches (which let searches skip files that cannot
+    /// match) for about `budget` bytes of files; returns how many files
+    /// still lack one.
+    #[wasm_bindgen(js_name = buildSketches)]
+    pub fn build_sketches(&mut self, budget: f64) -> u32 {
+        self.corpus.build_sketches(budget as usize) as u32
+    }
+
+    #[wasm_bindgen(getter, js_name = sketchBytes)]
+    pub fn sketch_bytes(&self) -> f64 {
+        self.corpus.sketch_bytes() as f64
+    }
+
     #[wasm_bindgen(getter, js_name = fileCount)]
     pub fn file_count(&self) -> usize {
         self.corpus.len()

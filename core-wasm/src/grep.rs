@@ -124,7 +124,19 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
         ..search_cfg
     };
     let mut printed_before = false;
+    // Sketches may rule files out, unless non-matching files print too.
+    let gate = match (req.search.invert, req.output) {
+        (true, _) | (_, OutputKind::FilesWithoutMatch) => None,
+        _ => matcher.needle_trigrams(),
+    };
     let mut search_one = |f: &FileEntry, shown: (&str, &str), binary: BinaryMode, result: &mut GrepResult| {
+        if let (Some(needles), Some(sketch)) = (gate, &f.sketch) {
+            if !sketch.may_contain_any(needles) {
+                // Searched, in effect: it holds no needle, so no match.
+                result.files_searched += 1;
+                return;
+            }
+        }
         let binary_offset = match binary {
             BinaryMode::Convert => f.first_nul.filter(|&i| i < crate::search::BUFFER_CAPACITY),
             BinaryMode::Quit => None,

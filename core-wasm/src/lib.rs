@@ -10,5 +10,6 @@ pub mod matcher;
 pub mod prefilter;
 pub mod printer;
 pub mod search;
+pub mod sketch;
 
 mod edge;

@@ -119,11 +119,13 @@ impl Matcher {
             .utf8_empty(false)
             .nfa_size_limit(Some(100 << 20))
             .hybrid_cache_capacity(64 << 20);
-        let build = |config: meta::Config| meta::Builder::new().configure(config).build_from_hir(&hir);
-        let regex = build(config.clone()).map_err(|e| e.to_string())?;
+        let build = |config: meta::Config| {
+            meta::Builder::new().configure(config).build_from_hir(&hir).map_err(|e| e.to_string())
+        };
+        let regex = build(config.clone())?;
         let line_check = match line_filter {
             None => None,
-            Some(_) => Some(build(config.auto_prefilter(false)).map_err(|e| e.to_string())?),
+            Some(_) => Some(build(config.auto_prefilter(false))?),
         };
         Ok(Matcher { regex, word: opts.word, multiline: opts.multiline, line_filter, line_check })
     }
@@ -134,6 +136,12 @@ impl Matcher {
             check_cache: self.line_check.as_ref().map(Regex::create_cache),
             caps: self.regex.create_captures(),
         }
+    }
+
+    /// Trigram hashes of the needles every match contains, one list per
+    /// needle (files whose sketch lacks all of them cannot match).
+    pub fn needle_trigrams(&self) -> Option<&[Vec<u32>]> {
+        self.line_filter.as_ref().map(|f| f.trigrams.as_slice())
     }
 
     pub fn is_multiline(&self) -> bool {

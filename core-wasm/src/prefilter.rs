@@ -11,6 +11,8 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
+use crate::sketch::needle_trigrams;
+
 /// Needle sets larger than this are left to the regex engine.
 const MAX_NEEDLES: usize = 8;
 
@@ -187,6 +189,8 @@ pub struct LineFilter {
     /// Every needle occurrence is itself a match (the pattern is just the
     /// needles, with no assertions), so candidates need no regex.
     pub confirms: bool,
+    /// Each needle's trigram hashes, for skipping files by their sketch.
+    pub trigrams: Vec<Vec<u32>>,
 }
 
 #[derive(Debug)]
@@ -230,6 +234,10 @@ impl LineFilter {
         let facts = analyze(hir);
         let needles = facts.required?;
         let confirms = hir.properties().look_set().is_empty() && facts.exact.as_ref() == Some(&needles);
+        let trigrams = needles
+            .iter()
+            .map(|n| needle_trigrams(&n.iter().map(|u| u.probe().0).collect::<Vec<u8>>()))
+            .collect();
         // One- and two-byte needles are too common to pay off.
         if needles.is_empty() || needles.iter().any(|n| n.len() < 3) {
             return None;
@@ -241,7 +249,7 @@ impl LineFilter {
             }
             _ => Scan::Pairs(needles.into_iter().map(Probe::new).collect()),
         };
-        Some(LineFilter { scan, confirms })
+        Some(LineFilter { scan, confirms, trigrams })
     }
 
     /// The offset of the first needle occurrence at or after `at`.

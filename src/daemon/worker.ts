@@ -62,6 +62,28 @@ function capped(bytes: Uint8Array, max: number) {
   return { ...output(nl > 0 ? cut.subarray(0, nl + 1) : cut), truncated: true };
 }
 
+/** Bytes sketched per slice: ~100 ms of work between queued requests. */
+const SKETCH_SLICE = 24 << 20;
+const sketching = new Set<Workspace>();
+
+/** Builds a workspace's sketches a slice at a time, letting requests that
+ * arrive meanwhile run between slices (searches use whatever is built). */
+function sketchInBackground(ws: Workspace): void {
+  if (sketching.has(ws)) return;
+  sketching.add(ws);
+  const slice = () => {
+    let left = 0;
+    try {
+      left = ws.buildSketches(SKETCH_SLICE);
+    } catch {
+      // closed meanwhile
+    }
+    if (left > 0) setTimeout(slice, 0);
+    else sketching.delete(ws);
+  };
+  setTimeout(slice, 0);
+}
+
 type Op = (p: Record<string, unknown>, progress: (files: number, bytes: number) => void) => unknown;
 
 const OPS: Record<string, Op> = {
@@ -72,6 +94,7 @@ const OPS: Record<string, Op> = {
       onProgress: (r) => progress(r.files, r.bytes),
     });
     workspaces.set(String(p.key), ws);
+    sketchInBackground(ws);
     const s = ws.stats();
     return { files: s.files, bytes: s.bytes, load_ms: Math.round(s.loadMs) };
   },
@@ -98,7 +121,10 @@ const OPS: Record<string, Op> = {
     return { files: files.slice(0, limit), truncated: files.length > limit };
   },
   refresh(p) {
-    return { updated: workspace(p.key).refresh(p.paths as string[]) };
+    const ws = workspace(p.key);
+    const updated = ws.refresh(p.paths as string[]);
+    sketchInBackground(ws);
+    return { updated };
   },
   stats(p) {
     const s = workspace(p.key).stats();
