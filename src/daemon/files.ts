@@ -17,16 +17,23 @@ export interface FileSlice {
   truncated: boolean;
 }
 
-/** The lines `offset .. offset+limit` (0-based offset) of `text`. */
-export function sliceLines(text: string, offset: number, limit: number): FileSlice {
-  const lines = text.split(/(?<=\n)/);
-  if (lines.at(-1) === "") lines.pop();
-  const end = Math.min(lines.length, offset + limit);
+/** The lines `offset .. offset+limit` (0-based offset) of a file's bytes;
+ * only that window is decoded. */
+export function sliceLines(bytes: Uint8Array, offset: number, limit: number): FileSlice {
+  let lines = 0;
+  let [from, to] = [bytes.length, bytes.length];
+  for (let pos = 0; pos < bytes.length; lines++) {
+    if (lines === offset) from = pos;
+    const nl = bytes.indexOf(10, pos);
+    pos = nl < 0 ? bytes.length : nl + 1;
+    if (lines === offset + limit - 1) to = pos;
+  }
+  if (limit === 0) to = from;
   return {
-    content: lines.slice(offset, end).join(""),
-    total_lines: lines.length,
+    content: new TextDecoder().decode(bytes.subarray(Math.min(from, to), to)),
+    total_lines: lines,
     start_line: offset + 1,
-    truncated: end < lines.length,
+    truncated: offset + limit < lines,
   };
 }
 

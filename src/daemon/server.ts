@@ -337,7 +337,7 @@ export class Daemon {
         } catch (err) {
           throw new RpcError(-32602, `cannot read ${p.path}: ${(err as Error).message}`);
         }
-        return sliceLines(new TextDecoder().decode(bytes), offset, limit);
+        return sliceLines(bytes, offset, limit);
       }
       case "notify_changed": {
         const t = this.#tenant(p);
