@@ -15,7 +15,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "./src/args.ts";
-import { searchCorpus } from "./src/cli.ts";
+import { captureIO, searchCorpus } from "./src/cli.ts";
 import { CoreCorpus, wasmMemoryBytes } from "./src/core.ts";
 import { type GrepMatch, jsonMatches } from "./src/matches.ts";
 import type { GrepRequest, OutputSpec } from "./src/request.ts";
@@ -248,13 +248,7 @@ export class Workspace {
     options: { cwd?: string } = {},
   ): { stdout: Uint8Array; stderr: string; code: number } {
     const cwd = resolve(this.root, options.cwd ?? ".");
-    const chunks: Uint8Array[] = [];
-    let stderr = "";
-    const io = {
-      cwd,
-      stdout: (b: Uint8Array) => chunks.push(b),
-      stderr: (t: string) => (stderr += t),
-    };
+    const out = captureIO(cwd);
     let args;
     try {
       args = parseArgs(argv);
@@ -273,10 +267,8 @@ export class Workspace {
       }
     });
     const roots = args.paths.length > 0 && existing.length === 0 ? [] : this.#roots(existing, cwd);
-    const code = searchCorpus(args, this.#live(), roots, missing, io);
-    const stdout = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    chunks.reduce((at, c) => (stdout.set(c, at), at + c.length), 0);
-    return { stdout, stderr, code };
+    const code = searchCorpus(args, this.#live(), roots, missing, out.io);
+    return { stdout: out.stdout(), stderr: out.stderr(), code };
   }
 
   /** Files rg would search, relative to the root, in path order. */

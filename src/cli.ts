@@ -17,6 +17,22 @@ export interface CommandIO {
   stderr: (text: string) => void;
 }
 
+/** A {@link CommandIO} that keeps what is written, for callers that hand
+ * the output on (the API, the daemon) instead of printing it. */
+export function captureIO(cwd: string): { io: CommandIO; stdout(): Uint8Array; stderr(): string } {
+  const chunks: Uint8Array[] = [];
+  let stderr = "";
+  return {
+    io: { cwd, stdout: (b) => chunks.push(b), stderr: (t) => (stderr += t) },
+    stdout() {
+      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
+      return out;
+    },
+    stderr: () => stderr,
+  };
+}
+
 /** rg's hint after a newline-in-pattern error. */
 const MULTILINE_HINT = "\n\nConsider enabling multiline mode with the --multiline flag " +
   "(or -U for short).\nWhen multiline mode is enabled, new line characters can be matched.";

@@ -10,7 +10,7 @@
 import { Workspace } from "../../mod.ts";
 import { resolve } from "node:path";
 import { parseArgs } from "../args.ts";
-import { runGrep } from "../cli.ts";
+import { captureIO, runGrep } from "../cli.ts";
 import { jsonMatches } from "../matches.ts";
 
 /** What a worker reports back for one request. */
@@ -146,14 +146,9 @@ const OPS: Record<string, Op> = {
       const r = ws.run(argv, { cwd: String(p.cwd) });
       return { ...capped(r.stdout, Number(p.max_bytes)), stderr: r.stderr, code: r.code };
     }
-    const chunks: Uint8Array[] = [];
-    let stderr = "";
-    const code = runGrep(p.argv as string[], {
-      cwd: String(p.cwd),
-      stdout: (b) => chunks.push(b),
-      stderr: (t) => (stderr += t),
-    });
-    return { ...capped(concat(chunks), Number(p.max_bytes)), stderr, code };
+    const out = captureIO(String(p.cwd));
+    const code = runGrep(argv, out.io);
+    return { ...capped(out.stdout(), Number(p.max_bytes)), stderr: out.stderr(), code };
   },
 };
 
@@ -177,12 +172,6 @@ function covers(ws: Workspace, argv: string[], cwd: string): boolean {
       return true; // missing: reported the same either way
     }
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
-  return out;
 }
 
 /** Runs one request and posts its reply; errors become error replies. */
