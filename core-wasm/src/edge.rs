@@ -30,7 +30,6 @@ pub struct CoreGrepResult {
     output: Vec<u8>,
     matched: bool,
     searched: u64,
-    errors: Vec<String>,
 }
 
 #[wasm_bindgen(js_class = CoreGrepResult)]
@@ -50,12 +49,6 @@ impl CoreGrepResult {
     #[wasm_bindgen(getter)]
     pub fn searched(&self) -> f64 {
         self.searched as f64
-    }
-
-    /// Problems with individual paths, one per line.
-    #[wasm_bindgen(getter)]
-    pub fn errors(&self) -> String {
-        self.errors.join("\n")
     }
 }
 
@@ -133,12 +126,7 @@ impl CoreCorpus {
         let matcher = grep::compile(&req).map_err(|e| JsError::new(&e))?;
         self.corpus.prepare();
         let r = grep::grep(&self.corpus, &req, &matcher);
-        Ok(CoreGrepResult {
-            output: r.output,
-            matched: r.matched,
-            searched: r.files_searched,
-            errors: r.errors,
-        })
+        Ok(CoreGrepResult { output: r.output, matched: r.matched, searched: r.files_searched })
     }
 
     /// rg `--files`: the paths a search would look at, one per line.

@@ -34,8 +34,6 @@ pub struct GrepResult {
     pub output: Vec<u8>,
     /// Whether any file had a match (rg's exit status 0).
     pub matched: bool,
-    /// Per-path problems (e.g. a named file that is not in the corpus).
-    pub errors: Vec<String>,
     pub stats: Stats,
     /// Files that passed the filters and were searched.
     pub files_searched: u64,
@@ -168,9 +166,9 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
     };
     for root in &req.roots {
         if root.is_file {
-            match corpus.get(&root.path) {
-                Some(f) => search_one(f, (&root.display, ""), BinaryMode::Convert, &mut result),
-                None => result.errors.push(format!("{}: file is not loaded", root.display)),
+            // A named file that could not be read was reported by the loader.
+            if let Some(f) = corpus.get(&root.path) {
+                search_one(f, (&root.display, ""), BinaryMode::Convert, &mut result);
             }
             continue;
         }
