@@ -30,7 +30,7 @@ import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import { Workspace } from "../mod.ts";
 import { cachedCorpus, QUERIES, type Query } from "./corpus.ts";
-import { countLines, median, mib, ms, percentile, sameBytes, shellWord } from "./stats.ts";
+import { countLines, median, mib, ms, percentile, runRg, sameBytes, shellWord } from "./stats.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -53,21 +53,7 @@ const mb = Number(values.mb);
 const root = values.tree ?? await cachedCorpus(mb);
 const queries: Query[] = values.tree ? QUERIES.tree : QUERIES.generated;
 
-const env = Deno.env.toObject();
-delete env.RIPGREP_CONFIG_PATH; // no extra flags from a config file
-
-async function rg(args: string[]): Promise<Deno.CommandOutput> {
-  return await new Deno.Command("rg", {
-    args,
-    cwd: root,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-}
+const rg = (args: string[]) => runRg(root, args);
 
 const rgVersion = new TextDecoder().decode(
   (await new Deno.Command("rg", { args: ["--version"], stdout: "piped" }).output()).stdout,

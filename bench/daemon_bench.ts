@@ -55,7 +55,7 @@ import { cpus, totalmem } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { DaemonClient, Workspace } from "../mod.ts";
 import { cachedCorpus, mulberry32 } from "./corpus.ts";
-import { countLines, median, mib, ms, percentile, sameBytes, shellWord } from "./stats.ts";
+import { countLines, median, mib, ms, percentile, runRg, sameBytes, shellWord } from "./stats.ts";
 
 // ------------------------------------------------------------------ options
 
@@ -157,20 +157,7 @@ function qwenArgs(s: AgentSearch): string[] {
 
 // ------------------------------------------------------------------ helpers
 
-const env = Deno.env.toObject();
-delete env.RIPGREP_CONFIG_PATH; // no extra flags from a config file
-
-async function rg(args: string[]): Promise<Deno.CommandOutput> {
-  return await new Deno.Command("rg", {
-    args,
-    cwd: root,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-}
+const rg = (args: string[]) => runRg(root, args);
 
 async function text(cmd: string, args: string[], cwd?: string): Promise<string> {
   try {

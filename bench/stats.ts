@@ -1,8 +1,28 @@
 /**
- * Small helpers the benchmark reports share: comparing outputs, order
- * statistics, and formatting for markdown tables.
+ * Small helpers the benchmark scripts share: running the rg baseline,
+ * comparing outputs, order statistics, and formatting for markdown tables.
  * @module
  */
+
+/** The environment for rg, without a config file adding flags. */
+const rgEnv = (() => {
+  const env = Deno.env.toObject();
+  delete env.RIPGREP_CONFIG_PATH;
+  return env;
+})();
+
+/** Runs `rg args` in `cwd` (stdin closed: rg would search a piped stdin). */
+export function runRg(cwd: string, args: string[]): Promise<Deno.CommandOutput> {
+  return new Deno.Command("rg", {
+    args,
+    cwd,
+    env: rgEnv,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
