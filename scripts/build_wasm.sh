@@ -71,7 +71,7 @@ rust_src=$sysroot/lib/rustlib/src/rust
 wb_version=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' "$crate/Cargo.lock")
 [[ -n $wb_version ]] || die "no wasm-bindgen package in $crate/Cargo.lock"
 cargo_home=${CARGO_HOME:-${HOME:-~}/.cargo}  # ~ falls back to passwd when HOME is unset
-wb_install="PATH=/usr/bin:\$PATH cargo install wasm-bindgen-cli --version =$wb_version"
+wb_install="bash scripts/install_wasm_bindgen.sh"
 # cargo install puts it in $CARGO_HOME/bin, which need not be on PATH.
 wasm_bindgen=$(PATH=$PATH:$cargo_home/bin command -v wasm-bindgen) ||
   die "wasm-bindgen not found; install with: $wb_install"
