@@ -146,6 +146,44 @@ Deno.test("grep after close throws, and other workspaces keep working", async ()
   ok(ws.grep({ pattern: "foo" }).matched);
 });
 
+Deno.test({
+  name: "edits reach remembered glob selections and per-file case-fold facts (vs rg)",
+  ...TEST_OPTS,
+  async fn() {
+    // Searches remember which files a glob selects, and whether each file
+    // holds ſ or the Kelvin sign (which (?i)s and (?i)k match); both must
+    // follow edits.
+    const dir = await Deno.makeTempDir({ prefix: "curserve-edit-" });
+    try {
+      await Deno.mkdir(join(dir, "src"));
+      await Deno.writeTextFile(join(dir, "src/a.rs"), "fn suspend() {}\n");
+      await Deno.writeTextFile(join(dir, "src/b.py"), "def suspend(): pass\n");
+      const local = await Workspace.open(dir);
+      const both = async (args: string[]) =>
+        check({ name: args.join(" "), args }, { rg: await rg(args, dir), ours: local.run(args) });
+      const rsSearch = ["-i", "-n", "-g", "*.rs", "suspend"];
+      const foldSearch = ["-i", "-n", "pm_suspend|kelvin_sink"];
+      await both(rsSearch);
+      await both(foldSearch);
+      await Deno.writeTextFile(join(dir, "src/c.rs"), "// SUSPEND here too\n");
+      await Deno.writeTextFile(
+        join(dir, "src/b.py"),
+        "PM_\u017FUSPEND = 1\nKELVIN_SIN\u212A = 2\npm_suspend = 3\n",
+      );
+      strictEqual(local.refresh(["src/c.rs", "src/b.py"]), 2);
+      const lines = new TextDecoder().decode(local.run(foldSearch).stdout).trim().split("\n");
+      strictEqual(lines.length, 3, "PM_ſUSPEND, KELVIN_SIN\u212A and pm_suspend all match");
+      await both(rsSearch);
+      await both(foldSearch);
+      local.buildSketches();
+      await both(foldSearch);
+      local.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("api parity summary: cases run and skipped per rule", () => {
   const lines = Object.entries(WORKSPACE_SKIP_RULES).map(([r, why]) =>
     `  skipped ${skipped[r as WorkspaceSkipRule]}: ${why}`

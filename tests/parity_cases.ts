@@ -481,6 +481,9 @@ export const PARITY_CASES: ParityCase[] = [
   c("-i", "-c", "something"),
   c("-S", "straße", "repo/text/fold.txt"),
   c("-i", "-x", "kelvin \u212aelvin", "repo/text/fold.txt"),
+  // whole needles for files without ſ or the Kelvin sign, split ones for those with
+  c("-i", "-n", "the \u017Fherlock|plain holmes|kelvin kelvin", "repo/text"),
+  c("-i", "-c", "needle something"),
   // --- regression: an empty match after the final newline is not a line ---
   c("-n", "^$", S),
   c("-c", "^$"),

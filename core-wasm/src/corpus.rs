@@ -1,8 +1,11 @@
 //! The file contents of a workspace, held in memory and kept in the order
 //! rg's `--sort path` walks them.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::ops::Range;
+use std::rc::Rc;
 
 use crate::sketch::Sketch;
 
@@ -14,6 +17,9 @@ pub struct FileEntry {
     /// Offset of the first NUL byte (rg's binary test), found once by
     /// [`Corpus::prepare`] so searches need not rescan.
     pub first_nul: Option<usize>,
+    /// Holds ſ or the Kelvin sign, which `(?i)s` and `(?i)k` match (see
+    /// [`crate::prefilter::holds_wide_folds`]); found with `first_nul`.
+    pub wide_folds: bool,
     /// Found by walking a directory (not only named as a file): only such
     /// files are searched when their directory is.
     pub walked: bool,
@@ -28,7 +34,13 @@ pub struct Corpus {
     by_path: HashMap<String, usize>,
     sorted: bool,
     bytes: usize,
+    /// Recent filter verdicts, most recent first (see [`Corpus::selection`]).
+    selections: RefCell<Vec<(String, Rc<[u32]>)>>,
 }
+
+/// How many filter verdicts [`Corpus::selection`] keeps: agents send a
+/// handful of globs (`*.rs`, `*.py`, ...) over and over.
+const SELECTIONS_KEPT: usize = 16;
 
 /// Orders paths as a depth-first walk that visits each directory's entries
 /// sorted by name: component by component, so `a/b` sorts before `a.txt`.
@@ -62,6 +74,7 @@ impl Corpus {
                     path: path.to_string(),
                     data,
                     first_nul: None,
+                    wide_folds: false,
                     walked,
                     sketch: None,
                     scanned: false,
@@ -156,24 +169,54 @@ impl Corpus {
         }
         for f in self.files.iter_mut().filter(|f| !f.scanned) {
             f.first_nul = memchr::memchr(0, &f.data);
+            f.wide_folds = crate::prefilter::holds_wide_folds(&f.data);
             f.scanned = true;
         }
         self.files.sort_unstable_by(|a, b| walk_order(&a.path, &b.path));
         for (i, f) in self.files.iter().enumerate() {
             *self.by_path.get_mut(&f.path).expect("indexed") = i;
         }
+        self.selections.borrow_mut().clear();
         self.sorted = true;
+    }
+
+    /// All files, in walk order. Call [`Corpus::prepare`] first.
+    pub fn files(&self) -> &[FileEntry] {
+        debug_assert!(self.sorted);
+        &self.files
+    }
+
+    /// The indices of [`Corpus::files`] that `compute` picks, remembered
+    /// under `key` until the corpus changes: a glob's verdict on every path
+    /// costs milliseconds, and agents repeat their globs. Equal keys must
+    /// mean equal picks.
+    pub fn selection(&self, key: &str, compute: impl FnOnce(&[FileEntry]) -> Vec<u32>) -> Rc<[u32]> {
+        let mut kept = self.selections.borrow_mut();
+        if let Some(i) = kept.iter().position(|(k, _)| k == key) {
+            let hit = kept.remove(i);
+            kept.insert(0, hit);
+            return kept[0].1.clone();
+        }
+        let picked: Rc<[u32]> = compute(self.files()).into();
+        kept.insert(0, (key.to_string(), picked.clone()));
+        kept.truncate(SELECTIONS_KEPT);
+        picked
     }
 
     /// Files strictly inside directory `dir`, in walk order. Call
     /// [`Corpus::prepare`] first.
     pub fn under(&self, dir: &str) -> &[FileEntry] {
+        &self.files[self.under_range(dir)]
+    }
+
+    /// The indices of [`Corpus::under`]'s files.
+    pub fn under_range(&self, dir: &str) -> Range<usize> {
         debug_assert!(self.sorted);
         let dir = dir.trim_end_matches('/');
         let prefix = format!("{dir}/");
         let lo = self.files.partition_point(|f| walk_order(&f.path, &prefix) == Ordering::Less);
         let hi = lo + self.files[lo..].partition_point(|f| f.path.starts_with(&prefix));
-        &self.files[lo..hi]
+        lo..hi
     }
 }
 
@@ -186,6 +229,19 @@ mod tests {
         let mut v = vec!["/r/a.txt", "/r/a/b", "/r/B", "/r/a-b"];
         v.sort_by(|a, b| walk_order(a, b));
         assert_eq!(v, vec!["/r/B", "/r/a/b", "/r/a-b", "/r/a.txt"]);
+    }
+
+    #[test]
+    fn selections_are_forgotten_when_files_change() {
+        let mut c = Corpus::new();
+        c.insert("/r/a.rs", 1, true);
+        c.prepare();
+        let pick_all = |files: &[FileEntry]| (0..files.len() as u32).collect();
+        assert_eq!(c.selection("k", pick_all).len(), 1);
+        c.insert("/r/b.rs", 1, true);
+        c.prepare();
+        assert_eq!(c.selection("k", pick_all).len(), 2, "a stale selection was reused");
+        assert_eq!(c.selection("k", |_| unreachable!("kept")).len(), 2);
     }
 
     #[test]

@@ -18,6 +18,9 @@ use crate::default_types::DEFAULT_TYPES;
 pub struct Selector {
     overrides: Override,
     types: Types,
+    /// The inputs it was built from, as one string: equal keys select the
+    /// same files (see [`crate::corpus::Corpus::selection`]).
+    pub key: String,
 }
 
 impl Selector {
@@ -42,20 +45,26 @@ impl Selector {
             }
             b.build().map_err(|e| e.to_string())?
         };
-        let mut tb = TypesBuilder::new();
-        for (name, globs) in DEFAULT_TYPES {
-            for glob in *globs {
-                tb.add(name, glob).map_err(|e| e.to_string())?;
+        // rg's type table takes ~0.5 ms to load in WebAssembly: only when asked.
+        let types = if types.is_empty() && types_not.is_empty() {
+            Types::empty()
+        } else {
+            let mut tb = TypesBuilder::new();
+            for (name, globs) in DEFAULT_TYPES {
+                for glob in *globs {
+                    tb.add(name, glob).map_err(|e| e.to_string())?;
+                }
             }
-        }
-        for t in types {
-            tb.select(t);
-        }
-        for t in types_not {
-            tb.negate(t);
-        }
-        let types = tb.build().map_err(|e| e.to_string())?;
-        Ok(Selector { overrides, types })
+            for t in types {
+                tb.select(t);
+            }
+            for t in types_not {
+                tb.negate(t);
+            }
+            tb.build().map_err(|e| e.to_string())?
+        };
+        let key = format!("{cwd:?} {globs:?} {iglobs:?} {types:?} {types_not:?}");
+        Ok(Selector { overrides, types, key })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -75,15 +84,18 @@ impl Selector {
     /// Whether a file under a search root passes the globs and types, given
     /// its path as printed and the printed paths of its directories below
     /// the root (a directory excluded by a glob hides all it contains).
-    pub fn selects_file<'p>(&self, path: &str, dirs: impl Iterator<Item = &'p str>) -> bool {
-        if self.is_empty() {
-            return true;
-        }
-        for d in dirs {
-            if self.override_match(d, true) == Some(true) {
-                return false;
-            }
-        }
+    pub fn selects_file<'p>(&self, path: &str, mut dirs: impl Iterator<Item = &'p str>) -> bool {
+        self.is_empty() || (!dirs.any(|d| self.excludes_dir(d)) && self.selects_name(path))
+    }
+
+    /// Whether a glob excludes a directory (by its printed path), and so
+    /// everything below it.
+    pub fn excludes_dir(&self, dir: &str) -> bool {
+        self.override_match(dir, true) == Some(true)
+    }
+
+    /// The verdict on a file's own printed path, its directories aside.
+    pub fn selects_name(&self, path: &str) -> bool {
         match self.override_match(path, false) {
             Some(ignored) => !ignored,
             None => self.type_match(path, false) != Some(true),

@@ -1,6 +1,8 @@
 //! One search request over a corpus: which files, in which order, printed
 //! how. This is the engine behind both the `grep` command and the API.
 
+use std::collections::HashMap;
+
 use crate::corpus::{Corpus, FileEntry};
 use crate::filter::Selector;
 use crate::matcher::{Matcher, PatternOptions};
@@ -58,20 +60,43 @@ pub fn display_join(root: &str, rel: &str) -> String {
 pub fn root_files<'c>(
     corpus: &'c Corpus,
     root: &'c Root,
-    selector: &'c Selector,
-) -> impl Iterator<Item = (&'c FileEntry, &'c str)> {
+    selector: &Selector,
+) -> Box<dyn Iterator<Item = (&'c FileEntry, &'c str)> + 'c> {
     let base = root.path.trim_end_matches('/').len() + 1;
-    corpus.under(&root.path).iter().filter(|f| f.walked).map(move |f| (f, &f.path[base..])).filter(
-        move |(_, rel)| {
-            if selector.is_empty() {
-                return true;
-            }
-            let shown = display_join(&root.display, rel);
-            // The printed paths of the directories between root and file.
-            let dirs = rel.match_indices('/').map(|(i, _)| &shown[..shown.len() - rel.len() + i]);
-            selector.selects_file(&shown, dirs)
-        },
-    )
+    let range = corpus.under_range(&root.path);
+    let files = corpus.files();
+    if selector.is_empty() {
+        return Box::new(files[range].iter().filter(|f| f.walked).map(move |f| (f, &f.path[base..])));
+    }
+    let key = format!("{}\0{:?}\0{:?}", selector.key, root.path, root.display);
+    let picked =
+        corpus.selection(&key, |files| select(&files[range.clone()], range.start, base, root, selector));
+    Box::new((0..picked.len()).map(move |i| {
+        let f = &files[picked[i] as usize];
+        (f, &f.path[base..])
+    }))
+}
+
+/// The indices (offset by `first`) of the walked `files` below `root` that
+/// pass the globs and types. A directory's verdict is found once, however
+/// many files it holds.
+fn select(files: &[FileEntry], first: usize, base: usize, root: &Root, selector: &Selector) -> Vec<u32> {
+    let mut excluded_dirs: HashMap<String, bool> = HashMap::new();
+    let mut picked = Vec::new();
+    for (i, f) in files.iter().enumerate().filter(|(_, f)| f.walked) {
+        let rel = &f.path[base..];
+        let shown = display_join(&root.display, rel);
+        // The printed paths of the directories between root and file.
+        let mut dirs = rel.match_indices('/').map(|(i, _)| &shown[..shown.len() - rel.len() + i]);
+        let dir_excluded = dirs.any(|d| match excluded_dirs.get(d) {
+            Some(&verdict) => verdict,
+            None => *excluded_dirs.entry(d.to_string()).or_insert(selector.excludes_dir(d)),
+        });
+        if !dir_excluded && selector.selects_name(&shown) {
+            picked.push((first + i) as u32);
+        }
+    }
+    picked
 }
 
 /// rg `--files`: the paths a search would look at, one per line.
@@ -123,12 +148,11 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
     };
     let mut printed_before = false;
     // Sketches may rule files out, unless non-matching files print too.
-    let gate = match (req.search.invert, req.output) {
-        (true, _) | (_, OutputKind::FilesWithoutMatch) => None,
-        _ => matcher.needle_trigrams(),
-    };
+    let gate = !req.search.invert && !matches!(req.output, OutputKind::FilesWithoutMatch);
     let mut search_one = |f: &FileEntry, shown: (&str, &str), binary: BinaryMode, result: &mut GrepResult| {
-        if let (Some(needles), Some(sketch)) = (gate, &f.sketch) {
+        let narrow = !f.wide_folds;
+        search_scratch.set_narrow(narrow);
+        if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_trigrams(narrow), &f.sketch) {
             if !sketch.may_contain_any(needles) {
                 // Searched, in effect: it holds no needle, so no match.
                 result.files_searched += 1;

@@ -7,6 +7,8 @@
 //! class (and is an error as a literal), and `-w` wraps the whole expression
 //! in `(?:(?m:^)|\W)(..)(?:\W|(?m:$))`, reporting capture group 1.
 
+use std::cell::OnceCell;
+
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
 use regex_automata::Input;
@@ -34,27 +36,52 @@ pub struct PatternOptions {
     pub multiline: bool,
 }
 
+/// Patterns up to this long are built into a regex only when a search
+/// needs one (see [`Matcher::regex`]); longer ones at once, so a pattern
+/// over the size limit is an error before any output, as in rg.
+const LAZY_PATTERN_BYTES: usize = 4096;
+
 /// A compiled pattern, immutable and shareable; scratch space lives in
 /// [`MatcherScratch`].
 #[derive(Debug)]
 pub struct Matcher {
-    regex: Regex,
+    /// The full regex, built on first use: a plain literal search whose
+    /// line filter confirms its own candidates never needs it, and building
+    /// one costs about a millisecond in WebAssembly.
+    regex: OnceCell<Regex>,
+    hir: Hir,
+    config: meta::Config,
     /// When set (`-w`), the reported match is capture group 1, not the
     /// whole match (which includes the surrounding non-word characters).
     word: bool,
     multiline: bool,
     /// Optional fast scan that finds candidate lines before the regex runs.
     line_filter: Option<LineFilter>,
+    /// A sharper scan for haystacks known to hold neither ſ nor the Kelvin
+    /// sign (see [`crate::prefilter::holds_wide_folds`]), when it differs:
+    /// `(?i)suspend` then needs all of `SUSPEND`, not just `USPEND`.
+    narrow_filter: Option<LineFilter>,
     /// Confirms candidate lines: the same regex without literal
     /// optimisations, which only re-find what the filter already found.
     line_check: Option<Regex>,
 }
 
-/// Per-search mutable state for a [`Matcher`].
+/// Per-search mutable state for a [`Matcher`], made on first use.
+#[derive(Default)]
 pub struct MatcherScratch {
-    cache: meta::Cache,
+    cache: Option<meta::Cache>,
     check_cache: Option<meta::Cache>,
-    caps: Captures,
+    caps: Option<Captures>,
+    /// The haystacks searched now hold no ſ or Kelvin sign.
+    narrow: bool,
+}
+
+impl MatcherScratch {
+    /// Says whether the haystacks searched next hold no ſ or Kelvin sign
+    /// (a file's [`crate::corpus::FileEntry::wide_folds`], negated).
+    pub fn set_narrow(&mut self, narrow: bool) {
+        self.narrow = narrow;
+    }
 }
 
 impl Matcher {
@@ -114,34 +141,64 @@ impl Matcher {
                 .parse(&wrapped)
                 .map_err(|e| e.to_string())?;
         }
-        let line_filter = if opts.multiline { None } else { LineFilter::from_hir(&hir) };
+        let line_filter = if opts.multiline { None } else { LineFilter::from_hir(&hir, false) };
+        let narrow_filter = if opts.multiline { None } else { LineFilter::from_hir(&hir, true) };
+        let narrow_filter = match (&line_filter, narrow_filter) {
+            (Some(general), Some(narrow)) if general.same_needles(&narrow) => None,
+            (_, narrow) => narrow,
+        };
         let config = meta::Config::new()
             .utf8_empty(false)
             .nfa_size_limit(Some(100 << 20))
             .hybrid_cache_capacity(64 << 20);
-        let build = |config: meta::Config| {
-            meta::Builder::new().configure(config).build_from_hir(&hir).map_err(|e| e.to_string())
+        // Candidates that the filter cannot confirm need the check regex at
+        // once; it has the same automaton as the full one, so once it is
+        // built the full one is sure to build too.
+        let confirmed = |f: &Option<LineFilter>| f.as_ref().is_none_or(|f| f.confirms);
+        let line_check = if confirmed(&line_filter) && confirmed(&narrow_filter) {
+            None
+        } else {
+            Some(build_regex(config.clone().auto_prefilter(false), &hir)?)
         };
-        let regex = build(config.clone())?;
-        let line_check = match line_filter {
-            None => None,
-            Some(_) => Some(build(config.auto_prefilter(false))?),
-        };
-        Ok(Matcher { regex, word: opts.word, multiline: opts.multiline, line_filter, line_check })
+        let regex = OnceCell::new();
+        if line_filter.is_none() || (line_check.is_none() && joined.len() > LAZY_PATTERN_BYTES) {
+            let _ = regex.set(build_regex(config.clone(), &hir)?);
+        }
+        Ok(Matcher {
+            regex,
+            hir,
+            config,
+            word: opts.word,
+            multiline: opts.multiline,
+            line_filter,
+            narrow_filter,
+            line_check,
+        })
+    }
+
+    /// The full regex (see the field's note on why it may be built late).
+    fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| {
+            build_regex(self.config.clone(), &self.hir).expect("a pattern that analysed cleanly builds")
+        })
     }
 
     pub fn scratch(&self) -> MatcherScratch {
-        MatcherScratch {
-            cache: self.regex.create_cache(),
-            check_cache: self.line_check.as_ref().map(Regex::create_cache),
-            caps: self.regex.create_captures(),
-        }
+        MatcherScratch::default()
     }
 
     /// Trigram hashes of the needles every match contains, one list per
-    /// needle (files whose sketch lacks all of them cannot match).
-    pub fn needle_trigrams(&self) -> Option<&[Vec<u32>]> {
-        self.line_filter.as_ref().map(|f| f.trigrams.as_slice())
+    /// needle (files whose sketch lacks all of them cannot match); `narrow`
+    /// for a file holding no ſ or Kelvin sign.
+    pub fn needle_trigrams(&self, narrow: bool) -> Option<&[Vec<u32>]> {
+        self.filter(narrow).map(|f| f.trigrams.as_slice())
+    }
+
+    fn filter(&self, narrow: bool) -> Option<&LineFilter> {
+        match &self.narrow_filter {
+            Some(f) if narrow => Some(f),
+            _ => self.line_filter.as_ref(),
+        }
     }
 
     pub fn is_multiline(&self) -> bool {
@@ -152,9 +209,11 @@ impl Matcher {
     /// holds a match (line mode only). Cheaper than [`Matcher::find_at`]
     /// because it needs no exact bounds.
     pub fn find_line_at(&self, s: &mut MatcherScratch, hay: &[u8], at: usize) -> Option<usize> {
-        let Some(filter) = &self.line_filter else {
+        let Some(filter) = self.filter(s.narrow) else {
             // No filter: the regex scans the rest of the file.
-            let m = self.regex.search_with(&mut s.cache, &Input::new(hay).span(at..hay.len()))?;
+            let re = self.regex();
+            let cache = s.cache.get_or_insert_with(|| re.create_cache());
+            let m = re.search_with(cache, &Input::new(hay).span(at..hay.len()))?;
             // After a final newline there is no line, though `^$` matches.
             if m.start() == hay.len() && hay.last().is_none_or(|&b| b == b'\n') {
                 return None;
@@ -176,10 +235,8 @@ impl Matcher {
                 return Some(start);
             }
             let end = memchr::memchr(b'\n', &hay[cand..]).map_or(hay.len(), |i| cand + i + 1);
-            let (check, cache) = match (&self.line_check, &mut s.check_cache) {
-                (Some(r), Some(c)) => (r, c),
-                _ => (&self.regex, &mut s.cache),
-            };
+            let check = self.line_check.as_ref().expect("built for filters that do not confirm");
+            let cache = s.check_cache.get_or_insert_with(|| check.create_cache());
             if check.is_match_with(cache, &Input::new(hay).span(start..end).earliest(true)) {
                 return Some(start);
             }
@@ -195,11 +252,14 @@ impl Matcher {
             return None;
         }
         let input = Input::new(hay).span(at..hay.len());
+        let re = self.regex();
+        let cache = s.cache.get_or_insert_with(|| re.create_cache());
         if !self.word {
-            return self.regex.search_with(&mut s.cache, &input).map(|m| (m.start(), m.end()));
+            return re.search_with(cache, &input).map(|m| (m.start(), m.end()));
         }
-        self.regex.search_captures_with(&mut s.cache, &input, &mut s.caps);
-        s.caps.get_group(1).map(|sp| (sp.start, sp.end))
+        let caps = s.caps.get_or_insert_with(|| re.create_captures());
+        re.search_captures_with(cache, &input, caps);
+        caps.get_group(1).map(|sp| (sp.start, sp.end))
     }
 
     /// Calls `f` for each match in `hay[at..]`, the way grep-matcher's
@@ -236,6 +296,10 @@ impl Matcher {
             }
         }
     }
+}
+
+fn build_regex(config: meta::Config, hir: &Hir) -> Result<Regex, String> {
+    meta::Builder::new().configure(config).build_from_hir(hir).map_err(|e| e.to_string())
 }
 
 /// rg's smart-case test: is there any literal character, and is any of them

@@ -16,6 +16,17 @@ use crate::sketch::needle_trigrams;
 /// Needle sets larger than this are left to the regex engine.
 const MAX_NEEDLES: usize = 8;
 
+/// The non-ASCII characters that Unicode case folding maps to ASCII
+/// letters: `(?i)s` also matches U+017F (ſ) and `(?i)k` the Kelvin sign
+/// U+212A. A needle must stop at such a letter, unless the haystack is
+/// known to hold neither character (true of almost all source code).
+const WIDE_FOLDS: [char; 2] = ['\u{17F}', '\u{212A}'];
+
+/// Whether `data` holds a character of [`WIDE_FOLDS`].
+pub fn holds_wide_folds(data: &[u8]) -> bool {
+    WIDE_FOLDS.iter().any(|c| memchr::memmem::find(data, c.to_string().as_bytes()).is_some())
+}
+
 /// One byte of a needle: exact, or an ASCII letter in either case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Unit {
@@ -86,13 +97,17 @@ fn better(a: Option<Vec<Needle>>, b: Option<Vec<Needle>>) -> Option<Vec<Needle>>
 }
 
 /// A class becomes a unit only when it is one byte or one ASCII letter in
-/// both cases; anything else (including `[Ssſ]`) is unknown.
-fn class_unit(class: &Class) -> Option<Unit> {
+/// both cases; anything else is unknown. With `narrow` (the haystack holds
+/// no [`WIDE_FOLDS`] character) `[Ssſ]` counts as `[Ss]`.
+fn class_unit(class: &Class, narrow: bool) -> Option<Unit> {
     let mut members = Vec::new();
     match class {
         Class::Unicode(c) => {
             for r in c.iter() {
                 for ch in r.start()..=r.end() {
+                    if narrow && WIDE_FOLDS.contains(&ch) {
+                        continue;
+                    }
                     if !ch.is_ascii() || members.len() >= 2 {
                         return None;
                     }
@@ -120,11 +135,12 @@ fn class_unit(class: &Class) -> Option<Unit> {
     }
 }
 
-fn analyze(hir: &Hir) -> Facts {
+fn analyze(hir: &Hir, narrow: bool) -> Facts {
+    let analyze = |h| analyze(h, narrow);
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Facts::exact(vec![Vec::new()]),
         HirKind::Literal(lit) => Facts::exact(vec![lit.0.iter().map(|&b| Unit::Exact(b)).collect()]),
-        HirKind::Class(c) => match class_unit(c) {
+        HirKind::Class(c) => match class_unit(c, narrow) {
             Some(u) => Facts::exact(vec![vec![u]]),
             None => Facts::unknown(),
         },
@@ -140,7 +156,7 @@ fn analyze(hir: &Hir) -> Facts {
             Facts { exact: None, required: sub.required.or(sub.exact) }
         }
         HirKind::Alternation(subs) => {
-            let facts: Vec<Facts> = subs.iter().map(analyze).collect();
+            let facts: Vec<Facts> = subs.iter().map(&analyze).collect();
             let exact =
                 facts.iter().map(|f| f.exact.clone()).collect::<Option<Vec<_>>>().map(|sets| sets.concat());
             let required = facts
@@ -191,6 +207,7 @@ pub struct LineFilter {
     pub confirms: bool,
     /// Each needle's trigram hashes, for skipping files by their sketch.
     pub trigrams: Vec<Vec<u32>>,
+    needles: Vec<Needle>,
 }
 
 #[derive(Debug)]
@@ -229,9 +246,10 @@ impl Probe {
 
 impl LineFilter {
     /// Derives a filter from a (line-terminator-stripped) pattern, or none
-    /// when no useful needle set exists.
-    pub fn from_hir(hir: &Hir) -> Option<LineFilter> {
-        let facts = analyze(hir);
+    /// when no useful needle set exists. A `narrow` filter is only for
+    /// haystacks without [`WIDE_FOLDS`] characters (see [`holds_wide_folds`]).
+    pub fn from_hir(hir: &Hir, narrow: bool) -> Option<LineFilter> {
+        let facts = analyze(hir, narrow);
         let needles = facts.required?;
         let confirms = hir.properties().look_set().is_empty() && facts.exact.as_ref() == Some(&needles);
         let trigrams = needles
@@ -242,6 +260,7 @@ impl LineFilter {
         if needles.is_empty() || needles.iter().any(|n| n.len() < 3) {
             return None;
         }
+        let kept = needles.clone();
         let scan = match &needles[..] {
             [one] if one.iter().all(|u| matches!(u, Unit::Exact(_))) => {
                 let bytes: Vec<u8> = one.iter().map(|u| u.probe().0).collect();
@@ -249,7 +268,12 @@ impl LineFilter {
             }
             _ => Scan::Pairs(needles.into_iter().map(Probe::new).collect()),
         };
-        Some(LineFilter { scan, confirms, trigrams })
+        Some(LineFilter { scan, confirms, trigrams, needles: kept })
+    }
+
+    /// Whether both scan for the same needles.
+    pub fn same_needles(&self, other: &LineFilter) -> bool {
+        self.needles == other.needles
     }
 
     /// The offset of the first needle occurrence at or after `at`.
@@ -333,8 +357,12 @@ mod tests {
     use super::*;
 
     fn needles(pattern: &str, ci: bool) -> Option<Vec<String>> {
+        needles_for(pattern, ci, false)
+    }
+
+    fn needles_for(pattern: &str, ci: bool, narrow: bool) -> Option<Vec<String>> {
         let hir = regex_syntax::ParserBuilder::new().case_insensitive(ci).build().parse(pattern).unwrap();
-        let set = analyze(&hir).required?;
+        let set = analyze(&hir, narrow).required?;
         Some(
             set.iter()
                 .map(|n| {
@@ -363,6 +391,18 @@ mod tests {
     }
 
     #[test]
+    fn narrow_haystacks_keep_whole_needles() {
+        assert_eq!(needles_for("(?i)pm_suspend", false, true), Some(vec!["PM_SUSPEND".into()]));
+        assert_eq!(
+            needles_for("sherlock|holmes", true, true),
+            Some(vec!["HOLMES".into(), "SHERLOCK".into()])
+        );
+        assert!(holds_wide_folds("pm_\u{17F}uspend".as_bytes()));
+        assert!(holds_wide_folds("50\u{212A}".as_bytes()));
+        assert!(!holds_wide_folds("Straße, café, KELVIN".as_bytes()));
+    }
+
+    #[test]
     fn optional_parts_give_nothing() {
         assert_eq!(needles("foo|", false).map(|v| v.contains(&String::new())), Some(true));
         assert_eq!(needles(r"(abc)?", false), None);
@@ -370,7 +410,8 @@ mod tests {
 
     #[test]
     fn plain_literals_need_no_confirmation() {
-        let filter = |p: &str| LineFilter::from_hir(&regex_syntax::parse(p).unwrap()).map(|f| f.confirms);
+        let filter =
+            |p: &str| LineFilter::from_hir(&regex_syntax::parse(p).unwrap(), false).map(|f| f.confirms);
         assert_eq!(filter("(?i)foo|bar"), Some(true));
         assert_eq!(filter(r"\bfoo"), Some(false));
         assert_eq!(filter("food+"), Some(false));
@@ -379,7 +420,7 @@ mod tests {
     #[test]
     fn scan_agrees_with_naive_search() {
         let hir = regex_syntax::ParserBuilder::new().case_insensitive(true).build().parse("needle").unwrap();
-        let f = LineFilter::from_hir(&hir).unwrap();
+        let f = LineFilter::from_hir(&hir, false).unwrap();
         let hay = b"xx NeEdLe yy needle";
         assert_eq!(f.find(hay, 0), Some(3));
         assert_eq!(f.find(hay, 4), Some(13));
