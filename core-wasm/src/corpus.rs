@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::rc::Rc;
 
-use crate::sketch::Sketch;
+use crate::sketch::{GramCounts, Sketch};
 
 /// One file: its absolute path and its bytes.
 #[derive(Debug)]
@@ -34,6 +34,9 @@ pub struct Corpus {
     by_path: HashMap<String, usize>,
     sorted: bool,
     bytes: usize,
+    /// Trigram frequencies of the sketched files (never decreased: a
+    /// heuristic for choosing needles, not an index).
+    gram_counts: GramCounts,
     /// Recent filter verdicts, most recent first (see [`Corpus::selection`]).
     selections: RefCell<Vec<(String, Rc<[u32]>)>>,
 }
@@ -142,9 +145,14 @@ impl Corpus {
                 continue;
             }
             spent += f.data.len();
-            f.sketch = Some(Sketch::build(&f.data));
+            f.sketch = Some(Sketch::build(&f.data, &mut self.gram_counts));
         }
         left
+    }
+
+    /// How common each trigram is, once some files are sketched.
+    pub fn gram_counts(&self) -> Option<&GramCounts> {
+        self.files.iter().any(|f| f.sketch.is_some()).then_some(&self.gram_counts)
     }
 
     /// Bytes the sketches take.

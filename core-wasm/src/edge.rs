@@ -123,7 +123,7 @@ impl CoreCorpus {
     /// Runs one search described by a JSON request (see `mod.ts`).
     pub fn grep(&mut self, request: &str) -> Result<CoreGrepResult, JsError> {
         let req = parse_request(request).map_err(|e| JsError::new(&e))?;
-        let matcher = grep::compile(&req).map_err(|e| JsError::new(&e))?;
+        let matcher = grep::compile(&req, &self.corpus).map_err(|e| JsError::new(&e))?;
         self.corpus.prepare();
         let r = grep::grep(&self.corpus, &req, &matcher);
         Ok(CoreGrepResult { output: r.output, matched: r.matched, searched: r.files_searched })

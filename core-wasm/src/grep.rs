@@ -119,8 +119,8 @@ pub fn list_files(corpus: &Corpus, roots: &[Root], selector: &Selector) -> Vec<u
 }
 
 /// Compiles the pattern; errors read like rg's.
-pub fn compile(req: &GrepRequest) -> Result<Matcher, String> {
-    Matcher::new(&req.pattern)
+pub fn compile(req: &GrepRequest, corpus: &Corpus) -> Result<Matcher, String> {
+    Matcher::new(&req.pattern, corpus.gram_counts())
 }
 
 pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult {

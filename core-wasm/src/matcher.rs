@@ -16,6 +16,7 @@ use regex_syntax::ast::{self, Ast};
 use regex_syntax::hir::{self, Hir, HirKind};
 
 use crate::prefilter::LineFilter;
+use crate::sketch::GramCounts;
 
 /// How letter case is treated, as set by `-s`, `-i` and `-S`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +86,9 @@ impl MatcherScratch {
 }
 
 impl Matcher {
-    pub fn new(opts: &PatternOptions) -> Result<Matcher, String> {
+    /// `counts`, when known, lets the line filter scan for the rarest of
+    /// the literals every match holds.
+    pub fn new(opts: &PatternOptions, counts: Option<&GramCounts>) -> Result<Matcher, String> {
         let joined = opts
             .patterns
             .iter()
@@ -141,8 +144,8 @@ impl Matcher {
                 .parse(&wrapped)
                 .map_err(|e| e.to_string())?;
         }
-        let line_filter = if opts.multiline { None } else { LineFilter::from_hir(&hir, false) };
-        let narrow_filter = if opts.multiline { None } else { LineFilter::from_hir(&hir, true) };
+        let filter = |narrow| if opts.multiline { None } else { LineFilter::from_hir(&hir, narrow, counts) };
+        let (line_filter, narrow_filter) = (filter(false), filter(true));
         let narrow_filter = match (&line_filter, narrow_filter) {
             (Some(general), Some(narrow)) if general.same_needles(&narrow) => None,
             (_, narrow) => narrow,
@@ -412,7 +415,7 @@ mod tests {
     }
 
     fn find(o: &PatternOptions, hay: &str) -> Option<(usize, usize)> {
-        let m = Matcher::new(o).unwrap();
+        let m = Matcher::new(o, None).unwrap();
         let mut s = m.scratch();
         m.find_at(&mut s, hay.as_bytes(), 0)
     }
@@ -440,11 +443,11 @@ mod tests {
 
     #[test]
     fn newline_literal_is_rejected_in_line_mode() {
-        let err = Matcher::new(&opts(r"a\nb")).unwrap_err();
+        let err = Matcher::new(&opts(r"a\nb"), None).unwrap_err();
         assert!(err.contains("not allowed"), "{err}");
         let mut o = opts(r"a\nb");
         o.multiline = true;
-        assert!(Matcher::new(&o).is_ok());
+        assert!(Matcher::new(&o, None).is_ok());
     }
 
     #[test]
@@ -454,7 +457,7 @@ mod tests {
 
     #[test]
     fn empty_matches_advance_bytewise() {
-        let m = Matcher::new(&opts("x*")).unwrap();
+        let m = Matcher::new(&opts("x*"), None).unwrap();
         let mut s = m.scratch();
         let mut got = vec![];
         m.for_each_match(&mut s, b"axx", 0, |a, b| {

@@ -11,7 +11,7 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::sketch::needle_trigrams;
+use crate::sketch::{needle_trigrams, GramCounts};
 
 /// Needle sets larger than this are left to the regex engine.
 const MAX_NEEDLES: usize = 8;
@@ -83,16 +83,36 @@ fn dedup(mut set: Vec<Needle>) -> Vec<Needle> {
     set
 }
 
-/// How useful a needle set is: longer shortest needle first, then fewer.
-fn score(set: &[Needle]) -> (usize, std::cmp::Reverse<usize>) {
-    let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
-    (shortest, std::cmp::Reverse(set.len()))
+/// What the analysis may assume and knows of the haystacks.
+struct Context<'a> {
+    /// The haystacks hold no [`WIDE_FOLDS`] character.
+    narrow: bool,
+    /// Trigram frequencies, to prefer rare needles over long ones.
+    counts: Option<&'a GramCounts>,
 }
 
-fn better(a: Option<Vec<Needle>>, b: Option<Vec<Needle>>) -> Option<Vec<Needle>> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
-        (a, b) => a.or(b),
+impl Context<'_> {
+    /// How useful a needle set is, higher is better: without counts, a
+    /// longer shortest needle, then fewer needles; with counts, fewer
+    /// expected occurrences first.
+    fn score(&self, set: &[Needle]) -> (std::cmp::Reverse<u64>, usize, std::cmp::Reverse<usize>) {
+        let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
+        let expected = match self.counts {
+            Some(counts) if shortest >= 3 => set
+                .iter()
+                .map(|n| counts.estimate(&n.iter().map(|u| u.probe().0).collect::<Vec<u8>>()).unwrap_or(0))
+                .sum(),
+            Some(_) => u64::MAX,
+            None => 0,
+        };
+        (std::cmp::Reverse(expected), shortest, std::cmp::Reverse(set.len()))
+    }
+
+    fn better(&self, a: Option<Vec<Needle>>, b: Option<Vec<Needle>>) -> Option<Vec<Needle>> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if self.score(&b) > self.score(&a) { b } else { a }),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -135,8 +155,9 @@ fn class_unit(class: &Class, narrow: bool) -> Option<Unit> {
     }
 }
 
-fn analyze(hir: &Hir, narrow: bool) -> Facts {
-    let analyze = |h| analyze(h, narrow);
+fn analyze(hir: &Hir, cx: &Context) -> Facts {
+    let narrow = cx.narrow;
+    let analyze = |h| analyze(h, cx);
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Facts::exact(vec![Vec::new()]),
         HirKind::Literal(lit) => Facts::exact(vec![lit.0.iter().map(|&b| Unit::Exact(b)).collect()]),
@@ -176,7 +197,7 @@ fn analyze(hir: &Hir, narrow: bool) -> Facts {
             let mut all_exact = true;
             for sub in subs {
                 let f = analyze(sub);
-                best = better(best, f.required.clone());
+                best = cx.better(best, f.required.clone());
                 match (run.take(), f.exact) {
                     (Some(prefixes), Some(suffixes)) if prefixes.len() * suffixes.len() <= MAX_NEEDLES => {
                         let joined = prefixes
@@ -187,12 +208,12 @@ fn analyze(hir: &Hir, narrow: bool) -> Facts {
                     }
                     (prev, exact) => {
                         all_exact = false;
-                        best = better(best, prev);
+                        best = cx.better(best, prev);
                         run = exact.or_else(|| Some(vec![Vec::new()]));
                     }
                 }
             }
-            best = better(best, run.clone());
+            best = cx.better(best, run.clone());
             Facts { exact: if all_exact { run } else { None }, required: best }
         }
     }
@@ -248,8 +269,8 @@ impl LineFilter {
     /// Derives a filter from a (line-terminator-stripped) pattern, or none
     /// when no useful needle set exists. A `narrow` filter is only for
     /// haystacks without [`WIDE_FOLDS`] characters (see [`holds_wide_folds`]).
-    pub fn from_hir(hir: &Hir, narrow: bool) -> Option<LineFilter> {
-        let facts = analyze(hir, narrow);
+    pub fn from_hir(hir: &Hir, narrow: bool, counts: Option<&GramCounts>) -> Option<LineFilter> {
+        let facts = analyze(hir, &Context { narrow, counts });
         let needles = facts.required?;
         let confirms = hir.properties().look_set().is_empty() && facts.exact.as_ref() == Some(&needles);
         let trigrams = needles
@@ -362,7 +383,7 @@ mod tests {
 
     fn needles_for(pattern: &str, ci: bool, narrow: bool) -> Option<Vec<String>> {
         let hir = regex_syntax::ParserBuilder::new().case_insensitive(ci).build().parse(pattern).unwrap();
-        let set = analyze(&hir, narrow).required?;
+        let set = analyze(&hir, &Context { narrow, counts: None }).required?;
         Some(
             set.iter()
                 .map(|n| {
@@ -391,6 +412,17 @@ mod tests {
     }
 
     #[test]
+    fn rare_needles_beat_long_ones() {
+        let mut counts = GramCounts::default();
+        let text = "static int x;\n".repeat(50) + "static int foo_probe(void)\n";
+        crate::sketch::Sketch::build(text.as_bytes(), &mut counts);
+        let hir = regex_syntax::parse(r"static int \w+_probe\(").unwrap();
+        let pick = |counts| analyze(&hir, &Context { narrow: true, counts }).required.unwrap()[0].len();
+        assert_eq!(pick(None), "static int ".len(), "by length");
+        assert_eq!(pick(Some(&counts)), "_probe(".len(), "by rarity");
+    }
+
+    #[test]
     fn narrow_haystacks_keep_whole_needles() {
         assert_eq!(needles_for("(?i)pm_suspend", false, true), Some(vec!["PM_SUSPEND".into()]));
         assert_eq!(
@@ -411,7 +443,7 @@ mod tests {
     #[test]
     fn plain_literals_need_no_confirmation() {
         let filter =
-            |p: &str| LineFilter::from_hir(&regex_syntax::parse(p).unwrap(), false).map(|f| f.confirms);
+            |p: &str| LineFilter::from_hir(&regex_syntax::parse(p).unwrap(), false, None).map(|f| f.confirms);
         assert_eq!(filter("(?i)foo|bar"), Some(true));
         assert_eq!(filter(r"\bfoo"), Some(false));
         assert_eq!(filter("food+"), Some(false));
@@ -420,7 +452,7 @@ mod tests {
     #[test]
     fn scan_agrees_with_naive_search() {
         let hir = regex_syntax::ParserBuilder::new().case_insensitive(true).build().parse("needle").unwrap();
-        let f = LineFilter::from_hir(&hir, false).unwrap();
+        let f = LineFilter::from_hir(&hir, false, None).unwrap();
         let hay = b"xx NeEdLe yy needle";
         assert_eq!(f.find(hay, 0), Some(3));
         assert_eq!(f.find(hay, 4), Some(13));

@@ -19,6 +19,32 @@ pub fn trigram_hash(a: u8, b: u8, c: u8) -> u32 {
     t.wrapping_mul(0x9E37_79B1)
 }
 
+/// Roughly how often each folded trigram occurs in a corpus (hashed into
+/// 2^16 buckets, so an estimate from above), gathered while sketching. It
+/// lets a pattern scan for its rarest required literal: `static int \w+_probe\(`
+/// for `_probe(`, not the longer but far commoner `static int `.
+#[derive(Debug)]
+pub struct GramCounts(Box<[u32]>);
+
+impl Default for GramCounts {
+    fn default() -> Self {
+        GramCounts(vec![0; 1 << 16].into_boxed_slice())
+    }
+}
+
+impl GramCounts {
+    fn add(&mut self, hash: u32) {
+        let c = &mut self.0[(hash >> 16) as usize];
+        *c = c.saturating_add(1);
+    }
+
+    /// At most how often `needle` (three bytes or more) occurs: the count of
+    /// its rarest trigram.
+    pub fn estimate(&self, needle: &[u8]) -> Option<u64> {
+        needle_trigrams(needle).iter().map(|&h| u64::from(self.0[(h >> 16) as usize])).min()
+    }
+}
+
 /// The trigram bitset of one file.
 #[derive(Clone, Debug)]
 pub struct Sketch {
@@ -27,7 +53,8 @@ pub struct Sketch {
 }
 
 impl Sketch {
-    pub fn build(data: &[u8]) -> Sketch {
+    /// Sketches `data`, adding its trigrams to `counts`.
+    pub fn build(data: &[u8], counts: &mut GramCounts) -> Sketch {
         let want = (data.len() / 2).max(1).next_power_of_two().trailing_zeros();
         let log2 = want.clamp(MIN_BITS_LOG2, MAX_BITS_LOG2);
         let mut bits = vec![0u64; 1 << (log2 - 6)].into_boxed_slice();
@@ -36,7 +63,9 @@ impl Sketch {
         for (i, &b) in data.iter().enumerate() {
             t = ((t << 8) | u32::from(fold(b))) & 0x00FF_FFFF;
             if i >= 2 {
-                let h = t.wrapping_mul(0x9E37_79B1) >> shift;
+                let hash = t.wrapping_mul(0x9E37_79B1);
+                counts.add(hash);
+                let h = hash >> shift;
                 bits[(h >> 6) as usize] |= 1 << (h & 63);
             }
         }
@@ -70,7 +99,7 @@ mod tests {
     #[test]
     fn present_needles_always_pass() {
         let text = b"static inline int Foo_Bar(void) { return PM_RESUME; }\n".repeat(50);
-        let s = Sketch::build(&text);
+        let s = Sketch::build(&text, &mut GramCounts::default());
         for needle in [&b"pm_resume"[..], b"STATIC INLINE", b"foo_bar"] {
             assert!(s.may_contain_any(&[needle_trigrams(needle)]));
         }
@@ -78,7 +107,16 @@ mod tests {
 
     #[test]
     fn absent_needles_usually_fail() {
-        let s = Sketch::build(b"a small file about nothing in particular\n");
+        let s = Sketch::build(b"a small file about nothing in particular\n", &mut GramCounts::default());
         assert!(!s.may_contain_any(&[needle_trigrams(b"sherlock"), needle_trigrams(b"holmes")]));
+    }
+
+    #[test]
+    fn counts_bound_needle_occurrences() {
+        let mut counts = GramCounts::default();
+        Sketch::build(b"#define A 1\n#define B 2\n#define PAGE_SHIFT 12\n", &mut counts);
+        assert!(counts.estimate(b"page_shift") >= Some(1));
+        assert!(counts.estimate(b"page_shift") < counts.estimate(b"#define"));
+        assert_eq!(counts.estimate(b"zzz"), Some(0));
     }
 }
