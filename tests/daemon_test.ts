@@ -81,6 +81,7 @@ interface WorkspaceStats {
   root: string;
   files: number;
   bytes: number;
+  unsketched_files: number;
   clients: number;
 }
 interface Stats {
@@ -735,6 +736,29 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "daemon: stats reports the background sketching until every file is sketched",
+  ...TEST_OPTS,
+  async fn() {
+    const bigRoot = await bigTree();
+    await withDaemon([], async (d) => {
+      const [client, opened] = await openClient(d.socket, bigRoot);
+      const mine = (s: Stats) => s.workspaces.find((w) => w.workspace === opened.workspace)!;
+      const first = mine(await ask<Stats>(client, "stats", {}));
+      ok(
+        first.unsketched_files >= 0 && first.unsketched_files <= first.files,
+        `${first.unsketched_files}`,
+      );
+      await pollUntil(
+        "every file sketched",
+        () => ask<Stats>(client, "stats", {}),
+        (s) => mine(s).unsketched_files === 0,
+      );
+      client.close();
+    });
   },
 });
 

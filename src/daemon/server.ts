@@ -589,14 +589,16 @@ export class Daemon {
   async stats(): Promise<unknown> {
     const workspaces = await Promise.all([...this.#byId.values()].map(async (t) => {
       // Current sizes come from the worker: files change after loading.
-      const s = t.evicted ? { files: 0, bytes: 0 } : await t.loaded
+      const none = { files: 0, bytes: 0, unsketched: 0 };
+      const s = t.evicted ? none : await t.loaded
         .then(() => this.#pool.call(t.worker, "stats", { key: t.id }))
-        .catch(() => ({ files: 0, bytes: 0 })) as { files: number; bytes: number };
+        .catch(() => none) as typeof none;
       return {
         workspace: t.id,
         root: t.root,
         files: s.files,
         bytes: s.bytes,
+        unsketched_files: s.unsketched,
         clients: t.clients.size,
         evicted: t.evicted,
       };

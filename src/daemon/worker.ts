@@ -127,8 +127,10 @@ const OPS: Record<string, Op> = {
     return { updated };
   },
   stats(p) {
-    const s = workspace(p.key).stats();
-    return { files: s.files, bytes: s.bytes };
+    const ws = workspace(p.key);
+    const s = ws.stats();
+    // buildSketches(0) only counts what is left to sketch.
+    return { files: s.files, bytes: s.bytes, unsketched: ws.buildSketches(0) };
   },
   close(p) {
     workspaces.get(String(p.key))?.close();
