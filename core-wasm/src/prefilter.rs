@@ -249,11 +249,17 @@ struct Probe {
 }
 
 impl Probe {
-    /// Probes the two positions memchr's frequency table deems rarest (for
-    /// a folded letter, its lowercase form stands in for both cases).
-    fn new(units: Needle) -> Probe {
+    /// Probes the two positions whose bytes are rarest: by this corpus's
+    /// byte counts when known, else by memchr's frequency table (for a
+    /// folded letter, its lowercase form stands in for both cases).
+    fn new(units: Needle, counts: Option<&GramCounts>) -> Probe {
+        use memchr::arch::all::packedpair::Pair;
         let bytes: Vec<u8> = units.iter().map(|u| u.probe().0).collect();
-        let (p1, p2) = match memchr::arch::all::packedpair::Pair::new(&bytes) {
+        let pair = match counts {
+            Some(counts) => Pair::with_ranker(&bytes, CorpusRank::new(counts)),
+            None => Pair::new(&bytes),
+        };
+        let (p1, p2) = match pair {
             Some(pair) => (usize::from(pair.index1()), usize::from(pair.index2())),
             None => (0, units.len() - 1),
         };
@@ -287,7 +293,7 @@ impl LineFilter {
                 let bytes: Vec<u8> = one.iter().map(|u| u.probe().0).collect();
                 Scan::Exact(Box::new(memchr::memmem::Finder::new(&bytes).into_owned()))
             }
-            _ => Scan::Pairs(needles.into_iter().map(Probe::new).collect()),
+            _ => Scan::Pairs(needles.into_iter().map(|n| Probe::new(n, counts)).collect()),
         };
         Some(LineFilter { scan, confirms, trigrams, needles: kept })
     }
@@ -303,6 +309,27 @@ impl LineFilter {
             Scan::Exact(f) => f.find(&hay[at..]).map(|i| at + i),
             Scan::Pairs(probes) => find_pairs(probes, hay, at),
         }
+    }
+}
+
+/// Bytes ranked 0 (rarest) to 255 by how often the corpus holds them.
+struct CorpusRank([u8; 256]);
+
+impl CorpusRank {
+    fn new(counts: &GramCounts) -> CorpusRank {
+        let mut order: Vec<u8> = (0..=255).collect();
+        order.sort_by_key(|&b| counts.byte_count(b));
+        let mut rank = [0u8; 256];
+        for (r, &b) in order.iter().enumerate() {
+            rank[usize::from(b)] = r as u8;
+        }
+        CorpusRank(rank)
+    }
+}
+
+impl memchr::arch::all::packedpair::HeuristicFrequencyRank for CorpusRank {
+    fn rank(&self, byte: u8) -> u8 {
+        self.0[usize::from(byte)]
     }
 }
 
@@ -420,6 +447,15 @@ mod tests {
         let pick = |counts| analyze(&hir, &Context { narrow: true, counts }).required.unwrap()[0].len();
         assert_eq!(pick(None), "static int ".len(), "by length");
         assert_eq!(pick(Some(&counts)), "_probe(".len(), "by rarity");
+    }
+
+    #[test]
+    fn probes_avoid_bytes_this_corpus_is_full_of() {
+        let mut counts = GramCounts::default();
+        crate::sketch::Sketch::build(&b"q_q_q_q_q_q_q_q ".repeat(100), &mut counts);
+        let needle: Needle = b"q_x#".iter().map(|&b| Unit::Exact(b)).collect();
+        let probe = Probe::new(needle, Some(&counts));
+        assert_eq!((probe.p1, probe.p2), (2, 3), "x and # are rare here; q and _ are not");
     }
 
     #[test]

@@ -23,25 +23,39 @@ pub fn trigram_hash(a: u8, b: u8, c: u8) -> u32 {
 /// 2^16 buckets, so an estimate from above), gathered while sketching. It
 /// lets a pattern scan for its rarest required literal: `static int \w+_probe\(`
 /// for `_probe(`, not the longer but far commoner `static int `.
+/// Byte frequencies are kept too: they choose which two bytes of a needle
+/// the SIMD scan compares (the rarest in this corpus, not in text at large).
 #[derive(Debug)]
-pub struct GramCounts(Box<[u32]>);
+pub struct GramCounts {
+    grams: Box<[u32]>,
+    bytes: [u64; 256],
+}
 
 impl Default for GramCounts {
     fn default() -> Self {
-        GramCounts(vec![0; 1 << 16].into_boxed_slice())
+        GramCounts { grams: vec![0; 1 << 16].into_boxed_slice(), bytes: [0; 256] }
     }
 }
 
 impl GramCounts {
     fn add(&mut self, hash: u32) {
-        let c = &mut self.0[(hash >> 16) as usize];
+        let c = &mut self.grams[(hash >> 16) as usize];
         *c = c.saturating_add(1);
     }
 
     /// At most how often `needle` (three bytes or more) occurs: the count of
     /// its rarest trigram.
     pub fn estimate(&self, needle: &[u8]) -> Option<u64> {
-        needle_trigrams(needle).iter().map(|&h| u64::from(self.0[(h >> 16) as usize])).min()
+        needle_trigrams(needle).iter().map(|&h| u64::from(self.grams[(h >> 16) as usize])).min()
+    }
+
+    /// How often byte `b` occurs, an ASCII letter counting both cases.
+    pub fn byte_count(&self, b: u8) -> u64 {
+        if b.is_ascii_alphabetic() {
+            self.bytes[usize::from(b.to_ascii_lowercase())] + self.bytes[usize::from(b.to_ascii_uppercase())]
+        } else {
+            self.bytes[usize::from(b)]
+        }
     }
 }
 
@@ -61,6 +75,7 @@ impl Sketch {
         let shift = 32 - log2;
         let mut t: u32 = 0;
         for (i, &b) in data.iter().enumerate() {
+            counts.bytes[usize::from(b)] += 1;
             t = ((t << 8) | u32::from(fold(b))) & 0x00FF_FFFF;
             if i >= 2 {
                 let hash = t.wrapping_mul(0x9E37_79B1);
