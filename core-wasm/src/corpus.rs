@@ -152,7 +152,7 @@ impl Corpus {
 
     /// How common each trigram is, once some files are sketched.
     pub fn gram_counts(&self) -> Option<&GramCounts> {
-        self.files.iter().any(|f| f.sketch.is_some()).then_some(&self.gram_counts)
+        (!self.gram_counts.is_empty()).then_some(&self.gram_counts)
     }
 
     /// Bytes the sketches take.
@@ -211,13 +211,8 @@ impl Corpus {
         picked
     }
 
-    /// Files strictly inside directory `dir`, in walk order. Call
-    /// [`Corpus::prepare`] first.
-    pub fn under(&self, dir: &str) -> &[FileEntry] {
-        &self.files[self.under_range(dir)]
-    }
-
-    /// The indices of [`Corpus::under`]'s files.
+    /// The indices in [`Corpus::files`] of the files strictly inside
+    /// directory `dir`, in walk order. Call [`Corpus::prepare`] first.
     pub fn under_range(&self, dir: &str) -> Range<usize> {
         debug_assert!(self.sorted);
         let dir = dir.trim_end_matches('/');
@@ -259,13 +254,13 @@ mod tests {
             c.insert(p, 1, true);
         }
         c.prepare();
-        let got: Vec<_> = c.under("/r/a").iter().map(|f| f.path.as_str()).collect();
+        let got: Vec<_> = c.files()[c.under_range("/r/a")].iter().map(|f| f.path.as_str()).collect();
         assert_eq!(got, vec!["/r/a/b/z", "/r/a/x"]);
-        assert_eq!(c.under("/r").len(), 4);
+        assert_eq!(c.under_range("/r").len(), 4);
         assert!(c.remove("/r/a/x"));
         assert_eq!(c.remove_under("/r/ab"), 1);
         c.prepare();
-        assert_eq!(c.under("/r/a").len(), 1);
-        assert_eq!(c.under("/r").len(), 2);
+        assert_eq!(c.under_range("/r/a").len(), 1);
+        assert_eq!(c.under_range("/r").len(), 2);
     }
 }

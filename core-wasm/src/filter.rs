@@ -81,15 +81,9 @@ impl Selector {
         verdict(self.types.matched(path, is_dir))
     }
 
-    /// Whether a file under a search root passes the globs and types, given
-    /// its path as printed and the printed paths of its directories below
-    /// the root (a directory excluded by a glob hides all it contains).
-    pub fn selects_file<'p>(&self, path: &str, mut dirs: impl Iterator<Item = &'p str>) -> bool {
-        self.is_empty() || (!dirs.any(|d| self.excludes_dir(d)) && self.selects_name(path))
-    }
-
     /// Whether a glob excludes a directory (by its printed path), and so
-    /// everything below it.
+    /// everything below it. A file under a search root is selected when no
+    /// directory between root and file is excluded and [`Selector::selects_name`].
     pub fn excludes_dir(&self, dir: &str) -> bool {
         self.override_match(dir, true) == Some(true)
     }
@@ -271,7 +265,7 @@ mod tests {
     #[test]
     fn types_select_by_name() {
         let sel = Selector::new("/w", &[], &[], &["rust".into()], &[]).unwrap();
-        assert!(sel.selects_file("src/lib.rs", ["src"].into_iter()));
-        assert!(!sel.selects_file("src/lib.py", ["src"].into_iter()));
+        assert!(!sel.excludes_dir("src") && sel.selects_name("src/lib.rs"));
+        assert!(!sel.selects_name("src/lib.py"));
     }
 }

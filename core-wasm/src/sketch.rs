@@ -49,6 +49,11 @@ impl GramCounts {
         needle_trigrams(needle).iter().map(|&h| u64::from(self.grams[(h >> 16) as usize])).min()
     }
 
+    /// Nothing counted yet (no file sketched, or only empty ones).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.iter().all(|&n| n == 0)
+    }
+
     /// How often byte `b` occurs, an ASCII letter counting both cases.
     pub fn byte_count(&self, b: u8) -> u64 {
         if b.is_ascii_alphabetic() {
