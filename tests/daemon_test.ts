@@ -88,6 +88,7 @@ interface Stats {
   workspaces: WorkspaceStats[];
   clients: number;
   rss_bytes: number;
+  cancelled: number;
 }
 interface ReadFileResult {
   content: string;
@@ -799,6 +800,30 @@ Deno.test({
           });
           sock.close();
           await settled();
+        });
+
+        await t.step("searches queued by a client that left are dropped unrun", async () => {
+          const before = (await ask<Stats>(observer, "stats", {})).cancelled;
+          const sock = await LineSocket.connect(d.socket);
+          const ws = (await sock.result("open", { root: bigRoot })).workspace;
+          // One long search runs; the five behind it wait in the worker's queue
+          // until it ends, long after the socket has closed.
+          const lines = [1, 2, 3, 4, 5, 6].map((id) =>
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id,
+              method: "grep",
+              params: { workspace: ws, args: SLOW_ARGS },
+            })
+          );
+          await sock.writeAll(enc.encode(lines.join("\n") + "\n"));
+          sock.close();
+          await settled();
+          await pollUntil(
+            "stats: the five queued searches counted as cancelled",
+            () => ask<Stats>(observer, "stats", {}),
+            (s) => s.cancelled - before >= 5,
+          );
         });
 
         await t.step("a client process killed (SIGKILL) while its search runs", async () => {

@@ -2,6 +2,10 @@
  * A fixed pool of search workers. Each workspace lives in one worker; a
  * new workspace goes to the worker holding the fewest, so a long search in
  * one tenant's worker leaves the others free.
+ *
+ * Each worker is handed one request at a time from a queue kept here, on the
+ * daemon's side: a search cannot be interrupted once it runs, but a queued
+ * one whose client left or whose time ran out is dropped before it starts.
  * @module
  */
 import type { WorkerReply, WorkerRequest } from "./worker.ts";
@@ -17,12 +21,43 @@ interface Pending {
   resolve: (result: unknown) => void;
   reject: (err: RpcError) => void;
   onProgress?: (p: { files: number; bytes: number }) => void;
+  /** The worker it was queued on, freed by its reply (none for loads). */
+  queuedOn?: number;
+}
+
+/** How a request may be followed and called off. */
+export interface CallOptions {
+  onProgress?: Pending["onProgress"];
+  /** Aborted before the request reaches the worker: it never runs. */
+  signal?: AbortSignal;
+}
+
+/** Worker operations that await I/O and so interleave with others in the
+ * worker: sent at once rather than queued behind searches. */
+const CONCURRENT_OPS = new Set(["open"]);
+
+interface Job {
+  id: number;
+  op: string;
+  params: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  tenants: number;
+  ready: Promise<void>;
+  /** A queued request is running in it. */
+  busy: boolean;
+  queue: Job[];
 }
 
 export class WorkerPool {
-  #workers: { worker: Worker; tenants: number; ready: Promise<void> }[] = [];
+  #workers: PoolWorker[] = [];
   #pending = new Map<number, Pending>();
   #nextId = 1;
+  /** Requests dropped before they ran (client gone or timed out). */
+  cancelled = 0;
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
@@ -35,7 +70,7 @@ export class WorkerPool {
         e.preventDefault();
         console.error(`curserve: search worker ${i} failed: ${e.message}`);
       };
-      this.#workers.push({ worker, tenants: 0, ready });
+      this.#workers.push({ worker, tenants: 0, ready, busy: false, queue: [] });
     }
   }
 
@@ -58,19 +93,56 @@ export class WorkerPool {
     this.#workers[index].tenants--;
   }
 
-  /** Runs `op` in worker `index`. */
+  /**
+   * Runs `op` in worker `index`, after the requests queued before it.
+   * @throws {RpcError} When `signal` is aborted before the request starts.
+   */
   call(
     index: number,
     op: string,
     params: Record<string, unknown>,
-    onProgress?: Pending["onProgress"],
+    { onProgress, signal }: CallOptions = {},
   ): Promise<unknown> {
     const id = this.#nextId++;
+    const w = this.#workers[index];
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onProgress });
-      const w = this.#workers[index];
-      w.ready.then(() => w.worker.postMessage({ id, op, params } satisfies WorkerRequest));
+      if (CONCURRENT_OPS.has(op)) {
+        this.#pending.set(id, { resolve, reject, onProgress });
+        this.#post(w, { id, op, params });
+      } else {
+        this.#pending.set(id, { resolve, reject, onProgress, queuedOn: index });
+        w.queue.push({ id, op, params, signal });
+        this.#pump(w);
+      }
     });
+  }
+
+  /** Sends the worker its next queued request that is still wanted. */
+  #pump(w: PoolWorker): void {
+    while (!w.busy && w.queue.length) {
+      const job = w.queue.shift()!;
+      if (job.signal?.aborted) {
+        this.cancelled++;
+        const reason = job.signal.reason;
+        this.#take(job.id)?.reject(
+          reason instanceof RpcError ? reason : new RpcError(-32000, "request cancelled"),
+        );
+        continue;
+      }
+      w.busy = true;
+      this.#post(w, job);
+    }
+  }
+
+  #post(w: PoolWorker, { id, op, params }: Job): void {
+    w.ready.then(() => w.worker.postMessage({ id, op, params } satisfies WorkerRequest));
+  }
+
+  /** Removes and returns request `id`'s entry. */
+  #take(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    return pending;
   }
 
   #reply(msg: WorkerReply): void {
@@ -80,7 +152,12 @@ export class WorkerPool {
       pending.onProgress?.(msg.progress);
       return;
     }
-    this.#pending.delete(msg.id);
+    this.#take(msg.id);
+    if (pending.queuedOn !== undefined) {
+      const w = this.#workers[pending.queuedOn];
+      w.busy = false;
+      this.#pump(w);
+    }
     if ("error" in msg) pending.reject(new RpcError(msg.error.code, msg.error.message));
     else pending.resolve(msg.result);
   }

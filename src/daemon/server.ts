@@ -53,6 +53,8 @@ const encoder = new TextEncoder();
 export class Client {
   #writing = Promise.resolve();
   closed = false;
+  /** Aborted when the client goes away: its queued work is dropped. */
+  readonly gone = new AbortController();
 
   constructor(readonly conn: Deno.UnixConn) {}
 
@@ -236,14 +238,19 @@ export class Daemon {
     }
     const method = req.method;
     const started = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The timeout answers at once, and also stops the request from starting
+    // later if it is still queued behind other searches.
+    const expired = new AbortController();
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RpcError(-32000, `request timed out after ${this.#opts.timeoutMs} ms`)),
-        this.#opts.timeoutMs,
-      );
+      expired.signal.onabort = () => reject(expired.signal.reason);
     });
-    Promise.race([this.call(client, method, params as Params, id), timeout]).finally(() =>
+    const timer = setTimeout(
+      () =>
+        expired.abort(new RpcError(-32000, `request timed out after ${this.#opts.timeoutMs} ms`)),
+      this.#opts.timeoutMs,
+    );
+    const signal = AbortSignal.any([client.gone.signal, expired.signal]);
+    Promise.race([this.call(client, method, params as Params, id, signal), timeout]).finally(() =>
       clearTimeout(timer)
     ).then(
       (result) => {
@@ -270,8 +277,14 @@ export class Daemon {
     }
   }
 
-  /** Runs one method for a client. */
-  async call(client: Client, method: string, p: Params, id: unknown = null): Promise<unknown> {
+  /** Runs one method for a client; `signal` calls off work not yet started. */
+  async call(
+    client: Client,
+    method: string,
+    p: Params,
+    id: unknown = null,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     switch (method) {
       case "open": {
         const t = await this.open(
@@ -296,14 +309,14 @@ export class Daemon {
         return this.#work(t, "grep", {
           args: strArray(p, "args"),
           max_bytes: optNum(p, "max_bytes", 1 << 20),
-        });
+        }, signal);
       }
       case "matches": {
         const t = this.#tenant(p);
         return this.#work(t, "matches", {
           args: strArray(p, "args"),
           limit: optNum(p, "limit", 1000),
-        });
+        }, signal);
       }
       case "glob": {
         const t = this.#tenant(p);
@@ -314,7 +327,7 @@ export class Daemon {
           pattern: str(p, "pattern"),
           path,
           limit: optNum(p, "limit", 10000),
-        });
+        }, signal);
       }
       case "list_directory": {
         const t = this.#tenant(p);
@@ -353,7 +366,7 @@ export class Daemon {
       case "stats":
         return this.stats();
       case "grep_cli":
-        return this.grepCli(str(p, "cwd"), strArray(p, "argv"));
+        return this.grepCli(str(p, "cwd"), strArray(p, "argv"), signal);
       default:
         throw new RpcError(-32601, `unknown method: ${method}`);
     }
@@ -425,7 +438,7 @@ export class Daemon {
       root: t.root,
       hidden: t.hidden,
       no_ignore: t.noIgnore,
-    }, onProgress).then((r) => r as { files: number; bytes: number; load_ms: number });
+    }, { onProgress }).then((r) => r as { files: number; bytes: number; load_ms: number });
     return t.loaded.then((r) => {
       t.bytes = r.bytes;
       this.#watch(t);
@@ -434,13 +447,13 @@ export class Daemon {
   }
 
   /** Runs `op` on a tenant's workspace, reloading it if it was evicted. */
-  async #work(t: Tenant, op: string, params: Params): Promise<unknown> {
+  async #work(t: Tenant, op: string, params: Params, signal?: AbortSignal): Promise<unknown> {
     t.inflight++;
     t.lastUsed = performance.now();
     try {
       if (t.evicted) this.#load(t).catch(() => {});
       await t.loaded;
-      return await this.#pool.call(t.worker, op, { key: t.id, ...params });
+      return await this.#pool.call(t.worker, op, { key: t.id, ...params }, { signal });
     } finally {
       t.inflight--;
     }
@@ -527,6 +540,7 @@ export class Daemon {
   disconnect(client: Client): void {
     if (!this.#clients.delete(client)) return;
     client.closed = true;
+    client.gone.abort();
     for (const t of [...this.#byId.values()]) {
       if (t.clients.has(client)) this.release(client, t, true);
     }
@@ -553,7 +567,7 @@ export class Daemon {
 
   /** Runs a `grep` command line for `--daemon`: through a loaded workspace
    * when one covers it, else from disk, in a worker either way. */
-  async grepCli(cwd: string, argv: string[]): Promise<unknown> {
+  async grepCli(cwd: string, argv: string[], signal?: AbortSignal): Promise<unknown> {
     let real: string;
     try {
       real = await Deno.realPath(cwd);
@@ -569,7 +583,7 @@ export class Daemon {
         cwd: real,
         argv,
         max_bytes: 1 << 30,
-      });
+      }, { signal });
     } finally {
       if (!t) this.#pool.release(worker);
     }
@@ -603,7 +617,12 @@ export class Daemon {
         evicted: t.evicted,
       };
     }));
-    return { workspaces, clients: this.#clients.size, rss_bytes: Deno.memoryUsage().rss };
+    return {
+      workspaces,
+      clients: this.#clients.size,
+      rss_bytes: Deno.memoryUsage().rss,
+      cancelled: this.#pool.cancelled,
+    };
   }
 
   /** Closes every client and socket; removes socket files. */
