@@ -51,11 +51,41 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpus, totalmem } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { DaemonClient, Workspace } from "../mod.ts";
+import {
+  type AgentSearch,
+  pickRead,
+  pickTool,
+  qwenArgs,
+  thinkMs as drawThink,
+  type Tool,
+  type ToolMix,
+  workspaceShape,
+} from "./agent_mix.ts";
 import { cachedCorpus, mulberry32 } from "./corpus.ts";
-import { countLines, median, mib, ms, percentile, runRg, sameBytes, shellWord } from "./stats.ts";
+import {
+  DaemonProcess,
+  type DaemonStats as Stats,
+  type GrepAnswer,
+  stdoutBytes,
+  waitForSketches,
+} from "./daemon_process.ts";
+import {
+  countLines,
+  intOption as int,
+  loadavg,
+  median,
+  mib,
+  ms,
+  percentile,
+  runHeader,
+  runInfo,
+  runRg,
+  sameBytes,
+  shellWord,
+  sleep,
+} from "./stats.ts";
 
 // ------------------------------------------------------------------ options
 
@@ -83,15 +113,6 @@ if (values.help) {
   Deno.exit(0);
 }
 
-function int(name: string, text: string | undefined, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) {
-    throw new RangeError(`--${name} must be an integer of at least ${min}, got ${text}`);
-  }
-  return n;
-}
-
 const quick = values.quick;
 const runs = int("runs", values.runs, quick ? 3 : 21);
 const clientCount = int("clients", values.clients, quick ? 10 : 100);
@@ -104,16 +125,8 @@ if (!values.tree && !(mb > 0)) throw new RangeError(`--mb must be positive, got 
 
 const root = values.tree ? await Deno.realPath(values.tree) : await cachedCorpus(mb, seed);
 const corpusName = values.tree ? basename(root) : `gen-${mb}mb`;
-const daemonScript = new URL("../daemon.ts", import.meta.url).pathname;
 
 // ------------------------------------------------------------------ searches
-
-/** One grep an agent sends: a pattern and, sometimes, an include glob. */
-interface AgentSearch {
-  label: string;
-  pattern: string;
-  glob?: string;
-}
 
 /** Searches for the Linux tree and other C trees. */
 const TREE_SEARCHES: AgentSearch[] = [
@@ -149,202 +162,40 @@ const GENERATED_SEARCHES: AgentSearch[] = [
 
 const searches = values.tree ? TREE_SEARCHES : GENERATED_SEARCHES;
 
-/** qwen-code's rg command line for a search (`--ignore-case --line-number
- * --with-filename --no-heading [--glob G] --regexp P`). */
-function qwenArgs(s: AgentSearch): string[] {
-  return ["-i", "-n", "-H", "--no-heading", ...(s.glob ? ["-g", s.glob] : []), "-e", s.pattern];
-}
-
-// ------------------------------------------------------------------ helpers
+/** The concurrent phase's tool mix: half searches. */
+const MIX: ToolMix = { grep: 50, read_file: 20, glob: 15, list_directory: 15 };
 
 const rg = (args: string[]) => runRg(root, args);
 
-async function text(cmd: string, args: string[], cwd?: string): Promise<string> {
-  try {
-    const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "null" })
-      .output();
-    return new TextDecoder().decode(out.stdout).trim();
-  } catch {
-    return "";
-  }
-}
-
-const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
-
-/** A grep answer's stdout bytes, exactly. */
-function stdoutBytes(r: GrepAnswer): Uint8Array {
-  if (r.stdout_base64 !== undefined) {
-    return Uint8Array.from(atob(r.stdout_base64), (c) => c.charCodeAt(0));
-  }
-  return new TextEncoder().encode(r.stdout);
-}
-
-interface GrepAnswer {
-  stdout: string;
-  stdout_base64?: string;
-  stderr: string;
-  code: number;
-  truncated: boolean;
-}
-
-// ------------------------------------------------------------------ the daemon
-
-/** A daemon subprocess on a temporary socket. */
-class DaemonProcess {
-  #child: Deno.ChildProcess;
-  #exited = false;
-  #stderr = "";
-  readonly status: Promise<Deno.CommandStatus>;
-
-  private constructor(child: Deno.ChildProcess, readonly socket: string, readonly dir: string) {
-    this.#child = child;
-    this.status = child.status.finally(() => (this.#exited = true));
-    (async () => {
-      const decoder = new TextDecoder();
-      try {
-        for await (const chunk of child.stderr) {
-          // Keep the tail only: enough to explain a failure.
-          this.#stderr = (this.#stderr + decoder.decode(chunk, { stream: true })).slice(-8192);
-        }
-      } catch {
-        // closed
-      }
-    })();
-  }
-
-  get pid(): number {
-    return this.#child.pid;
-  }
-
-  get stderr(): string {
-    return this.#stderr;
-  }
-
-  /** Starts a daemon and waits until it accepts connections. */
-  static async start(workerCount?: number): Promise<DaemonProcess> {
-    const dir = await Deno.makeTempDir({ prefix: "curserve-daemon-bench-" });
-    const socket = join(dir, "daemon.sock");
-    const args = ["run", "-A", daemonScript, "--socket", socket];
-    if (workerCount !== undefined) args.push("--workers", String(workerCount));
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const d = new DaemonProcess(child, socket, dir);
-    const deadline = performance.now() + 120_000;
-    while (true) {
-      if (d.#exited) {
-        throw new Error(`the daemon exited before listening:\n${d.#stderr}`);
-      }
-      try {
-        (await Deno.connect({ transport: "unix", path: socket })).close();
-        return d;
-      } catch {
-        if (performance.now() > deadline) {
-          await d.stop();
-          throw new Error(`the daemon did not listen on ${socket} within 120 s:\n${d.#stderr}`);
-        }
-        await sleep(50);
-      }
-    }
-  }
-
-  /** Peak resident set size so far (VmHWM), in bytes. */
-  peakRss(): number {
-    try {
-      const m = Deno.readTextFileSync(`/proc/${this.pid}/status`).match(/VmHWM:\s+(\d+) kB/);
-      return m ? Number(m[1]) * 1024 : NaN;
-    } catch {
-      return NaN;
-    }
-  }
-
-  /** SIGTERM, then SIGKILL if it is still there after 5 s; removes the temp dir. */
-  async stop(): Promise<void> {
-    if (!this.#exited) {
-      try {
-        this.#child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      const done = await Promise.race([
-        this.status.then(() => true),
-        sleep(5_000).then(() => false),
-      ]);
-      if (!done) {
-        try {
-          this.#child.kill("SIGKILL");
-        } catch {
-          // already gone
-        }
-        await this.status;
-      }
-    }
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
-  }
-}
-
 // ------------------------------------------------------------------ the run
 
-const loadStart = loadavg();
-const started = new Date();
-const rgVersion = (await text("rg", ["--version"])).split("\n")[0];
-const gitHead = await text("git", ["rev-parse", "--short", "HEAD"], dirname(daemonScript));
-const gitDirty =
-  (await text("git", ["status", "--porcelain", "--untracked-files=no"], dirname(daemonScript))) !==
-    "";
+const info = await runInfo();
 const rgFileList = new TextDecoder().decode((await rg(["--files", "--sort", "path"])).stdout)
   .split("\n").filter((f) => f !== "");
 
-console.error(`daemon_bench: ${root} (${rgFileList.length} files), load average ${loadStart}`);
+console.error(
+  `daemon_bench: ${root} (${rgFileList.length} files), load average ${info.loadStart}`,
+);
 
+const removeSignalHandlers = DaemonProcess.stopAllOnSignal("daemon_bench");
 const daemon = await DaemonProcess.start(workers);
-let interrupted = false;
-const onSignal = () => {
-  interrupted = true;
-  console.error("daemon_bench: interrupted, stopping the daemon");
-  daemon.stop().finally(() => Deno.exit(130));
-};
-// Once interrupted, requests fail as the daemon goes away: that is expected.
-globalThis.addEventListener("unhandledrejection", (e) => {
-  if (interrupted) e.preventDefault();
-});
-Deno.addSignalListener("SIGINT", onSignal);
-Deno.addSignalListener("SIGTERM", onSignal);
-
 let report = "";
 try {
   report = await run();
 } finally {
-  if (!interrupted) await daemon.stop();
-  Deno.removeSignalListener("SIGINT", onSignal);
-  Deno.removeSignalListener("SIGTERM", onSignal);
+  await daemon.stop();
+  removeSignalHandlers();
 }
 console.log(report);
 if (!quick) {
   const out = values.out ??
     new URL(
-      `./results/${started.toISOString().slice(0, 10)}-daemon-${corpusName}.md`,
+      `./results/${info.started.toISOString().slice(0, 10)}-daemon-${corpusName}.md`,
       import.meta.url,
     ).pathname;
   await Deno.mkdir(dirname(out), { recursive: true });
   await Deno.writeTextFile(out, report + "\n");
   console.error(`daemon_bench: wrote ${out}`);
-}
-
-interface Stats {
-  workspaces: {
-    workspace: string;
-    files: number;
-    bytes: number;
-    unsketched_files: number;
-    clients: number;
-  }[];
-  clients: number;
-  rss_bytes: number;
 }
 
 async function run(): Promise<string> {
@@ -360,38 +211,12 @@ async function run(): Promise<string> {
   );
   // Measure the steady state: the daemon sketches files in the background
   // after an open, and searches skip fewer files until it is done.
-  const sketchStart = performance.now();
-  while ((await main.request<Stats>("stats")).workspaces.some((w) => w.unsketched_files > 0)) {
-    await sleep(100);
-  }
-  const sketchMs = performance.now() - sketchStart;
+  const sketchMs = await waitForSketches(main);
   console.error(`daemon_bench: background sketches done ${sketchMs.toFixed(0)} ms after open`);
   const statsAfterOpen = await main.request<Stats>("stats");
 
   // ---------------------------------------------------------- sequential
-  const dirs = [".", ...new Set(rgFileList.map((f) => dirname(f)).filter((d) => d !== "."))];
-  const extCount = new Map<string, number>();
-  for (const f of rgFileList) {
-    const m = f.match(/\.(\w+)$/);
-    if (m) extCount.set(m[1], (extCount.get(m[1]) ?? 0) + 1);
-  }
-  const topExts = [...extCount].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([e]) => e);
-  // The biggest top-level directories, each with its most common extension.
-  const perDir = new Map<string, Map<string, number>>();
-  for (const f of rgFileList) {
-    const m = f.match(/^([^/]+)\/.*\.(\w+)$/);
-    if (!m) continue;
-    const exts = perDir.get(m[1]) ?? new Map<string, number>();
-    exts.set(m[2], (exts.get(m[2]) ?? 0) + 1);
-    perDir.set(m[1], exts);
-  }
-  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  const topDirs = [...perDir].sort((a, b) => total(b[1]) - total(a[1])).slice(0, 6)
-    .map(([d, exts]) => ({ dir: d, ext: [...exts].sort((a, b) => b[1] - a[1])[0][0] }));
-  const globs = [
-    ...topExts.map((e) => `**/*.${e}`),
-    ...topDirs.flatMap(({ dir, ext }) => [`${dir}/**/*.${ext}`, `${dir}/*`]),
-  ];
+  const { dirs, topExts, globs, topDirs } = workspaceShape(rgFileList);
 
   // The other tools one at a time: what an agent waits for when nobody else
   // is using the daemon (list_directory and a short read_file are the
@@ -534,7 +359,6 @@ async function run(): Promise<string> {
   ws.close();
 
   // ---------------------------------------------------------- concurrent
-  type Tool = "grep" | "read_file" | "glob" | "list_directory";
   const samples: Record<Tool | "open", number[]> = {
     grep: [],
     read_file: [],
@@ -575,15 +399,9 @@ async function run(): Promise<string> {
     const rand = mulberry32(seed * 100_003 + index);
     const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
     for (let n = 0; n < requestsPerClient; n++) {
-      if (thinkMs > 0) await sleep(rand() * thinkMs);
-      const r = rand();
-      const tool: Tool = r < 0.5
-        ? "grep"
-        : r < 0.7
-        ? "read_file"
-        : r < 0.85
-        ? "glob"
-        : "list_directory";
+      const think = drawThink(rand, { min: 0, max: thinkMs });
+      if (think > 0) await sleep(think);
+      const tool = pickTool(rand, MIX);
       const t = performance.now();
       try {
         if (tool === "grep") {
@@ -593,12 +411,9 @@ async function run(): Promise<string> {
           if (a.truncated) truncatedGreps++;
           if (a.truncated ? !want.startsWith(a.stdout) : a.stdout !== want) wrong++;
         } else if (tool === "read_file") {
-          const offset = rand() < 0.7 ? 0 : Math.floor(rand() * 400);
           const a = await c.request<{ content: string }>("read_file", {
             workspace,
-            path: pick(rgFileList),
-            offset,
-            limit: 2000,
+            ...pickRead(rand, rgFileList),
           });
           if (typeof a.content !== "string") wrong++;
         } else if (tool === "glob") {
@@ -652,7 +467,6 @@ async function run(): Promise<string> {
   const grepSorted = [...samples.grep].sort((a, b) => a - b);
 
   // ---------------------------------------------------------- report
-  const cpu = cpus();
   const minRatio = Math.min(...ratios);
   const geo = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
   const tenfold = ratios.filter((r) => r >= 10).length;
@@ -661,13 +475,7 @@ async function run(): Promise<string> {
 
   return `## curserve daemon vs rg: ${root}
 
-- Date: ${started.toISOString()}; curserve ${gitHead || "unknown commit"}${
-    gitDirty ? " (with uncommitted changes)" : ""
-  }
-- Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), ${
-    (totalmem() / 2 ** 30).toFixed(0)
-  } GiB RAM; Deno ${Deno.version.deno}; ${rgVersion}
-- Load average (1/5/15 min): ${loadStart} at start, ${loadavg()} at end
+${runHeader(info)}
 - Daemon: \`deno run -A daemon.ts --socket <tmp>${
     workers === undefined ? "" : ` --workers ${workers}`
   }\` (${
