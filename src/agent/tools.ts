@@ -466,7 +466,7 @@ export class ToolBox {
     }
     if (r.timedOut) {
       throw new ToolError(
-        `the command ran past its ${ms} ms limit and was killed; output:\n${r.output}`,
+        `the command ran past its ${ms} ms limit and was killed; output:\n${r.output || "(none)"}`,
       );
     }
     const capped = r.bytes > SHELL_OUTPUT_CAP
