@@ -30,6 +30,9 @@ export interface SearchOutput {
   truncated: boolean;
 }
 
+/** Bytes of files sketched per slice in the in-process backend. */
+const SKETCH_SLICE_BYTES = 12 << 20;
+
 /** Largest rg output read for one search (the model sees far less). */
 export const GREP_MAX_BYTES = 4 << 20;
 
@@ -104,10 +107,13 @@ abstract class DiskReads {
 export class LocalBackend extends DiskReads implements ReadBackend {
   readonly kind = "local";
   #watcher: Deno.FsWatcher | undefined;
+  #sketching = false;
+  #closed = false;
 
   private constructor(readonly workspace: Workspace) {
     super(workspace.root);
     this.#watch();
+    this.#sketch();
   }
 
   /** Loads `root` (every file rg would search) into memory. */
@@ -127,13 +133,35 @@ export class LocalBackend extends DiskReads implements ReadBackend {
   }
 
   changed(abs: string[]): Promise<void> {
-    this.workspace.refresh(abs);
+    this.#refresh(abs);
     return Promise.resolve();
   }
 
   close(): void {
+    this.#closed = true;
     this.#watcher?.close();
     this.workspace.close();
+  }
+
+  #refresh(abs: string[]): void {
+    this.workspace.refresh(abs);
+    this.#sketch(); // new and changed files have none
+  }
+
+  /**
+   * Builds the per-file sketches that let searches skip files, as the daemon
+   * does: a slice at a time (about 50 ms each), mostly while the agent waits
+   * for the model, so no tool call waits for all of it.
+   */
+  #sketch(): void {
+    if (this.#sketching) return;
+    this.#sketching = true;
+    const slice = () => {
+      const left = this.#closed ? 0 : this.workspace.buildSketches(SKETCH_SLICE_BYTES);
+      if (left > 0) setTimeout(slice, 0);
+      else this.#sketching = false;
+    };
+    setTimeout(slice, 0);
   }
 
   /**
@@ -151,7 +179,7 @@ export class LocalBackend extends DiskReads implements ReadBackend {
       try {
         for await (const event of watcher) {
           const paths = event.paths.filter((p) => !p.includes("/.git/"));
-          if (paths.length) this.workspace.refresh(paths);
+          if (paths.length && !this.#closed) this.#refresh(paths);
         }
       } catch {
         // closed
