@@ -414,7 +414,7 @@ Deno.test("agent: 500 and 429 are retried, then the answer comes", TEST_OPTS, as
     strictEqual(run.code, 0, describe(run));
     strictEqual(run.fake.requests.length, 3);
     includes(run.stdout, "Recovered.");
-    match(run.stderr, /agent: 1 turns, 0 tool calls/);
+    match(run.stderr, /agent: 1 turn, 0 tool calls/);
   });
 });
 

@@ -149,7 +149,9 @@ export class Model {
         for (const d of delta.tool_calls ?? []) {
           const call = calls[d.index] ??= { id: "", name: "", arguments: "" };
           if (d.id) call.id = d.id;
-          if (d.function?.name) call.name += d.function.name;
+          // Some servers repeat the whole name in every chunk; others split it.
+          const name = d.function?.name;
+          if (name && name !== call.name) call.name += name;
           if (d.function?.arguments) call.arguments += d.function.arguments;
         }
       }

@@ -70,7 +70,8 @@ export const roundMs = (ms: number) => Math.round(ms * 100) / 100;
 
 /** The one-line summary printed on stderr at the end. */
 export function summaryLine(s: RunSummary, backend: string): string {
-  return `agent: ${s.turns} turns, ${s.toolCalls} tool calls, ` +
+  const n = (count: number, what: string) => `${count} ${what}${count === 1 ? "" : "s"}`;
+  return `agent: ${n(s.turns, "turn")}, ${n(s.toolCalls, "tool call")}, ` +
     `tools ${roundMs(s.toolMs)} ms vs model ${roundMs(s.modelMs)} ms (backend: ${backend})`;
 }
 
@@ -79,6 +80,8 @@ export class JsonOutput implements Output {
   delta(): void {}
   event(e: AgentEvent): void {
     write(Deno.stdout, JSON.stringify(e) + "\n");
+    // A person watching the terminal reads stderr.
+    if (e.type === "error") write(Deno.stderr, `agent: error: ${e.message}\n`);
   }
 }
 

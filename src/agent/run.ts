@@ -145,7 +145,13 @@ export async function runAgent(config: AgentConfig): Promise<number> {
     Deno.removeSignalListener("SIGINT", onInterrupt);
     backend?.close();
     if (config.transcript) {
-      await Deno.writeTextFile(config.transcript, JSON.stringify(transcript, null, 2) + "\n");
+      try {
+        await Deno.writeTextFile(config.transcript, JSON.stringify(transcript, null, 2) + "\n");
+      } catch (err) {
+        console.error(
+          `agent: cannot write the transcript ${config.transcript}: ${(err as Error).message}`,
+        );
+      }
     }
   }
 }
