@@ -106,6 +106,7 @@ import {
   runHeader,
   runInfo,
   runRg,
+  shellWord,
   sleep,
   summarize,
   type Summary,
@@ -212,6 +213,8 @@ interface WorkspaceSpec {
   vocabulary: SearchVocabulary;
   /** Every file under the root, ignored and hidden ones too. */
   diskBytes: number;
+  /** `files` as a set, made when needed. */
+  searched?: Set<string>;
 }
 
 /** Sums the sizes of every file below `dir` (links not followed). */
@@ -564,9 +567,27 @@ function digest(a: Answer): string {
     : linesDigest(new TextDecoder().decode(a.bytes).split("\n"));
 }
 
+/** A call as a command line, for reports: `rg ...` or `rg --files -g ...`. */
+function describe(call: Call): string {
+  const argv = call.tool === "grep"
+    ? ["rg", ...qwenArgs(call.search)]
+    : call.tool === "glob"
+    ? ["rg", "--files", "-g", call.pattern]
+    : [call.tool, call.path];
+  return argv.map(shellWord).join(" ");
+}
+
+/** The files an answer names (grep lines start with `path:`). */
+function answerPaths(a: Answer): Set<string> {
+  if (a.kind === "files") return new Set(a.files);
+  const lines = new TextDecoder().decode(a.bytes).split("\n").filter((l) => l !== "");
+  return new Set(lines.map((l) => l.slice(0, l.indexOf(":"))));
+}
+
 /** Compares the two paths' grep and glob answers call by call. */
-function compareAnswers(d: RunResult, s: RunResult) {
+function compareAnswers(d: RunResult, s: RunResult, sessions: Session[]) {
   const c = { grep: 0, grepSame: 0, truncated: 0, glob: 0, globSame: 0, examples: [] as string[] };
+  const differing = new Set<string>();
   for (const [key, a] of d.answers ?? []) {
     const b = s.answers?.get(key);
     if (!b) continue;
@@ -574,10 +595,32 @@ function compareAnswers(d: RunResult, s: RunResult) {
       c.truncated++;
       continue;
     }
-    const same = digest(a) === digest(b);
+    const [da, db] = [digest(a), digest(b)];
+    const same = da === db;
     if (a.kind === "files") [c.glob, c.globSame] = [c.glob + 1, c.globSame + Number(same)];
     else [c.grep, c.grepSame] = [c.grep + 1, c.grepSame + Number(same)];
-    if (!same && c.examples.length < 3) c.examples.push(key);
+    if (same) continue;
+    const [session, step] = key.split(":").map(Number);
+    const ws = sessions[session].ws;
+    const where = `${ws.name}: \`${describe(sessions[session].steps[step].call)}\``;
+    // Which files make the difference, and are they ones rg's file walk
+    // skips without a -g (ignored)? rg's -g globs re-include such files.
+    const [pa, pb] = [answerPaths(a), answerPaths(b)];
+    const onlyDaemon = [...pa].filter((f) => !pb.has(f));
+    const onlyRg = [...pb].filter((f) => !pa.has(f));
+    const searched = ws.searched ??= new Set(ws.files);
+    const ignoredOnly = onlyDaemon.length === 0 && onlyRg.length > 0 &&
+      onlyRg.every((f) => !searched.has(f));
+    const what = `${where}: daemon ${da.split(":")[0]} lines, subprocess ${db.split(":")[0]}` +
+      (ignoredOnly
+        ? `; the extra lines are from ${onlyRg.length} file(s) that .gitignore excludes, ` +
+          `which rg's -g re-includes (e.g. ${onlyRg[0]})`
+        : `; files only in the daemon's answer: ${onlyDaemon.length}, only in rg's: ${onlyRg.length}`);
+    if (!differing.has(where)) {
+      differing.add(where);
+      log(`answers differ: ${what}`);
+      if (c.examples.length < 6) c.examples.push(what);
+    }
   }
   return c;
 }
@@ -725,7 +768,7 @@ async function mainPhase(daemon: DaemonProcess, wss: WorkspaceSpec[]): Promise<M
   let d: RunResult | undefined, s: RunResult | undefined;
   let openMs: number[] = [];
   let statsRunning = statsLoaded;
-  let answers = compareAnswers({} as RunResult, {} as RunResult);
+  let answers = compareAnswers({} as RunResult, {} as RunResult, []);
   if (config.runMain) {
     const sessions = sessionScripts(config.sessions, config.requests, wss);
     const dp = new DaemonPath(daemon);
@@ -742,7 +785,7 @@ async function mainPhase(daemon: DaemonProcess, wss: WorkspaceSpec[]): Promise<M
       sessions,
       true,
     );
-    answers = compareAnswers(d, s);
+    answers = compareAnswers(d, s, sessions);
     d.answers = s.answers = undefined; // let them go
     log(
       `answers: grep ${answers.grepSame}/${answers.grep} the same (${answers.truncated} cut at 1 MiB), ` +
@@ -951,7 +994,11 @@ ${kindRows(m.daemon, m.subprocess)}
         ? ` (another ${m.answers.truncated} cut by the daemon at 1 MiB, not compared)`
         : ""
     }, glob ${m.answers.globSame} of ${m.answers.glob}${
-      m.answers.examples.length ? ` (differing: session:call ${m.answers.examples.join(", ")})` : ""
+      m.answers.examples.length
+        ? `. Calls answered differently (first ${m.answers.examples.length}):\n${
+          m.answers.examples.map((e) => `  - ${e.replaceAll("|", "\\|")}`).join("\n")
+        }`
+        : ""
     }.
 - Each session's \`open\` of its already-loaded, shared workspace: p50 ${
       ms(summarize(m.openMs).p50)

@@ -45,8 +45,10 @@ function decadeLabel(e: number): string {
  */
 export function cdfSvg(series: Series[], options: CdfOptions): string {
   const width = options.width ?? 960;
-  const height = options.height ?? 600;
-  const left = 80, right = 30, top = options.subtitle ? 78 : 56, bottom = 70;
+  // The legend goes under the plot, two entries a row, where no curve can run.
+  const legendRows = Math.ceil(series.length / 2);
+  const height = options.height ?? 560 + 26 * legendRows;
+  const left = 80, right = 30, top = options.subtitle ? 78 : 56, bottom = 76 + 26 * legendRows;
   const pw = width - left - right;
   const ph = height - top - bottom;
   const all = series.flatMap((s) => s.samples).filter((x) => x > 0);
@@ -107,7 +109,7 @@ export function cdfSvg(series: Series[], options: CdfOptions): string {
   }
   parts.push(
     `<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
-    `<text x="${left + pw / 2}" y="${height - 22}" text-anchor="middle">` +
+    `<text x="${left + pw / 2}" y="${top + ph + 44}" text-anchor="middle">` +
       `latency per request, client round trip (log scale)</text>`,
     `<text transform="translate(22 ${top + ph / 2}) rotate(-90)" text-anchor="middle">` +
       `fraction of requests answered within</text>`,
@@ -131,20 +133,14 @@ export function cdfSvg(series: Series[], options: CdfOptions): string {
       } points="${points.join(" ")}"/>`,
     );
   }
-  // Legend, bottom right (where the curves have reached 1 or not started).
-  const lw = 430;
-  const lh = 24 * series.length + 12;
-  const lx = left + pw - lw - 12;
-  const ly = top + ph - lh - 40;
-  parts.push(
-    `<rect x="${lx}" y="${ly}" width="${lw}" height="${lh}" fill="white" stroke="#999" opacity="0.95"/>`,
-  );
+  const colWidth = pw / 2;
   series.forEach((s, i) => {
-    const ry = ly + 20 + 24 * i;
+    const lx = left + (i % 2) * colWidth;
+    const ry = top + ph + 70 + 26 * Math.floor(i / 2);
     parts.push(
-      `<line x1="${lx + 10}" y1="${ry - 5}" x2="${lx + 46}" y2="${ry - 5}" stroke="${s.color}" ` +
+      `<line x1="${lx + 4}" y1="${ry - 5}" x2="${lx + 44}" y2="${ry - 5}" stroke="${s.color}" ` +
         `stroke-width="2.5"${s.dashed ? ` stroke-dasharray="7,4"` : ""}/>`,
-      `<text x="${lx + 54}" y="${ry}" font-size="13">${esc(s.label)}</text>`,
+      `<text x="${lx + 52}" y="${ry}" font-size="13">${esc(s.label)}</text>`,
     );
   });
   parts.push("</svg>");
