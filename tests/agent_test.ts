@@ -570,3 +570,48 @@ Deno.test("agent: --help, and usage errors exit 2", TEST_OPTS, async () => {
   strictEqual(missing.code, 2, describe(missing));
   match(missing.stderr, /cannot use workspace \/nonexistent\/workspace/);
 });
+
+Deno.test("agent: edit with replace_all, and edit creating a file", TEST_OPTS, async () => {
+  await withWorkspace(async (ws) => {
+    const run = await converse(
+      sequence(
+        () => ({
+          toolCalls: [
+            {
+              name: "edit",
+              arguments: {
+                file_path: `${ws}/src/a.ts`,
+                old_string: "needle",
+                new_string: "$&pin",
+                replace_all: true,
+              },
+            },
+            {
+              name: "edit",
+              arguments: { file_path: "docs/new.md", old_string: "", new_string: "pin\n" },
+            },
+            {
+              name: "edit",
+              arguments: { file_path: "docs/new.md", old_string: "", new_string: "x" },
+            },
+            { name: "grep_search", arguments: { pattern: "pin" } },
+          ],
+        }),
+        (req) => {
+          const [all, created, exists, grep] = results(req, ["edit", "edit", "edit", "grep_search"])
+            .map((r) => r.content);
+          strictEqual(all, "Edited src/a.ts: replaced 2 occurrences (first at line 1).");
+          strictEqual(created, "Created docs/new.md (1 line).");
+          match(exists, /^Error: docs\/new\.md already exists/);
+          includes(
+            grep,
+            "File: docs/new.md\nL1: pin\n---\nFile: src/a.ts\nL1: export const $&pin = 1;",
+          );
+          return { text: "ok" };
+        },
+      ),
+      [ws, "edit", "--backend", "local"],
+    );
+    strictEqual(run.code, 0, describe(run));
+  });
+});
