@@ -6,7 +6,8 @@
  */
 import type { Message, Model, ToolCall } from "./model.ts";
 import { type Output, roundMs, type RunSummary } from "./output.ts";
-import { TOOL_SCHEMAS, type ToolBox } from "./tools.ts";
+import { TOOL_SCHEMAS } from "./schemas.ts";
+import type { ToolBox } from "./tools.ts";
 
 /** The model was still calling tools when the turns ran out. */
 export class MaxTurnsError extends Error {

@@ -6,7 +6,7 @@
  * @module
  */
 import OpenAI from "openai";
-import type { ToolSchema } from "./tools.ts";
+import type { ToolSchema } from "./schemas.ts";
 
 /** A chat message, as the API takes it. */
 export type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
