@@ -31,7 +31,7 @@ export interface SearchOutput {
 }
 
 /** Bytes of files sketched per slice in the in-process backend. */
-const SKETCH_SLICE_BYTES = 12 << 20;
+const SKETCH_SLICE_BYTES = 4 << 20;
 
 /** Largest rg output read for one search (the model sees far less). */
 export const GREP_MAX_BYTES = 4 << 20;
@@ -150,7 +150,7 @@ export class LocalBackend extends DiskReads implements ReadBackend {
 
   /**
    * Builds the per-file sketches that let searches skip files, as the daemon
-   * does: a slice at a time (about 50 ms each), mostly while the agent waits
+   * does: a slice at a time (about 15 ms each), mostly while the agent waits
    * for the model, so no tool call waits for all of it.
    */
   #sketch(): void {
