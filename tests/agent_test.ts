@@ -17,7 +17,17 @@
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { FakeOpenAI, type Script, sequence, type ToolResult, toolResults } from "./fake_openai.ts";
-import { cleanEnv, exists, REPO, TEST_OPTS, withDaemon, within } from "./harness.ts";
+import {
+  cleanEnv,
+  DaemonProcess,
+  exists,
+  REPO,
+  startDaemon,
+  stopDaemon,
+  TEST_OPTS,
+  withDaemon,
+  within,
+} from "./harness.ts";
 
 const AGENT_TS = `${REPO}/agent.ts`;
 
@@ -614,4 +624,36 @@ Deno.test("agent: edit with replace_all, and edit creating a file", TEST_OPTS, a
     );
     strictEqual(run.code, 0, describe(run));
   });
+});
+
+Deno.test("agent: a daemon restarted mid-session is reconnected", TEST_OPTS, async () => {
+  const first = await startDaemon();
+  let second: DaemonProcess | undefined;
+  try {
+    await withWorkspace(async (ws) => {
+      const grep = { name: "grep_search", arguments: { pattern: "needle" } };
+      const run = await converse(
+        sequence(
+          () => ({ toolCalls: [grep] }),
+          async (req) => {
+            includes(toolResults(req)[0].content, "File: src/a.ts");
+            // Between two turns: the daemon goes away and a new one takes its socket.
+            await first.process.stop();
+            second = await new DaemonProcess(first.socket).ready();
+            return { toolCalls: [grep] };
+          },
+          (req) => {
+            includes(toolResults(req)[0].content, "File: src/a.ts\nL1: export const needle = 1;");
+            return { text: "Still here." };
+          },
+        ),
+        [ws, "hello", "--backend", "daemon", "--daemon", first.socket],
+      );
+      strictEqual(run.code, 0, describe(run));
+      match(run.stderr, /\(backend: daemon\)/);
+    });
+  } finally {
+    await second?.stop();
+    await stopDaemon(first);
+  }
 });

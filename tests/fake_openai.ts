@@ -43,7 +43,7 @@ export interface ChatRequest {
 export type Script = (req: ChatRequest, index: number) => Reply | Promise<Reply>;
 
 /** A script that plays `steps` in order; a request past the end is a failure. */
-export function sequence(...steps: ((req: ChatRequest) => Reply)[]): Script {
+export function sequence(...steps: ((req: ChatRequest) => Reply | Promise<Reply>)[]): Script {
   return (req, i) => {
     if (i >= steps.length) throw new Error(`unexpected request #${i + 1}: the script has ended`);
     return steps[i](req);

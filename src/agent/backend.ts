@@ -237,39 +237,82 @@ export class RgBackend extends DiskReads implements ReadBackend {
   close(): void {}
 }
 
+/** The messages `DaemonClient` rejects with once its connection is gone. */
+const CONNECTION_GONE = new Set([
+  "connection is closed",
+  "connection closed",
+  "the daemon closed the connection",
+]);
+
+/** Whether `err` says the connection to the daemon is gone (rather than a request failing). */
+function connectionLost(err: unknown): boolean {
+  if (!(err instanceof DaemonError)) return true; // a write failed: broken pipe, reset
+  return err.code === -32000 && CONNECTION_GONE.has(err.message);
+}
+
+/** A connection with the workspace opened on it. */
+interface Session {
+  client: DaemonClient;
+  workspace: string | number;
+}
+
+/** Connects to the daemon on `socket` and opens `root` (loaded unless another client has). */
+async function connectAndOpen(socket: string, root: string): Promise<Session> {
+  const client = await DaemonClient.connect(socket);
+  try {
+    const { workspace } = await client.request<{ workspace: string | number }>("open", { root });
+    return { client, workspace };
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
 /** Asks a running daemon, which holds the workspace for every agent using it. */
 export class DaemonBackend implements ReadBackend {
   readonly kind = "daemon";
+  #session: Session;
 
-  private constructor(
-    readonly client: DaemonClient,
-    readonly workspace: string | number,
-    readonly root: string,
-  ) {}
+  private constructor(readonly socket: string, readonly root: string, session: Session) {
+    this.#session = session;
+  }
 
   /**
-   * Opens `root` in the daemon listening on `socket` (it loads the workspace
-   * unless another client already has).
+   * Opens `root` in the daemon listening on `socket`.
    * @throws When no daemon listens there, or it cannot open the root.
    */
   static async open(socket: string, root: string): Promise<DaemonBackend> {
-    const client = await DaemonClient.connect(socket);
-    try {
-      const { workspace } = await client.request<{ workspace: string | number }>("open", { root });
-      return new DaemonBackend(client, workspace, root);
-    } catch (err) {
-      client.close();
-      throw err;
-    }
+    return new DaemonBackend(socket, root, await connectAndOpen(socket, root));
   }
 
-  /** One request for this workspace; the daemon's errors become tool errors. */
+  /**
+   * One request for this workspace; the daemon's errors become tool errors.
+   * A daemon restarted under a running agent costs one reconnection, not
+   * the rest of the session (every request is safe to send twice).
+   */
   async #ask<T>(method: string, params: Record<string, unknown>): Promise<T> {
-    try {
-      return await this.client.request<T>(method, { workspace: this.workspace, ...params });
-    } catch (err) {
-      if (err instanceof DaemonError) throw new ToolError(err.message);
-      throw err;
+    for (let reconnected = false;; reconnected = true) {
+      const { client, workspace } = this.#session;
+      try {
+        return await client.request<T>(method, { workspace, ...params });
+      } catch (err) {
+        if (!connectionLost(err)) {
+          if (err instanceof DaemonError) throw new ToolError(err.message);
+          throw err;
+        }
+        if (reconnected) {
+          throw new ToolError(`lost the daemon on ${this.socket}: ${(err as Error).message}`);
+        }
+        client.close();
+        try {
+          this.#session = await connectAndOpen(this.socket, this.root);
+        } catch (again) {
+          throw new ToolError(
+            `the daemon on ${this.socket} is gone (${(again as Error).message}); restart it, ` +
+              `or run the agent with --backend local`,
+          );
+        }
+      }
     }
   }
 
@@ -300,7 +343,7 @@ export class DaemonBackend implements ReadBackend {
   }
 
   close(): void {
-    this.client.close();
+    this.#session.client.close();
   }
 }
 
