@@ -71,9 +71,13 @@ function capped(bytes: Uint8Array, max = GREP_MAX_BYTES): SearchOutput {
   return { text: decoder.decode(bytes.subarray(0, end < 0 ? max : end + 1)), truncated: true };
 }
 
-/** An rg exit status and message as a search result, or the tool error. */
+/**
+ * An rg exit status and message as a search result, or the tool error.
+ * rg also exits with 2 when some file could not be read; what it found in
+ * the others still stands.
+ */
 function searchResult(code: number, stdout: Uint8Array, stderr: string): SearchOutput {
-  if (code === 2) throw new ToolError(stderr.trim() || "the search failed");
+  if (code === 2 && stdout.length === 0) throw new ToolError(stderr.trim() || "the search failed");
   return capped(stdout);
 }
 
@@ -321,7 +325,9 @@ export class DaemonBackend implements ReadBackend {
       "grep",
       { args, max_bytes: GREP_MAX_BYTES },
     );
-    if (r.code === 2) throw new ToolError(r.stderr.trim() || "the search failed");
+    if (r.code === 2 && r.stdout === "") {
+      throw new ToolError(r.stderr.trim() || "the search failed");
+    }
     return { text: r.stdout, truncated: r.truncated };
   }
 
