@@ -83,8 +83,11 @@ export async function runAgent(config: AgentConfig): Promise<number> {
       );
     } catch (err) {
       return fail(
-        `cannot open the ${config.backend} backend (daemon socket ${config.socket}): ` +
-          (err as Error).message,
+        `cannot open the ${config.backend} backend` +
+          (config.backend === "daemon" || config.backend === "auto"
+            ? ` (daemon socket ${config.socket})`
+            : "") +
+          `: ${(err as Error).message}`,
         EXIT.failed,
       );
     }
