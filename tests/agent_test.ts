@@ -537,23 +537,41 @@ Deno.test(
   },
 );
 
-Deno.test("agent: auto without a daemon searches in-process and says so", TEST_OPTS, async () => {
-  await withWorkspace(async (ws) => {
-    const run = await converse(
-      sequence(
-        () => ({ toolCalls: [{ name: "grep_search", arguments: { pattern: "needle" } }] }),
-        (req) => {
-          includes(toolResults(req)[0].content, "File: src/a.ts");
-          return { text: "Found it." };
-        },
-      ),
-      [ws, "hello", "--daemon", join(ws, "no-daemon.sock")],
-    );
-    strictEqual(run.code, 0, describe(run));
-    match(run.stderr, /^agent: no curserve daemon on .*no-daemon\.sock: searching in-process$/m);
-    match(run.stderr, /\(backend: local\)/);
-  });
-});
+Deno.test(
+  "agent: auto without a daemon searches in-process and says so; daemon fails",
+  TEST_OPTS,
+  async () => {
+    await withWorkspace(async (ws) => {
+      const run = await converse(
+        sequence(
+          () => ({ toolCalls: [{ name: "grep_search", arguments: { pattern: "needle" } }] }),
+          (req) => {
+            includes(toolResults(req)[0].content, "File: src/a.ts");
+            return { text: "Found it." };
+          },
+        ),
+        [ws, "hello", "--daemon", join(ws, "no-daemon.sock")],
+      );
+      strictEqual(run.code, 0, describe(run));
+      match(run.stderr, /^agent: no curserve daemon on .*no-daemon\.sock: searching in-process$/m);
+      match(run.stderr, /\(backend: local\)/);
+      // --backend daemon insists
+      const insist = await runAgent([
+        ws,
+        "hello",
+        "--backend",
+        "daemon",
+        "--daemon",
+        join(ws, "no.sock"),
+      ]);
+      strictEqual(insist.code, 1, describe(insist));
+      match(
+        insist.stderr,
+        /^agent: error: cannot open the daemon backend \(daemon socket .*no\.sock\)/m,
+      );
+    });
+  },
+);
 
 Deno.test("agent: --help, and usage errors exit 2", TEST_OPTS, async () => {
   const help = await runAgent(["--help"]);
