@@ -13,7 +13,13 @@
  * workspace when the agent starts; that cost is in the agent's wall time,
  * not in any tool's latency.
  *
- * `deno run -A bench/agent_tools.ts [--tree DIR] [--calls N] [--seed N] [--per-turn N] [--out FILE]`
+ * The fake model answers at once, so the in-process backend's background
+ * sketching competes with the first tool calls; `--first-reply-ms` holds
+ * the model's first reply that long (a first turn's prefill), for every
+ * backend, to measure its steady state instead.
+ *
+ * `deno run -A bench/agent_tools.ts [--tree DIR] [--calls N] [--seed N] [--per-turn N]
+ * [--first-reply-ms MS] [--out FILE]`
  * (default tree: the generated 50 MB corpus). Writes a markdown report
  * under bench/results/ and prints it.
  * @module
@@ -32,7 +38,7 @@ import {
 } from "./agent_mix.ts";
 import { cachedCorpus, mulberry32 } from "./corpus.ts";
 import { DaemonProcess, waitForSketches } from "./daemon_process.ts";
-import { intOption, median, ms, percentile, runHeader, runInfo, runRg } from "./stats.ts";
+import { intOption, median, ms, percentile, runHeader, runInfo, runRg, sleep } from "./stats.ts";
 
 /** What agents call, mostly searches and reads. */
 const MIX: ToolMix = { grep: 40, read_file: 30, glob: 15, list_directory: 15 };
@@ -88,13 +94,17 @@ async function measure(
   root: string,
   calls: ScriptedCall[],
   perTurn: number,
+  firstReplyMs: number,
   backend: string,
   socket?: string,
 ): Promise<Measured> {
   const turns = Math.ceil(calls.length / perTurn);
-  const fake = new FakeOpenAI((_req, i) =>
-    i < turns ? { toolCalls: calls.slice(i * perTurn, (i + 1) * perTurn) } : { text: "Done." }
-  );
+  const fake = new FakeOpenAI(async (_req, i) => {
+    if (i === 0) await sleep(firstReplyMs);
+    return i < turns
+      ? { toolCalls: calls.slice(i * perTurn, (i + 1) * perTurn) }
+      : { text: "Done." };
+  });
   try {
     const args = ["run", "-A", AGENT_TS, root, "benchmark", "--json", "--backend", backend];
     args.push("--base-url", fake.baseURL, "--max-turns", String(turns + 1));
@@ -144,6 +154,7 @@ if (import.meta.main) {
       calls: { type: "string" },
       seed: { type: "string" },
       "per-turn": { type: "string" },
+      "first-reply-ms": { type: "string" },
       out: { type: "string" },
     },
   });
@@ -151,6 +162,7 @@ if (import.meta.main) {
   const root = await Deno.realPath(values.tree ?? await cachedCorpus(50));
   const n = intOption("calls", values.calls, 200);
   const perTurn = intOption("per-turn", values["per-turn"], 4);
+  const firstReplyMs = intOption("first-reply-ms", values["first-reply-ms"], 0, 0);
   const seed = intOption("seed", values.seed, 7, 0);
   const files = new TextDecoder().decode((await runRg(root, ["--files", "--sort", "path"])).stdout)
     .split("\n").filter(Boolean);
@@ -170,6 +182,7 @@ if (import.meta.main) {
         root,
         calls,
         perTurn,
+        firstReplyMs,
         backend,
         backend === "daemon" ? daemon.socket : undefined,
       );
@@ -202,7 +215,9 @@ ${runHeader(info)}
 - Tree: ${root}, ${files.length} files; ${n} tool calls (seed ${seed}), ${perTurn} per model turn,
   from \`bench/agent_tools.ts\`; latencies are the agent's own \`tool_result.latency_ms\` (\`--json\`)
 - Daemon: started first; the tree loaded and sketched before the agent ran. The in-process
-  backend loads the tree when the agent starts (in its wall time, not in any tool's latency)
+  backend loads the tree when the agent starts (in its wall time, not in any tool's latency) and
+  sketches it in the background; the fake model's first reply took ${firstReplyMs} ms, the others
+  none${firstReplyMs ? "" : " (so in-process sketching competed with the tool calls)"}
 
 Median / p90 latency per call, ms:
 
@@ -221,7 +236,9 @@ ${
 `;
   const out = values.out ??
     new URL(
-      `./results/${info.started.toISOString().slice(0, 10)}-agent-tools-${basename(root)}.md`,
+      `./results/${info.started.toISOString().slice(0, 10)}-agent-tools-${basename(root)}${
+        firstReplyMs ? `-first-reply-${firstReplyMs}ms` : ""
+      }.md`,
       import.meta.url,
     ).pathname;
   await Deno.mkdir(dirname(out), { recursive: true });
