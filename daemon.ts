@@ -22,6 +22,9 @@ OPTIONS:
     --memory-limit SIZE   Bytes of files to hold, e.g. 512M or 8G (default: no
                           limit); past it, the least recently used idle
                           workspaces are unloaded and reload on next use
+    --shard-bytes SIZE    Split workspaces of at least this size across all
+                          workers, so one search uses every core (default:
+                          16M; 0 never splits)
     --timeout-ms N        Per-request time limit (default: 60000)
     --max-line-bytes N    Longest request line accepted (default: 16777216)
     --verbose             Log one line per request, with its latency
@@ -33,10 +36,10 @@ function fail(message: string): never {
 }
 
 /** Parses sizes like `512M`, `8G` or plain bytes. */
-function size(text: string | undefined): number {
-  if (text === undefined) return 0;
+function size(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
   const m = /^(\d+)([KMG]?)B?$/i.exec(text);
-  if (!m) fail(`--memory-limit needs a size like 512M or 8G, got '${text}'`);
+  if (!m) fail(`--${name} needs a size like 512M or 8G, got '${text}'`);
   return Number(m[1]) *
     { "": 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 }[m[2].toUpperCase() as "" | "K" | "M" | "G"];
 }
@@ -60,6 +63,7 @@ if (import.meta.main) {
         "socket-mode": { type: "string" },
         "timeout-ms": { type: "string" },
         "memory-limit": { type: "string" },
+        "shard-bytes": { type: "string" },
         "max-line-bytes": { type: "string" },
         verbose: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -80,7 +84,9 @@ if (import.meta.main) {
     workers: positiveInt("workers", flags.workers, navigator.hardwareConcurrency || 2),
     socketMode: parseInt(mode, 8),
     timeoutMs: positiveInt("timeout-ms", flags["timeout-ms"], 60_000),
-    memoryLimit: size(flags["memory-limit"]),
+    memoryLimit: size("memory-limit", flags["memory-limit"], 0),
+    // 0 means never split.
+    shardBytes: size("shard-bytes", flags["shard-bytes"], 16 << 20) || Infinity,
     maxLineBytes: positiveInt("max-line-bytes", flags["max-line-bytes"], 16 << 20),
     verbose: flags.verbose ?? false,
     legacyDir: "/tmp",

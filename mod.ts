@@ -14,12 +14,13 @@
  * @module
  */
 import { resolve } from "node:path";
-import { parseArgs } from "./src/args.ts";
-import { captureIO, searchCorpus } from "./src/cli.ts";
+import { type GrepArgs, parseArgs } from "./src/args.ts";
+import { searchPart } from "./src/cli.ts";
+import { captureIO, finishSearch, type SearchPart, splitMissing } from "./src/output.ts";
 import { CoreCorpus, wasmMemoryBytes } from "./src/core.ts";
 import { type GrepMatch, jsonMatches } from "./src/matches.ts";
 import type { GrepRequest, OutputSpec } from "./src/request.ts";
-import { type LoadReport, osErrorText, type SearchRoot, Walker } from "./src/walk.ts";
+import { type LoadReport, type PathRange, type SearchRoot, Walker } from "./src/walk.ts";
 
 export type { GrepRequest, OutputSpec } from "./src/request.ts";
 export type { GrepMatch } from "./src/matches.ts";
@@ -34,6 +35,9 @@ export interface OpenOptions {
   noIgnore?: boolean;
   /** Called every 1000 files (and at the end) while loading. */
   onProgress?: (progress: { files: number; bytes: number }) => void;
+  /** Hold only the files in this share of the tree (one shard of a
+   * workspace split across workers; see `planShards` in src/walk.ts). */
+  range?: PathRange;
 }
 
 /** A search, in rg's terms. Paths are relative to the workspace root. */
@@ -107,6 +111,7 @@ function load(root: string, options: OpenOptions): Loaded {
     iglobs: [],
     types: [],
     typesNot: [],
+    range: options.range,
   }, options.onProgress && ((r) => r.files % 1000 === 0 && options.onProgress!(r)));
   const report = walker.load([{ path: root, display: "", isFile: false }]);
   options.onProgress?.(report);
@@ -256,19 +261,21 @@ export class Workspace {
       return { stdout: new Uint8Array(), stderr: (err as Error).message + "\n", code: 2 };
     }
     // Like rg, name paths that do not exist and search the others.
-    const missing: string[] = [];
-    const existing = args.paths.filter((p) => {
-      try {
-        Deno.statSync(resolve(cwd, p));
-        return true;
-      } catch (err) {
-        missing.push(`${p}: ${osErrorText(err)}`);
-        return false;
-      }
-    });
-    const roots = args.paths.length > 0 && existing.length === 0 ? [] : this.#roots(existing, cwd);
-    const code = searchCorpus(args, this.#live(), roots, missing, out.io);
+    const { existing, missing } = splitMissing(args.paths, cwd);
+    const code = finishSearch(args, [this.searchPart(args, existing, cwd)], missing, out.io);
     return { stdout: out.stdout(), stderr: out.stderr(), code };
+  }
+
+  /**
+   * This workspace's answer to parsed flags, unprinted: what `finishSearch`
+   * (src/output.ts) prints, alone or joined with other shards' answers.
+   * @param paths The PATH arguments that exist, relative to `cwd`.
+   * @param shard The workspace holds one share of a split tree (see
+   * {@link OpenOptions.range}): answer so that shares join exactly.
+   */
+  searchPart(args: GrepArgs, paths: string[], cwd: string, shard = false): SearchPart {
+    const roots = args.paths.length > 0 && paths.length === 0 ? [] : this.#roots(paths, cwd);
+    return searchPart(args, this.#live(), roots, cwd, shard);
   }
 
   /** Files rg would search, relative to the root, in path order. */

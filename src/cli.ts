@@ -8,38 +8,7 @@ import { type GrepArgs, HELP, parseArgs, USAGE, UsageError } from "./args.ts";
 import { CoreCorpus } from "./core.ts";
 import { type GrepRequest, type OutputSpec, VERSION } from "./request.ts";
 import { type SearchRoot, Walker } from "./walk.ts";
-
-/** Where the command writes. */
-export interface CommandIO {
-  /** Directory relative paths are resolved against. */
-  cwd: string;
-  stdout: (bytes: Uint8Array) => void;
-  stderr: (text: string) => void;
-}
-
-/** A {@link CommandIO} that keeps what is written, for callers that hand
- * the output on (the API, the daemon) instead of printing it. */
-export function captureIO(cwd: string): { io: CommandIO; stdout(): Uint8Array; stderr(): string } {
-  const chunks: Uint8Array[] = [];
-  let stderr = "";
-  return {
-    io: { cwd, stdout: (b) => chunks.push(b), stderr: (t) => (stderr += t) },
-    stdout() {
-      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
-      return out;
-    },
-    stderr: () => stderr,
-  };
-}
-
-/** rg's hint after a newline-in-pattern error. */
-const MULTILINE_HINT = "\n\nConsider enabling multiline mode with the --multiline flag " +
-  "(or -U for short).\nWhen multiline mode is enabled, new line characters can be matched.";
-
-/** rg's warning when filters left nothing to search in the current directory. */
-const NOTHING_SEARCHED = "No files were searched, which means ripgrep probably applied " +
-  "a filter you didn't expect.\nRunning with --debug will show why files are being skipped.\n";
+import { type CommandIO, finishSearch, reportError, type SearchPart } from "./output.ts";
 
 /** The output format rg picks for these flags. */
 export function outputSpec(a: GrepArgs): OutputSpec {
@@ -54,11 +23,19 @@ export function outputSpec(a: GrepArgs): OutputSpec {
   return { kind: "standard", line_number: a.lineNumber ?? false, only_matching: a.onlyMatching };
 }
 
-/** Builds the core's request from parsed flags and resolved roots. */
-export function grepRequest(a: GrepArgs, roots: SearchRoot[], cwd: string): GrepRequest {
+/**
+ * Builds the core's request from parsed flags and resolved roots.
+ * @param allRoots Every root of the command, when `roots` is a share of them.
+ */
+export function grepRequest(
+  a: GrepArgs,
+  roots: SearchRoot[],
+  cwd: string,
+  allRoots = roots,
+): GrepRequest {
   const [before, after] = a.context > 0 ? [a.context, a.context] : [a.before, a.after];
   // rg counts the paths given (even missing ones): one file means no names.
-  const singleFile = a.paths.length <= 1 && roots.length === 1 && roots[0].isFile;
+  const singleFile = a.paths.length <= 1 && allRoots.length === 1 && allRoots[0].isFile;
   return {
     patterns: a.patterns,
     fixed_strings: a.fixedStrings,
@@ -131,7 +108,7 @@ export function runGrep(argv: string[], io: CommandIO): number {
       corpus.grep(JSON.stringify({ ...grepRequest(args, [], io.cwd), roots: [] })).free();
     }
     const report = walker.load(roots);
-    return searchCorpus(args, corpus, roots, report.errors, io);
+    return finishSearch(args, [searchPart(args, corpus, roots, io.cwd)], report.errors, io);
   } catch (err) {
     return reportError(err, io);
   } finally {
@@ -141,47 +118,37 @@ export function runGrep(argv: string[], io: CommandIO): number {
 }
 
 /**
- * Runs parsed flags against a corpus that already holds the roots' files
- * (loaded for this command, or a workspace's), printing as rg would.
- * @param loadErrors rg-style messages for paths that could not be read.
- * @returns rg's exit status.
+ * Runs parsed flags against a corpus that already holds the roots' files.
+ * @param shard One of several corpora splitting a workspace by path: answer
+ * per root and as if output came before, so parts merge exactly.
  */
-export function searchCorpus(
+export function searchPart(
   args: GrepArgs,
   corpus: CoreCorpus,
   roots: SearchRoot[],
-  loadErrors: readonly string[],
-  io: CommandIO,
-): number {
+  cwd: string,
+  shard = false,
+): SearchPart {
+  const part: SearchPart = { pieces: [], matched: false, searched: 0, separated: shard };
+  const groups = shard ? roots.map((r) => [r]) : [roots];
   try {
-    for (const e of loadErrors) io.stderr(e + "\n");
-    const errored = loadErrors.length > 0;
-    const request = grepRequest(args, roots, io.cwd);
-    if (args.files) {
-      const out = corpus.listFiles(JSON.stringify(request));
-      io.stdout(out);
-      return errored ? 2 : out.length > 0 ? 0 : 1;
+    for (const group of groups) {
+      const request = grepRequest(args, group, cwd, roots);
+      if (args.files) {
+        const out = corpus.listFiles(JSON.stringify(request));
+        part.pieces.push(out);
+        part.matched ||= out.length > 0;
+        continue;
+      }
+      if (args.maxCount === 0) continue;
+      const result = corpus.grep(JSON.stringify({ ...request, printed_before: shard }));
+      part.pieces.push(result.takeOutput());
+      part.matched ||= result.matched;
+      part.searched += result.searched;
+      result.free();
     }
-    if (args.maxCount === 0) return errored ? 2 : 1;
-    const result = corpus.grep(JSON.stringify(request));
-    const out = result.takeOutput();
-    const { matched, searched } = result;
-    result.free();
-    if (!args.quiet) io.stdout(out);
-    if (searched === 0 && args.paths.length === 0) {
-      io.stderr(NOTHING_SEARCHED);
-      return 2;
-    }
-    if (matched && (args.quiet || !errored)) return 0;
-    return errored ? 2 : 1;
   } catch (err) {
-    return reportError(err, io);
+    part.error = err instanceof Error ? err.message : String(err);
   }
-}
-
-/** Prints a core error (a bad pattern, glob or type) as rg does. */
-function reportError(err: unknown, io: CommandIO): number {
-  const message = err instanceof Error ? err.message : String(err);
-  io.stderr(message + (message.includes("is not allowed in a regex") ? MULTILINE_HINT : "") + "\n");
-  return 2;
+  return part;
 }

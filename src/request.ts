@@ -37,6 +37,9 @@ export interface GrepRequest {
   max_count: number | null;
   output: OutputSpec;
   with_filename: boolean;
+  /** Search as if output came before (a shard's share of a split search):
+   * in context mode the first file then opens with a `--` separator. */
+  printed_before?: boolean;
   roots: RootSpec[];
   /** Directory that globs with a slash are anchored to. */
   cwd: string;

@@ -6,6 +6,7 @@
  * @module
  */
 import { CoreCorpus, CoreWalkRules, readFileInto } from "./core.ts";
+import { osErrorText } from "./output.ts";
 
 /** What the walk skips and selects. */
 export interface WalkOptions {
@@ -23,6 +24,39 @@ export interface WalkOptions {
   types: string[];
   /** `-T` file types to exclude. */
   typesNot: string[];
+  /** Read only the files in this share of the tree (a workspace shard). */
+  range?: PathRange;
+  /** Instead of reading files, hand each path to this (planning shards). */
+  list?: (abs: string) => void;
+}
+
+/** A contiguous share of a tree in {@link walkOrder}: `from` inclusive, `to`
+ * exclusive, either open. */
+export interface PathRange {
+  from?: string;
+  to?: string;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Orders absolute paths as the core keeps files, which is the order of rg's
+ * `--sort path` walk: byte by byte, `/` before every other byte, so `a/b`
+ * sorts before `a.txt` (the core's `walk_order`).
+ */
+export function walkOrder(a: string, b: string): number {
+  const [x, y] = [utf8.encode(a), utf8.encode(b)];
+  for (let i = 0; i < x.length && i < y.length; i++) {
+    const [p, q] = [x[i] === 47 ? 0 : x[i], y[i] === 47 ? 0 : y[i]];
+    if (p !== q) return p - q;
+  }
+  return x.length - y.length;
+}
+
+/** Whether `path` lies in `range`. */
+export function inRange(path: string, range: PathRange): boolean {
+  return (range.from === undefined || walkOrder(range.from, path) <= 0) &&
+    (range.to === undefined || walkOrder(path, range.to) < 0);
 }
 
 /** A place to search, in command-line order. */
@@ -44,14 +78,6 @@ export interface LoadReport {
 }
 
 const IGNORE_NAMES = [".rgignore", ".ignore", ".gitignore"] as const;
-
-/** rg's text for an OS error, e.g. `No such file or directory (os error 2)`. */
-export function osErrorText(err: unknown): string {
-  if (err instanceof Deno.errors.NotFound) return "No such file or directory (os error 2)";
-  if (err instanceof Deno.errors.PermissionDenied) return "Permission denied (os error 13)";
-  if (err instanceof Deno.errors.NotADirectory) return "Not a directory (os error 20)";
-  return err instanceof Error ? err.message : String(err);
-}
 
 function joinPath(dir: string, name: string): string {
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
@@ -257,6 +283,8 @@ export class Walker {
   }
 
   #readFile(abs: string, shown: string, walked: boolean): void {
+    if (this.#opts.list) return this.#opts.list(abs);
+    if (this.#opts.range && !inRange(abs, this.#opts.range)) return;
     let size: number;
     try {
       size = readFileInto(this.corpus, abs, walked);
@@ -268,4 +296,65 @@ export class Walker {
     this.#report.bytes += size;
     this.#onFile?.(this.#report);
   }
+}
+
+/** Shards per worker at most: more make each search of a large workspace a
+ * train of shorter jobs, between which other tenants' searches run. */
+const MAX_SHARDS_PER_WORKER = 4;
+
+/**
+ * Splits the tree a workspace would load into contiguous shares of about
+ * equal bytes, for workers that each hold and search some. A tree under
+ * `shardBytes` stays whole; a larger one gets a share per worker for every
+ * `shardBytes × workers` (at most {@link MAX_SHARDS_PER_WORKER} per worker),
+ * so one search runs on every core, in jobs short enough that other
+ * tenants' searches are not held up for long.
+ * @returns The paths where the second and later shares begin (none: one
+ * share), and the tree's size.
+ */
+export function planShards(
+  root: string,
+  opts: Pick<WalkOptions, "hidden" | "noIgnore">,
+  workers: number,
+  shardBytes: number,
+): { bounds: string[]; files: number; bytes: number } {
+  const files: { path: string; size: number }[] = [];
+  const corpus = new CoreCorpus();
+  const walker = new Walker(corpus, {
+    ...opts,
+    cwd: root,
+    globs: [],
+    iglobs: [],
+    types: [],
+    typesNot: [],
+    list: (path) => {
+      try {
+        files.push({ path, size: Deno.statSync(path).size });
+      } catch {
+        // gone since the listing: the load will say so
+      }
+    },
+  });
+  try {
+    walker.load([{ path: root, display: "", isFile: false }]);
+  } finally {
+    walker.free();
+    corpus.free();
+  }
+  const bytes = files.reduce((n, f) => n + f.size, 0);
+  const perWorker = Math.min(MAX_SHARDS_PER_WORKER, Math.ceil(bytes / (shardBytes * workers)));
+  const shards = bytes < shardBytes ? 1 : workers * perWorker;
+  const bounds: string[] = [];
+  if (shards > 1) {
+    files.sort((a, b) => walkOrder(a.path, b.path));
+    let seen = 0;
+    for (const f of files) {
+      // A share begins at the first file past its fraction of the bytes.
+      if (seen >= (bytes * (bounds.length + 1)) / shards && bounds.length < shards - 1) {
+        bounds.push(f.path);
+      }
+      seen += f.size;
+    }
+  }
+  return { bounds, files: files.length, bytes };
 }

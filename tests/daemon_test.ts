@@ -79,6 +79,7 @@ interface GrepResult {
 interface WorkspaceStats {
   workspace: string | number;
   root: string;
+  shards: number;
   files: number;
   bytes: number;
   unsketched_files: number;
@@ -244,6 +245,54 @@ Deno.test({
             checkGrep(c, expected, got);
           });
         }
+      } finally {
+        client.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "daemon parity: a workspace split into shards across workers answers every case like rg",
+  ...TEST_OPTS,
+  async fn(t) {
+    const applicable = await workspaceCases(PARITY_CASES, root);
+    // Any workspace splits, into 3 workers × 4 shards: every kind of output
+    // crosses many joins (context separators, --json summaries, roots).
+    await withDaemon(["--workers", "3", "--shard-bytes", "1"], async (d) => {
+      const [client, ws] = await openClient(d.socket, root);
+      try {
+        await t.step("the fixture is held in 12 shards, as many files as rg lists", async () => {
+          const stats = await ask<Stats>(client, "stats", {});
+          const mine = stats.workspaces.find((w) => w.workspace === ws.workspace);
+          strictEqual(mine?.shards, 12);
+          strictEqual(mine?.files, (await rgFiles([], root)).length);
+        });
+        for (const c of applicable) {
+          await t.step(c.name, async () => {
+            const [expected, got] = await Promise.all([
+              rg(c.args, root),
+              ask<GrepResult>(client, "grep", { workspace: ws.workspace, args: c.args }),
+            ]);
+            checkGrep(c, expected, got);
+          });
+        }
+        await t.step("glob and matches join the shards in path order", async () => {
+          // (A -g glob also lists ignored files it names; none of these are.)
+          const pattern = "*.{py,toml,js,ts,go,c,h,json,java,rb,sh,yml,yaml,html,css}";
+          const glob = await ask<{ files: string[] }>(client, "glob", {
+            workspace: ws.workspace,
+            pattern,
+          });
+          ok(glob.files.length >= 10, `only ${glob.files.length} files`);
+          deepStrictEqual(glob.files, await rgFiles(["-g", pattern], root));
+          const m = await ask<{ matches: { path: string }[] }>(client, "matches", {
+            workspace: ws.workspace,
+            args: ["-i", "foo"],
+          });
+          const rgPaths = dec.decode((await rg(["-l", "-i", "foo"], root)).stdout).split("\n");
+          deepStrictEqual([...new Set(m.matches.map((x) => x.path))], rgPaths.filter((x) => x));
+        });
       } finally {
         client.close();
       }

@@ -296,6 +296,7 @@ fn parse_request(text: &str) -> Result<GrepRequest, String> {
         search,
         output,
         with_filename: flag(&v, "with_filename"),
+        printed_before: flag(&v, "printed_before"),
         roots: parse_roots(&v)?,
         selector: parse_selector(&v)?,
     })

@@ -27,6 +27,11 @@ pub struct GrepRequest {
     pub search: SearchConfig,
     pub output: OutputKind,
     pub with_filename: bool,
+    /// Search as if output came before this request's: in context mode its
+    /// first file then opens with rg's `--` separator. A workspace split in
+    /// shards sets it, and the merge drops that separator where nothing did
+    /// come before.
+    pub printed_before: bool,
     pub roots: Vec<Root>,
     pub selector: Selector,
 }
@@ -146,7 +151,7 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
         ),
         ..search_cfg
     };
-    let mut printed_before = false;
+    let mut printed_before = req.printed_before;
     // Sketches may rule files out, unless non-matching files print too.
     let gate = !req.search.invert && !matches!(req.output, OutputKind::FilesWithoutMatch);
     let mut search_one = |f: &FileEntry, shown: (&str, &str), binary: BinaryMode, result: &mut GrepResult| {

@@ -1,7 +1,8 @@
 /**
- * A fixed pool of search workers. Each workspace lives in one worker; a
- * new workspace goes to the worker holding the fewest, so a long search in
- * one tenant's worker leaves the others free.
+ * A fixed pool of search workers. A workspace lives in one worker, or, when
+ * large, is split into shards in several; new workspaces go to the workers
+ * holding the fewest, so a long search in one tenant's worker leaves the
+ * others free.
  *
  * Each worker is handed one request at a time from a queue kept here, on the
  * daemon's side: a search cannot be interrupted once it runs, but a queued
@@ -30,6 +31,9 @@ export interface CallOptions {
   onProgress?: Pending["onProgress"];
   /** Aborted before the request reaches the worker: it never runs. */
   signal?: AbortSignal;
+  /** Whose work it is: queued requests of the group served longest ago go
+   * first, so one workspace's train of shard jobs cannot hold up others. */
+  group?: string;
 }
 
 /** Worker operations that await I/O and so interleave with others in the
@@ -41,6 +45,8 @@ interface Job {
   op: string;
   params: Record<string, unknown>;
   signal?: AbortSignal;
+  /** Whose work it is (a workspace): the queue takes turns between them. */
+  group?: string;
 }
 
 interface PoolWorker {
@@ -50,6 +56,9 @@ interface PoolWorker {
   /** A queued request is running in it. */
   busy: boolean;
   queue: Job[];
+  /** When each group's last job started (a count of jobs started). */
+  served: Map<string | undefined, number>;
+  started: number;
 }
 
 export class WorkerPool {
@@ -70,7 +79,15 @@ export class WorkerPool {
         e.preventDefault();
         console.error(`curserve: search worker ${i} failed: ${e.message}`);
       };
-      this.#workers.push({ worker, tenants: 0, ready, busy: false, queue: [] });
+      this.#workers.push({
+        worker,
+        tenants: 0,
+        ready,
+        busy: false,
+        queue: [],
+        served: new Map(),
+        started: 0,
+      });
     }
   }
 
@@ -78,14 +95,15 @@ export class WorkerPool {
     return this.#workers.length;
   }
 
-  /** Chooses a worker for a new workspace. */
-  assign(): number {
-    let best = 0;
-    this.#workers.forEach((w, i) => {
-      if (w.tenants < this.#workers[best].tenants) best = i;
-    });
-    this.#workers[best].tenants++;
-    return best;
+  /** Chooses workers for `n` shards of a workspace: those holding the
+   * fewest first, all different while there are enough, then round again;
+   * each counts one more. */
+  assign(n = 1): number[] {
+    const order = this.#workers.map((w, i) => [w.tenants, i])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
+    const chosen = Array.from({ length: n }, (_, k) => order[k % order.length]);
+    for (const i of chosen) this.#workers[i].tenants++;
+    return chosen;
   }
 
   /** Gives back a worker slot when its workspace closes. */
@@ -101,7 +119,7 @@ export class WorkerPool {
     index: number,
     op: string,
     params: Record<string, unknown>,
-    { onProgress, signal }: CallOptions = {},
+    { onProgress, signal, group }: CallOptions = {},
   ): Promise<unknown> {
     const id = this.#nextId++;
     const w = this.#workers[index];
@@ -111,16 +129,22 @@ export class WorkerPool {
         this.#post(w, { id, op, params });
       } else {
         this.#pending.set(id, { resolve, reject, onProgress, queuedOn: index });
-        w.queue.push({ id, op, params, signal });
+        w.queue.push({ id, op, params, signal, group });
         this.#pump(w);
       }
     });
   }
 
-  /** Sends the worker its next queued request that is still wanted. */
+  /** Sends the worker its next queued request that is still wanted: the
+   * oldest of the group whose turn it is. */
   #pump(w: PoolWorker): void {
     while (!w.busy && w.queue.length) {
-      const job = w.queue.shift()!;
+      let next = 0;
+      const turn = (job: Job) => w.served.get(job.group) ?? -1;
+      w.queue.forEach((job, i) => {
+        if (turn(job) < turn(w.queue[next])) next = i;
+      });
+      const [job] = w.queue.splice(next, 1);
       if (job.signal?.aborted) {
         this.cancelled++;
         const reason = job.signal.reason;
@@ -130,6 +154,7 @@ export class WorkerPool {
         continue;
       }
       w.busy = true;
+      w.served.set(job.group, w.started++);
       this.#post(w, job);
     }
   }

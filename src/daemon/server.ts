@@ -6,9 +6,14 @@
  * @module
  */
 import { resolve } from "node:path";
+import { type GrepArgs, parseArgs } from "../args.ts";
+import { jsonMatches } from "../matches.ts";
+import { captureIO, finishSearch, type SearchPart, splitMissing } from "../output.ts";
+import type { PathRange } from "../walk.ts";
 import { confine, listDirectory, sliceLines } from "./files.ts";
 import { LegacyBridge } from "./legacy.ts";
 import { RpcError, WorkerPool } from "./pool.ts";
+import { cappedText } from "./reply.ts";
 
 /** How the daemon runs. */
 export interface DaemonOptions {
@@ -22,16 +27,36 @@ export interface DaemonOptions {
   timeoutMs: number;
   /** Bytes of file contents to hold at most (0: no limit). */
   memoryLimit: number;
+  /** Workspaces of at least this many bytes are split into shards across
+   * the workers, so one search uses every core. */
+  shardBytes: number;
   verbose: boolean;
   /** Directory of the original protocol's response sockets. */
   legacyDir: string;
+}
+
+/** A share of a workspace held by one worker: the files in `range` (in
+ * rg's path order), so shards' answers join in order. */
+interface Shard {
+  worker: number;
+  /** The worker's name for it. */
+  key: string;
+  range: PathRange;
+}
+
+/** What a command line printed. */
+interface Printed {
+  stdout: Uint8Array;
+  stderr: string;
+  code: number;
 }
 
 /** One shared workspace. */
 interface Tenant {
   id: string;
   root: string;
-  worker: number;
+  /** One, or several for a large workspace; none until loaded. */
+  shards: Shard[];
   loaded: Promise<{ files: number; bytes: number; load_ms: number }>;
   /** References held per holder (a client, or a legacy allocation). */
   clients: Map<object, number>;
@@ -306,28 +331,33 @@ export class Daemon {
       }
       case "grep": {
         const t = this.#tenant(p);
-        return this.#work(t, "grep", {
-          args: strArray(p, "args"),
-          max_bytes: optNum(p, "max_bytes", 1 << 20),
-        }, signal);
+        const [args, max] = [strArray(p, "args"), optNum(p, "max_bytes", 1 << 20)];
+        const r = await this.#search(t, args, t.root, signal);
+        return { ...cappedText(r.stdout, max), stderr: r.stderr, code: r.code };
       }
       case "matches": {
         const t = this.#tenant(p);
-        return this.#work(t, "matches", {
-          args: strArray(p, "args"),
-          limit: optNum(p, "limit", 1000),
-        }, signal);
+        const [args, limit] = [strArray(p, "args"), optNum(p, "limit", 1000)];
+        const r = await this.#search(t, ["--json", ...args], t.root, signal);
+        if (r.code === 2) throw new RpcError(-32000, r.stderr.trim());
+        const { matches, truncated } = jsonMatches(r.stdout, limit);
+        // The protocol's field names are snake_case.
+        return {
+          matches: matches.map(({ lineNumber, ...m }) => ({ ...m, line_number: lineNumber })),
+          truncated,
+        };
       }
       case "glob": {
         const t = this.#tenant(p);
         // Checked to stay inside, then passed as given: rg prints it so.
         const path = p.path === undefined ? undefined : str(p, "path");
         if (path !== undefined) this.#confine(t, path);
-        return this.#work(t, "glob", {
-          pattern: str(p, "pattern"),
-          path,
-          limit: optNum(p, "limit", 10000),
-        }, signal);
+        const [pattern, limit] = [str(p, "pattern"), optNum(p, "limit", 10000)];
+        const argv = ["--files", "-g", pattern, ...(path === undefined ? [] : [path])];
+        const r = await this.#search(t, argv, t.root, signal);
+        if (r.code === 2) throw new RpcError(-32000, r.stderr.trim());
+        const files = new TextDecoder().decode(r.stdout).split("\n").filter((f) => f !== "");
+        return { files: files.slice(0, limit), truncated: files.length > limit };
       }
       case "list_directory": {
         const t = this.#tenant(p);
@@ -355,9 +385,8 @@ export class Daemon {
       case "notify_changed": {
         const t = this.#tenant(p);
         const paths = strArray(p, "paths").map((x) => this.#confine(t, x));
-        return this.#work(t, "refresh", {
-          paths,
-        });
+        const done = await this.#work(t, "refresh", { paths }) as { updated: number }[];
+        return { updated: done[0].updated };
       }
       case "close": {
         this.release(client, this.#tenant(p));
@@ -409,7 +438,7 @@ export class Daemon {
       t = {
         id,
         root: real,
-        worker: -1,
+        shards: [],
         loaded: Promise.resolve({ files: 0, bytes: 0, load_ms: 0 }),
         clients: new Map(),
         hidden,
@@ -429,16 +458,53 @@ export class Daemon {
     return t;
   }
 
-  /** Loads a tenant's files into a worker (first open, or after eviction). */
+  /** Loads a tenant's files into workers (first open, or after eviction):
+   * a large tree is split into shards of about equal size spread over the
+   * workers (see `planShards` in src/walk.ts), loaded side by side. */
   #load(t: Tenant, onProgress?: (p: { files: number; bytes: number }) => void): Promise<unknown> {
     t.evicted = false;
-    t.worker = this.#pool.assign();
-    t.loaded = this.#pool.call(t.worker, "open", {
-      key: t.id,
-      root: t.root,
-      hidden: t.hidden,
-      no_ignore: t.noIgnore,
-    }, { onProgress }).then((r) => r as { files: number; bytes: number; load_ms: number });
+    t.shards = [];
+    const where = { root: t.root, hidden: t.hidden, no_ignore: t.noIgnore };
+    t.loaded = (async () => {
+      const started = performance.now();
+      let bounds: string[] = [];
+      if (Number.isFinite(this.#opts.shardBytes)) {
+        const [planner] = this.#pool.assign();
+        try {
+          const plan = await this.#pool.call(planner, "plan", {
+            ...where,
+            workers: this.#pool.size,
+            shard_bytes: this.#opts.shardBytes,
+          }) as { bounds: string[] };
+          bounds = plan.bounds;
+        } finally {
+          this.#pool.release(planner);
+        }
+      }
+      t.shards = this.#pool.assign(bounds.length + 1).map((worker, i) => ({
+        worker,
+        key: `${t.id}/${i}`,
+        range: { from: bounds[i - 1], to: bounds[i] },
+      }));
+      const progress = t.shards.map(() => ({ files: 0, bytes: 0 }));
+      const sum = <K extends string>(xs: Record<K, number>[], k: K) =>
+        xs.reduce((n, x) => n + x[k], 0);
+      const loads = await Promise.all(
+        t.shards.map((shard, i) =>
+          this.#pool.call(shard.worker, "open", { key: shard.key, ...where, range: shard.range }, {
+            onProgress: (p) => {
+              progress[i] = p;
+              onProgress?.({ files: sum(progress, "files"), bytes: sum(progress, "bytes") });
+            },
+          }) as Promise<{ files: number; bytes: number; load_ms: number }>
+        ),
+      );
+      return {
+        files: sum(loads, "files"),
+        bytes: sum(loads, "bytes"),
+        load_ms: Math.round(performance.now() - started),
+      };
+    })();
     return t.loaded.then((r) => {
       t.bytes = r.bytes;
       this.#watch(t);
@@ -446,17 +512,51 @@ export class Daemon {
     });
   }
 
-  /** Runs `op` on a tenant's workspace, reloading it if it was evicted. */
-  async #work(t: Tenant, op: string, params: Params, signal?: AbortSignal): Promise<unknown> {
+  /** Runs `op` on every shard of a tenant's workspace (reloading it if it
+   * was evicted); answers in shard order. `params` may depend on how many
+   * shards there are, known once loaded. */
+  async #work(
+    t: Tenant,
+    op: string,
+    params: Params | ((shards: number) => Params),
+    signal?: AbortSignal,
+  ): Promise<unknown[]> {
     t.inflight++;
     t.lastUsed = performance.now();
     try {
       if (t.evicted) this.#load(t).catch(() => {});
       await t.loaded;
-      return await this.#pool.call(t.worker, op, { key: t.id, ...params }, { signal });
+      const p = typeof params === "function" ? params(t.shards.length) : params;
+      return await Promise.all(
+        t.shards.map((s) =>
+          this.#pool.call(s.worker, op, { key: s.key, ...p }, { signal, group: t.id })
+        ),
+      );
     } finally {
       t.inflight--;
     }
+  }
+
+  /** Runs an rg command line from `cwd` on a tenant's workspace: each shard
+   * searches its share, and the shares join into rg's exact output. */
+  async #search(t: Tenant, argv: string[], cwd: string, signal?: AbortSignal): Promise<Printed> {
+    let args: GrepArgs;
+    try {
+      args = parseArgs(argv);
+    } catch (err) {
+      return { stdout: new Uint8Array(), stderr: (err as Error).message + "\n", code: 2 };
+    }
+    // Like rg, name paths that do not exist and search the others.
+    const { existing, missing } = splitMissing(args.paths, cwd);
+    const parts = await this.#work(t, "part", (shards) => ({
+      args,
+      paths: existing,
+      cwd,
+      shard: shards > 1,
+    }), signal) as SearchPart[];
+    const out = captureIO(cwd);
+    const code = finishSearch(args, parts, missing, out.io);
+    return { stdout: out.stdout(), stderr: out.stderr(), code };
   }
 
   /** Past the memory limit, unloads the least recently used idle
@@ -477,15 +577,17 @@ export class Daemon {
     }
   }
 
-  /** Frees a tenant's memory in its worker and stops watching it. */
+  /** Frees a tenant's memory in its workers and stops watching it. */
   #unload(t: Tenant): void {
     t.evicted = true;
     t.watcher?.close();
     t.watcher = undefined;
-    const worker = t.worker;
-    this.#pool.call(worker, "close", { key: t.id }).catch(() => {}).finally(() =>
-      this.#pool.release(worker)
-    );
+    for (const { worker, key } of t.shards) {
+      this.#pool.call(worker, "close", { key }).catch(() => {}).finally(() =>
+        this.#pool.release(worker)
+      );
+    }
+    t.shards = [];
   }
 
   /** Keeps answers true after edits: file events refresh the workspace. */
@@ -566,8 +668,12 @@ export class Daemon {
   }
 
   /** Runs a `grep` command line for `--daemon`: through a loaded workspace
-   * when one covers it, else from disk, in a worker either way. */
-  async grepCli(cwd: string, argv: string[], signal?: AbortSignal): Promise<unknown> {
+   * when one holds all it searches, else from disk in a worker. */
+  async grepCli(
+    cwd: string,
+    argv: string[],
+    signal?: AbortSignal,
+  ): Promise<{ stdout: string; stdout_base64?: string; stderr: string; code: number }> {
     let real: string;
     try {
       real = await Deno.realPath(cwd);
@@ -575,29 +681,24 @@ export class Daemon {
       throw new RpcError(-32602, `cannot use ${cwd}: ${(err as Error).message}`);
     }
     const t = this.tenantFor(real);
-    if (t) await t.loaded;
-    const worker = t?.worker ?? this.#pool.assign();
-    try {
-      return await this.#pool.call(worker, "cli", {
-        key: t?.id,
-        cwd: real,
-        argv,
-        max_bytes: 1 << 30,
-      }, { signal });
-    } finally {
-      if (!t) this.#pool.release(worker);
+    let r: Printed;
+    if (t && covers(t, argv, real)) r = await this.#search(t, argv, real, signal);
+    else {
+      const [worker] = this.#pool.assign();
+      try {
+        r = await this.#pool.call(worker, "cli", { cwd: real, argv }, { signal }) as Printed;
+      } finally {
+        this.#pool.release(worker);
+      }
     }
+    const { truncated: _, ...text } = cappedText(r.stdout, Infinity);
+    return { ...text, stderr: r.stderr, code: r.code };
   }
 
+  /** Runs an rg command line on a workspace, from its root. */
   async grep(t: Tenant, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    return await this.#work(t, "grep", {
-      args,
-      max_bytes: 1 << 30,
-    }) as {
-      stdout: string;
-      stderr: string;
-      code: number;
-    };
+    const r = await this.#search(t, args, t.root);
+    return { stdout: new TextDecoder().decode(r.stdout), stderr: r.stderr, code: r.code };
   }
 
   async stats(): Promise<unknown> {
@@ -605,11 +706,21 @@ export class Daemon {
       // Current sizes come from the worker: files change after loading.
       const none = { files: 0, bytes: 0, unsketched: 0 };
       const s = t.evicted ? none : await t.loaded
-        .then(() => this.#pool.call(t.worker, "stats", { key: t.id }))
-        .catch(() => none) as typeof none;
+        .then(() =>
+          Promise.all(t.shards.map((sh) => this.#pool.call(sh.worker, "stats", { key: sh.key })))
+        )
+        .then((all) =>
+          (all as typeof none[]).reduce((sum, x) => ({
+            files: sum.files + x.files,
+            bytes: sum.bytes + x.bytes,
+            unsketched: sum.unsketched + x.unsketched,
+          }), none)
+        )
+        .catch(() => none);
       return {
         workspace: t.id,
         root: t.root,
+        shards: t.shards.length,
         files: s.files,
         bytes: s.bytes,
         unsketched_files: s.unsketched,
@@ -642,4 +753,29 @@ export class Daemon {
 
 function rpcError(id: unknown, code: number, message: string) {
   return { jsonrpc: "2.0", id, error: { code, message } };
+}
+
+/**
+ * Whether a tenant's workspace (loaded with rg's default filters) holds all
+ * that `argv`, run from `cwd`, would search: directories inside it, not
+ * files named one by one (rg searches those even when ignored, so they are
+ * read from disk).
+ */
+function covers(t: Tenant, argv: string[], cwd: string): boolean {
+  let args: GrepArgs;
+  try {
+    args = parseArgs(argv);
+  } catch {
+    return true; // the workspace reports usage errors just as well
+  }
+  if (args.hidden || args.noIgnore || t.hidden || t.noIgnore) return false;
+  return (args.paths.length ? args.paths : ["."]).every((path) => {
+    const abs = resolve(cwd, path);
+    if (abs !== t.root && !abs.startsWith(t.root + "/")) return false;
+    try {
+      return Deno.statSync(abs).isDirectory;
+    } catch {
+      return true; // missing: reported the same either way
+    }
+  });
 }

@@ -1,17 +1,18 @@
 /**
- * A search worker: hosts some workspaces (each in this worker's own
- * WebAssembly memory) and runs every operation on them, so the daemon's
- * socket loop never blocks on a load or a search.
+ * A search worker: hosts some workspaces, or shards of them (each in this
+ * worker's own WebAssembly memory), and runs every operation on them, so
+ * the daemon's socket loop never blocks on a load or a search. Searches
+ * answer with unprinted parts (`part`) that the socket side joins.
  *
  * Messages in: `{id, op, params}`. Out: `{id, result}`, `{id, error}` or,
  * while loading, `{id, progress}`.
  * @module
  */
 import { Workspace } from "../../mod.ts";
-import { resolve } from "node:path";
-import { parseArgs } from "../args.ts";
-import { captureIO, runGrep } from "../cli.ts";
-import { jsonMatches } from "../matches.ts";
+import type { GrepArgs } from "../args.ts";
+import { runGrep } from "../cli.ts";
+import { captureIO, type SearchPart } from "../output.ts";
+import { type PathRange, planShards } from "../walk.ts";
 
 /** What a worker reports back for one request. */
 export type WorkerReply =
@@ -30,36 +31,11 @@ export interface WorkerRequest {
 export class BadParams extends Error {}
 
 const workspaces = new Map<string, Workspace>();
-const decoder = new TextDecoder();
 
 function workspace(key: unknown): Workspace {
   const ws = workspaces.get(String(key));
   if (!ws) throw new BadParams(`unknown workspace: ${key}`);
   return ws;
-}
-
-const strict = new TextDecoder("utf-8", { fatal: true });
-
-/** Output as JSON can carry it: text, plus the exact bytes in base64 when
- * they are not valid UTF-8 (rg prints file bytes as they are). */
-function output(bytes: Uint8Array): { stdout: string; stdout_base64?: string } {
-  try {
-    return { stdout: strict.decode(bytes) };
-  } catch {
-    let binary = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) {
-      binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    }
-    return { stdout: decoder.decode(bytes), stdout_base64: btoa(binary) };
-  }
-}
-
-/** Cuts `bytes` at `max` bytes, at a line boundary when there is one. */
-function capped(bytes: Uint8Array, max: number) {
-  if (bytes.length <= max) return { ...output(bytes), truncated: false };
-  const cut = bytes.subarray(0, max);
-  const nl = cut.lastIndexOf(10);
-  return { ...output(nl > 0 ? cut.subarray(0, nl + 1) : cut), truncated: true };
 }
 
 /** Bytes sketched per slice: ~100 ms of work between queued requests. */
@@ -91,6 +67,7 @@ const OPS: Record<string, Op> = {
     const ws = await Workspace.open(String(p.root), {
       hidden: Boolean(p.hidden),
       noIgnore: Boolean(p.no_ignore),
+      range: p.range as PathRange,
       onProgress: (r) => progress(r.files, r.bytes),
     });
     workspaces.set(String(p.key), ws);
@@ -98,27 +75,23 @@ const OPS: Record<string, Op> = {
     const s = ws.stats();
     return { files: s.files, bytes: s.bytes, load_ms: Math.round(s.loadMs) };
   },
-  grep(p) {
-    const r = workspace(p.key).run(p.args as string[], { cwd: p.cwd as string | undefined });
-    return { ...capped(r.stdout, Number(p.max_bytes)), stderr: r.stderr, code: r.code };
+  /** Splits a tree into shares for several workers (src/walk.ts). */
+  plan(p) {
+    return planShards(
+      String(p.root),
+      { hidden: Boolean(p.hidden), noIgnore: Boolean(p.no_ignore) },
+      Number(p.workers),
+      Number(p.shard_bytes),
+    );
   },
-  matches(p) {
-    const r = workspace(p.key).run(["--json", ...(p.args as string[])]);
-    if (r.code === 2) throw new Error(r.stderr.trim());
-    const { matches, truncated } = jsonMatches(r.stdout, Number(p.limit));
-    // The protocol's field names are snake_case.
-    return {
-      matches: matches.map(({ lineNumber, ...m }) => ({ ...m, line_number: lineNumber })),
-      truncated,
-    };
-  },
-  glob(p) {
-    const args = ["--files", "-g", String(p.pattern), ...(p.path ? [String(p.path)] : [])];
-    const r = workspace(p.key).run(args);
-    if (r.code === 2) throw new Error(r.stderr.trim());
-    const files = decoder.decode(r.stdout).split("\n").filter((f) => f !== "");
-    const limit = Number(p.limit);
-    return { files: files.slice(0, limit), truncated: files.length > limit };
+  /** This workspace's (or shard's) answer to a parsed command line. */
+  part(p) {
+    return workspace(p.key).searchPart(
+      p.args as GrepArgs,
+      p.paths as string[],
+      String(p.cwd),
+      Boolean(p.shard),
+    );
   },
   refresh(p) {
     const ws = workspace(p.key);
@@ -137,44 +110,14 @@ const OPS: Record<string, Op> = {
     workspaces.delete(String(p.key));
     return {};
   },
-  /**
-   * A whole `grep` command line run from `cwd`: through the workspace `key`
-   * when it holds everything the command would search, else from disk.
-   */
+  /** A whole `grep` command line run from `cwd`, reading from disk (for
+   * what no workspace holds). */
   cli(p) {
-    const argv = p.argv as string[];
-    const ws = p.key === undefined ? undefined : workspaces.get(String(p.key));
-    if (ws && covers(ws, argv, String(p.cwd))) {
-      const r = ws.run(argv, { cwd: String(p.cwd) });
-      return { ...capped(r.stdout, Number(p.max_bytes)), stderr: r.stderr, code: r.code };
-    }
     const out = captureIO(String(p.cwd));
-    const code = runGrep(argv, out.io);
-    return { ...capped(out.stdout(), Number(p.max_bytes)), stderr: out.stderr(), code };
+    const code = runGrep(p.argv as string[], out.io);
+    return { stdout: out.stdout(), stderr: out.stderr(), code };
   },
 };
-
-/** Whether a workspace (loaded with rg's default filters) holds all that
- * `argv`, run from `cwd`, would search. */
-function covers(ws: Workspace, argv: string[], cwd: string): boolean {
-  let args;
-  try {
-    args = parseArgs(argv);
-  } catch {
-    return true; // the workspace reports usage errors just as well
-  }
-  if (args.hidden || args.noIgnore) return false;
-  return (args.paths.length ? args.paths : ["."]).every((path) => {
-    const abs = resolve(cwd, path);
-    if (abs !== ws.root && !abs.startsWith(ws.root + "/")) return false;
-    try {
-      // A named file must be one the walk kept (rg searches it regardless).
-      return !Deno.statSync(abs).isFile || ws.readFile(abs) !== undefined;
-    } catch {
-      return true; // missing: reported the same either way
-    }
-  });
-}
 
 /** Runs one request and posts its reply; errors become error replies. */
 async function handle({ id, op, params }: WorkerRequest): Promise<WorkerReply> {
@@ -193,9 +136,19 @@ async function handle({ id, op, params }: WorkerRequest): Promise<WorkerReply> {
 
 const scope = self as unknown as {
   onmessage: (e: MessageEvent<WorkerRequest>) => void;
-  postMessage(message: WorkerReply): void;
+  postMessage(message: WorkerReply, transfer?: Transferable[]): void;
 };
-scope.onmessage = async (e) => scope.postMessage(await handle(e.data));
+
+/** Output buffers in a reply, handed over rather than copied. */
+function transferable(reply: WorkerReply): Transferable[] {
+  const r = "result" in reply ? reply.result as Partial<SearchPart & { stdout: Uint8Array }> : {};
+  const bytes = [...(r.pieces ?? []), ...(r.stdout instanceof Uint8Array ? [r.stdout] : [])];
+  return bytes.map((b) => b.buffer as ArrayBuffer);
+}
+scope.onmessage = async (e) => {
+  const reply = await handle(e.data);
+  scope.postMessage(reply, transferable(reply));
+};
 // Messages posted before this module finished loading may be lost, so the
 // pool waits for this before sending any.
 scope.postMessage({ id: 0, result: "ready" });

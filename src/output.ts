@@ -1,0 +1,194 @@
+/**
+ * What a search prints: joins the answers of one corpus, or of the shards
+ * of a workspace split across workers, into rg's exact output and exit
+ * status. Free of the WebAssembly core, so the daemon's socket side can
+ * merge what its workers found.
+ * @module
+ */
+import { resolve } from "node:path";
+import type { GrepArgs } from "./args.ts";
+
+/** Where the command writes. */
+export interface CommandIO {
+  /** Directory relative paths are resolved against. */
+  cwd: string;
+  stdout: (bytes: Uint8Array) => void;
+  stderr: (text: string) => void;
+}
+
+/** A {@link CommandIO} that keeps what is written, for callers that hand
+ * the output on (the API, the daemon) instead of printing it. */
+export function captureIO(cwd: string): { io: CommandIO; stdout(): Uint8Array; stderr(): string } {
+  const chunks: Uint8Array[] = [];
+  let stderr = "";
+  return {
+    io: { cwd, stdout: (b) => chunks.push(b), stderr: (t) => (stderr += t) },
+    stdout() {
+      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
+      return out;
+    },
+    stderr: () => stderr,
+  };
+}
+
+/** rg's hint after a newline-in-pattern error. */
+const MULTILINE_HINT = "\n\nConsider enabling multiline mode with the --multiline flag " +
+  "(or -U for short).\nWhen multiline mode is enabled, new line characters can be matched.";
+
+/** rg's warning when filters left nothing to search in the current directory. */
+const NOTHING_SEARCHED = "No files were searched, which means ripgrep probably applied " +
+  "a filter you didn't expect.\nRunning with --debug will show why files are being skipped.\n";
+
+/**
+ * What one corpus found for a command: the whole workspace's answer, or one
+ * shard's share of it when a workspace is split across workers by path
+ * (see {@link finishSearch}).
+ */
+export interface SearchPart {
+  /** Output in command-line root order: one piece per root when `perRoot`,
+   * else one piece for all. */
+  pieces: Uint8Array[];
+  matched: boolean;
+  /** Files that passed the filters and were searched. */
+  searched: number;
+  /** Searched as if output came before it (`--` opens its first file in
+   * context mode, for the merge to keep or drop). */
+  separated: boolean;
+  /** A core error (bad pattern, glob or type), as rg prints it. */
+  error?: string;
+}
+
+/**
+ * Prints the answer of one or more {@link SearchPart}s (in path order: the
+ * shards of a workspace) as rg would print it, and returns rg's exit status.
+ * Pieces join root by root; across a join, a context separator a shard
+ * opened with is dropped when nothing was printed before it, and `--json`
+ * summaries add up into one.
+ * @param loadErrors rg-style messages for paths that could not be read.
+ */
+export function finishSearch(
+  args: GrepArgs,
+  parts: SearchPart[],
+  loadErrors: readonly string[],
+  io: CommandIO,
+): number {
+  for (const e of loadErrors) io.stderr(e + "\n");
+  const errored = loadErrors.length > 0;
+  const failed = parts.find((p) => p.error !== undefined);
+  if (failed) return reportError(failed.error, io);
+  const out = joinPieces(parts, args.json);
+  if (args.files) {
+    io.stdout(out);
+    return errored ? 2 : out.length > 0 ? 0 : 1;
+  }
+  if (args.maxCount === 0) return errored ? 2 : 1;
+  if (!args.quiet) io.stdout(out);
+  const searched = parts.reduce((n, p) => n + p.searched, 0);
+  if (searched === 0 && args.paths.length === 0) {
+    io.stderr(NOTHING_SEARCHED);
+    return 2;
+  }
+  const matched = parts.some((p) => p.matched);
+  if (matched && (args.quiet || !errored)) return 0;
+  return errored ? 2 : 1;
+}
+
+const SEPARATOR = new TextEncoder().encode("--\n");
+
+/** Joins parts' pieces root by root (see {@link finishSearch}). */
+function joinPieces(parts: SearchPart[], json: boolean): Uint8Array {
+  if (parts.length === 1 && parts[0].pieces.length <= 1 && !parts[0].separated) {
+    return parts[0].pieces[0] ?? new Uint8Array();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let summary: JsonSummary | undefined;
+  const roots = Math.max(0, ...parts.map((p) => p.pieces.length));
+  for (let r = 0; r < roots; r++) {
+    for (const part of parts) {
+      let piece = part.pieces[r];
+      if (!piece?.length) continue;
+      if (json) {
+        const [body, last] = splitLastLine(piece);
+        summary = addSummary(summary, last);
+        piece = body;
+      } else if (part.separated && size === 0 && startsWith(piece, SEPARATOR)) {
+        piece = piece.subarray(SEPARATOR.length);
+      }
+      chunks.push(piece);
+      size += piece.length;
+    }
+  }
+  if (summary) {
+    const line = new TextEncoder().encode(JSON.stringify(summary) + "\n");
+    chunks.push(line);
+    size += line.length;
+  }
+  const out = new Uint8Array(size);
+  chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
+  return out;
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
+}
+
+/** Splits off the last line (with its newline) of `bytes`. */
+function splitLastLine(bytes: Uint8Array): [Uint8Array, Uint8Array] {
+  const end = bytes.length - 1;
+  const nl = bytes.lastIndexOf(10, end - 1);
+  return [bytes.subarray(0, nl + 1), bytes.subarray(nl + 1)];
+}
+
+/** rg's `--json` summary message; its counts add up across parts. */
+interface JsonSummary {
+  data: { stats: Record<string, unknown> };
+}
+
+function addSummary(sum: JsonSummary | undefined, line: Uint8Array): JsonSummary {
+  const next = JSON.parse(new TextDecoder().decode(line)) as JsonSummary;
+  if (!sum) return next;
+  for (const [key, value] of Object.entries(next.data.stats)) {
+    if (typeof value === "number") {
+      sum.data.stats[key] = (sum.data.stats[key] as number) + value;
+    }
+  }
+  return sum;
+}
+
+/** Prints a core error (a bad pattern, glob or type) as rg does. */
+export function reportError(err: unknown, io: CommandIO): number {
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr(message + (message.includes("is not allowed in a regex") ? MULTILINE_HINT : "") + "\n");
+  return 2;
+}
+
+/** rg's text for an OS error, e.g. `No such file or directory (os error 2)`. */
+export function osErrorText(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "No such file or directory (os error 2)";
+  if (err instanceof Deno.errors.PermissionDenied) return "Permission denied (os error 13)";
+  if (err instanceof Deno.errors.NotADirectory) return "Not a directory (os error 20)";
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Splits PATH arguments into those that exist and rg's message for each
+ * that does not (rg names them and searches the rest).
+ */
+export function splitMissing(
+  paths: string[],
+  cwd: string,
+): { existing: string[]; missing: string[] } {
+  const missing: string[] = [];
+  const existing = paths.filter((p) => {
+    try {
+      Deno.statSync(resolve(cwd, p));
+      return true;
+    } catch (err) {
+      missing.push(`${p}: ${osErrorText(err)}`);
+      return false;
+    }
+  });
+  return { existing, missing };
+}
