@@ -101,8 +101,10 @@ import { cdfSvg, type Series, svgToPng } from "./plot.ts";
 import {
   intOption,
   loadavg,
+  machineCpuSeconds,
   mib,
   ms,
+  processCpuSeconds,
   runHeader,
   runInfo,
   runRg,
@@ -242,18 +244,16 @@ async function prepare(root: string, name: string, seed: number): Promise<Worksp
   };
 }
 
-/** The K generated repos of `mb` MB (seeds seed..seed+K-1), then the trees. */
-async function workspaces(mb: number, withTrees: boolean): Promise<WorkspaceSpec[]> {
+/** `count` generated repos of `mb` MB (seeds seed..seed+count-1), then the trees given. */
+async function workspaces(mb: number, count: number, roots: string[]): Promise<WorkspaceSpec[]> {
   const out: WorkspaceSpec[] = [];
-  for (let i = 0; i < config.repos; i++) {
+  for (let i = 0; i < count; i++) {
     const seed = config.seed + i;
     const root = await cachedCorpus(mb, seed);
     out.push(await prepare(root, `gen-${mb}mb-${seed}`, seed));
   }
-  if (withTrees) {
-    for (const [i, t] of trees.entries()) {
-      out.push(await prepare(t, basename(t), config.seed + 1000 + i));
-    }
+  for (const [i, t] of roots.entries()) {
+    out.push(await prepare(t, basename(t), config.seed + 1000 + i));
   }
   return out;
 }
@@ -456,6 +456,14 @@ interface RunResult {
   answers?: Map<string, Answer>;
   /** Daemon VmHWM and highest VmRSS seen during the run. */
   peakRss?: number;
+  /** CPU seconds during the run: the whole machine (busy, and all cores' total), the
+   * daemon, and this process with its rg children. */
+  cpu: { machineBusy: number; machineTotal: number; daemon: number; bench: number };
+  /** How late this process's timers fired (ms): its event loop was busy, so
+   * answers that had arrived waited to be timed. */
+  lag: Summary;
+  /** The slowest calls: latency, and the call with its workspace. */
+  slowest: { ms: number; call: string }[];
 }
 
 /**
@@ -486,8 +494,24 @@ async function runSessions(
     errorExamples: [],
     wallMs: 0,
     answers: keepAnswers ? new Map() : undefined,
+    cpu: { machineBusy: NaN, machineTotal: NaN, daemon: NaN, bench: NaN },
+    lag: summarize([]),
+    slowest: [],
   };
   await path.begin(sessions);
+  const timed: { ms: number; session: number; step: number }[] = [];
+  const lags: number[] = [];
+  let tick = performance.now();
+  const lagTimer = setInterval(() => {
+    const now = performance.now();
+    lags.push(Math.max(0, now - tick - 20));
+    tick = now;
+  }, 20);
+  const cpu0 = {
+    machine: machineCpuSeconds(),
+    daemon: daemon ? processCpuSeconds(daemon.pid) : NaN,
+    bench: processCpuSeconds(Deno.pid, true),
+  };
   let peak = 0;
   let running = true;
   const poller = (async () => {
@@ -514,6 +538,7 @@ async function runSessions(
         try {
           const answer = await path.call(s, step.call);
           const took = performance.now() - t;
+          timed.push({ ms: took, session: s.index, step: n });
           byTool[step.call.tool].push(took);
           result.all.push(took);
           if (step.call.tool === "grep") {
@@ -533,6 +558,21 @@ async function runSessions(
     }));
   } finally {
     result.wallMs = performance.now() - t0;
+    const machine = machineCpuSeconds();
+    result.cpu = {
+      machineBusy: machine.busy - cpu0.machine.busy,
+      machineTotal: machine.total - cpu0.machine.total,
+      daemon: daemon ? processCpuSeconds(daemon.pid) - cpu0.daemon : NaN,
+      bench: processCpuSeconds(Deno.pid, true) - cpu0.bench,
+    };
+    clearInterval(lagTimer);
+    result.lag = summarize(lags);
+    result.slowest = timed.sort((a, b) => b.ms - a.ms).slice(0, 5).map((c) => ({
+      ms: c.ms,
+      call: `${sessions[c.session].ws.name}, \`${
+        describe(sessions[c.session].steps[c.step].call)
+      }\``,
+    }));
     clearInterval(progress);
     running = false;
     await poller;
@@ -542,7 +582,9 @@ async function runSessions(
   const s = summarize(result.all);
   log(
     `${label}: done, ${result.all.length} calls in ${(result.wallMs / 1000).toFixed(1)} s, ` +
-      `p50 ${ms(s.p50)} ms, p99 ${ms(s.p99)} ms, ${result.errors} errors`,
+      `p50 ${ms(s.p50)} ms, p99 ${ms(s.p99)} ms, ${result.errors} errors; ` +
+      `machine CPU busy ${(100 * result.cpu.machineBusy / result.cpu.machineTotal).toFixed(0)}%; ` +
+      `slowest ${result.slowest.slice(0, 2).map((c) => `${ms(c.ms)} ms ${c.call}`).join(", ")}`,
   );
   return result;
 }
@@ -702,7 +744,7 @@ const sizeCurve: SizePoint[] = [];
 
 try {
   if (config.runMain || config.runScale) {
-    const wss = await workspaces(config.mb, true);
+    const wss = await workspaces(config.mb, config.repos, trees);
     const daemon = await DaemonProcess.start(config.workers);
     try {
       main = await mainPhase(daemon, wss);
@@ -798,7 +840,10 @@ async function mainPhase(daemon: DaemonProcess, wss: WorkspaceSpec[]): Promise<M
         sessionCurve.push({ daemon: d, subprocess: s });
         continue;
       }
-      const sessions = sessionScripts(n, config.scaleRequests, wss);
+      // Few sessions make few calls: more calls each, so that percentiles rest on
+      // at least 100 calls where that costs at most 20 calls a session.
+      const calls = Math.max(config.scaleRequests, Math.min(20, Math.ceil(100 / n)));
+      const sessions = sessionScripts(n, calls, wss);
       sessionCurve.push({
         daemon: await runSessions(
           `scale: daemon, ${n} sessions`,
@@ -836,11 +881,7 @@ async function sizePoint(mb: number): Promise<SizePoint> {
   // Trees have their own size: the size curve uses generated repos only.
   const repos = Math.max(1, config.repos);
   log(`scale: ${repos} repos of ${mb} MB`);
-  const wss: WorkspaceSpec[] = [];
-  for (let i = 0; i < repos; i++) {
-    const seed = config.seed + i;
-    wss.push(await prepare(await cachedCorpus(mb, seed), `gen-${mb}mb-${seed}`, seed));
-  }
+  const wss = await workspaces(mb, repos, []);
   const daemon = await DaemonProcess.start(config.workers);
   try {
     const admin = await DaemonClient.connect(daemon.socket);
@@ -899,6 +940,20 @@ function kindRows(d: RunResult, s: RunResult): string {
   }).join("\n");
 }
 
+/** Machine CPU busy during a run, as a share of all cores. */
+const busy = (r: RunResult) =>
+  `${
+    (100 * r.cpu.machineBusy / r.cpu.machineTotal).toFixed(0)
+  }% of ${navigator.hardwareConcurrency} cores`;
+const cpuText = (seconds: number, r: RunResult) =>
+  `${seconds.toFixed(1)} s (${(100 * seconds / (r.wallMs / 1000)).toFixed(0)}% of one core)`;
+const lagText = (r: RunResult) => `${ms(r.lag.p50)} / ${ms(r.lag.p99)} / ${ms(r.lag.max)}`;
+
+/** The slowest calls of a run, as a markdown list. */
+function slowestList(r: RunResult): string {
+  return r.slowest.map((c) => `- ${ms(c.ms)} ms: ${c.call.replaceAll("|", "\\|")}`).join("\n");
+}
+
 function curveRow(head: string, d: RunResult, s: RunResult, extra = ""): string {
   const [da, dg, sa, sg] = [
     summarize(d.all),
@@ -911,7 +966,9 @@ function curveRow(head: string, d: RunResult, s: RunResult, extra = ""): string 
   } | ${rate(d)} | ` +
     `${ms(sa.p50)} | ${ms(sa.p99)} | ${ms(sg.p50)} | ${ms(sg.p99)} | ${rate(s)} | ${
       ratio(sg.p50, dg.p50)
-    } |${extra}`;
+    } | ${(100 * d.cpu.machineBusy / d.cpu.machineTotal).toFixed(0)}% / ${
+      (100 * s.cpu.machineBusy / s.cpu.machineTotal).toFixed(0)
+    }% |${extra}`;
 }
 
 function report(): string {
@@ -982,6 +1039,18 @@ ${latencyRows(m.daemon, m.subprocess)}
 | grep calls per second | ${
       (m.daemon.byTool.grep.length / (m.daemon.wallMs / 1000)).toFixed(1)
     } | ${(m.subprocess.byTool.grep.length / (m.subprocess.wallMs / 1000)).toFixed(1)} |
+| machine CPU busy (all processes, anyone's) | ${busy(m.daemon)} | ${busy(m.subprocess)} |
+| daemon CPU | ${cpuText(m.daemon.cpu.daemon, m.daemon)} | – |
+| bench process CPU (the sessions' clients; with its rg children) | ${
+      cpuText(m.daemon.cpu.bench, m.daemon)
+    } | ${cpuText(m.subprocess.cpu.bench, m.subprocess)} |
+| bench event loop late by, p50 / p99 / max ms | ${lagText(m.daemon)} | ${lagText(m.subprocess)} |
+
+The bench's event loop runs every session's client: when it is late, answers that have arrived
+wait to be timed, so its lateness is part of both paths' latencies (real agents are separate
+processes). The slowest daemon calls:
+
+${slowestList(m.daemon)}
 
 grep by kind of search (identifiers drawn from each repo's own files):
 
@@ -1085,14 +1154,14 @@ same files (${mib(disk)}) warm, and pays a process start and a directory walk pe
     parts.push(
       `### Scaling with sessions (${
         config.repos + trees.length
-      } workspaces of the main run, ${config.scaleRequests} calls per session${
+      } workspaces of the main run, ${config.scaleRequests} calls per session, more for few sessions: up to 20, for at least 100 calls${
         config.scaleSessions.includes(config.sessions) && config.runMain
           ? `; ${config.sessions}: the main run, ${config.requests} calls`
           : ""
       })
 
-| sessions | calls | daemon p50 | daemon p99 | daemon grep p50 | daemon grep p99 | daemon calls/s | subprocess p50 | subprocess p99 | subprocess grep p50 | subprocess grep p99 | subprocess calls/s | grep p50 ratio |
-|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|
+| sessions | calls | daemon p50 | daemon p99 | daemon grep p50 | daemon grep p99 | daemon calls/s | subprocess p50 | subprocess p99 | subprocess grep p50 | subprocess grep p99 | subprocess calls/s | grep p50 ratio | machine CPU busy, daemon / subprocess run |
+|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|
 ${
         main.sessionCurve.map((p) => curveRow(String(p.daemon.sessions), p.daemon, p.subprocess))
           .join("\n")
@@ -1108,8 +1177,8 @@ rests on few calls (nearest rank: the slowest of under 100 is the p99).`,
         Math.max(1, config.repos)
       } generated repos per size, ${sizeCurveSessions} sessions × ${config.scaleRequests} calls, a fresh daemon each)
 
-| repo size | calls | daemon p50 | daemon p99 | daemon grep p50 | daemon grep p99 | daemon calls/s | subprocess p50 | subprocess p99 | subprocess grep p50 | subprocess grep p99 | subprocess calls/s | grep p50 ratio | load_ms per repo | daemon RSS loaded |
-|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|
+| repo size | calls | daemon p50 | daemon p99 | daemon grep p50 | daemon grep p99 | daemon calls/s | subprocess p50 | subprocess p99 | subprocess grep p50 | subprocess grep p99 | subprocess calls/s | grep p50 ratio | machine CPU busy, daemon / subprocess run | load_ms per repo | daemon RSS loaded |
+|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|
 ${
         sizeCurve.map((p) =>
           curveRow(

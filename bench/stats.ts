@@ -156,3 +156,29 @@ export function runHeader(info: RunInfo): string {
   } GiB RAM; Deno ${Deno.version.deno}; ${info.rgVersion}
 - Load average (1/5/15 min): ${info.loadStart} at start, ${loadavg()} at end`;
 }
+
+/** CPU seconds a process has used so far (user + system; with `children`, also its
+ * waited-for children's, such as rg subprocesses), from `/proc/<pid>/stat`; NaN once gone. */
+export function processCpuSeconds(pid: number, children = false): number {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command name (which may hold spaces): state is field 3.
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" ").map(Number);
+    const ticks = f[11] + f[12] + (children ? f[13] + f[14] : 0);
+    return ticks / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The kernel's USER_HZ: /proc reports CPU time in these ticks (100 on Linux everywhere). */
+const CLOCK_TICKS = 100;
+
+/** The whole machine's CPU time so far, busy and total, in seconds summed over cores. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1)
+    .map(Number);
+  const busy = user + nice + system + irq + softirq + (steal || 0);
+  return { busy: busy / CLOCK_TICKS, total: (busy + idle + iowait) / CLOCK_TICKS };
+}
