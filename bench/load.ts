@@ -37,8 +37,8 @@
  *   messages 10%, constants 5%, alternations 10%, names that are not there
  *   10%; a quarter add `-g *.ext`, one in seven a directory. `read_file`
  *   reads a random file's first 2000 lines (or a window further in),
- *   `glob` asks for `**\/*.ext` or `dir/**\/*.ext`, `list_directory` a random
- *   directory.
+ *   `glob` asks for `**\/*.ext`, `dir/**\/*.ext` or `dir/*`, `list_directory`
+ *   a random directory.
  * - Daemon path: a real daemon subprocess (`daemon.ts` on a temporary
  *   socket, killed at the end, always). Workspaces are opened one at a time
  *   first, each waited for until background sketches are done (load time
@@ -56,17 +56,27 @@
  *   the daemon's load: the baseline at its best.
  * - Answers: every grep (not truncated) and glob answer of the daemon phase
  *   is compared, as a set of lines, with the traditional path's for the same
- *   call (rg's parallel output comes unsorted).
+ *   call (rg's parallel output comes unsorted); the report names the calls
+ *   that differ and whether the difference is files that .gitignore excludes
+ *   but rg's `-g` re-includes.
  * - Percentiles are nearest-rank over all calls of a run; requests/s is
  *   completed calls over the run's wall time (with think time, it mostly
  *   measures how fast sessions get answers back, not a saturation limit).
  *   Memory: the daemon's VmRSS and VmHWM from /proc and `stats` rss_bytes;
  *   "10 users on one repo" is the RSS growth after one open plus nine more
- *   clients opening the same repo, over the growth after the first open.
+ *   clients opening the same repo, over the growth after the first open
+ *   (each search worker first gets a tiny workspace, so a worker's first use
+ *   is not counted as the repo's).
+ * - The machine is shared, so each run also records the whole machine's CPU
+ *   busy share (/proc/stat), the daemon's and the bench process's CPU time
+ *   (with its rg children), how late the bench's 20 ms timer fired (its one
+ *   event loop runs every session's client, so its lateness is in both
+ *   paths' latencies), and its five slowest calls.
  * - Scaling: the same mix at `--scale-sessions` counts on the main repos
- *   (the main run stands for its own count), and at `--scale-mb` sizes with
- *   min(50, sessions) sessions on K fresh repos of that size, a fresh daemon
- *   each.
+ *   (the main run stands for its own count; `--scale-requests` calls per
+ *   session, up to 20 when fewer sessions would make under 100 calls), and
+ *   at `--scale-mb` sizes with min(50, sessions) sessions on K fresh repos
+ *   of that size, a fresh daemon each.
  * - Everything (daemon, clients, rg processes) shares the machine, as on a
  *   real server; the load average is recorded at start and end.
  * @module
