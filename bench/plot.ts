@@ -40,107 +40,144 @@ function decadeLabel(e: number): string {
 
 /**
  * Draws the empirical CDF of each series: x is latency on a log scale, y the
- * fraction of requests answered within it, with guides at p50, p95 and p99.
+ * fraction of requests answered within it, with guides at p50, p95 and p99;
+ * below it, the tail on a log scale (the fraction of requests slower than
+ * x), where p99 and beyond can be read.
  * @returns An SVG document.
  */
 export function cdfSvg(series: Series[], options: CdfOptions): string {
   const width = options.width ?? 960;
-  // The legend goes under the plot, two entries a row, where no curve can run.
   const legendRows = Math.ceil(series.length / 2);
-  const height = options.height ?? 560 + 26 * legendRows;
-  const left = 80, right = 30, top = options.subtitle ? 78 : 56, bottom = 76 + 26 * legendRows;
+  const left = 86, right = 30, top = options.subtitle ? 78 : 56;
+  const cdfHeight = 340, gap = 26, tailHeight = 220;
+  const tailTop = top + cdfHeight + gap;
+  const axisBottom = tailTop + tailHeight;
+  // The legend goes under the axes, two entries a row, where no curve can run.
+  const height = options.height ?? axisBottom + 76 + 26 * legendRows;
   const pw = width - left - right;
-  const ph = height - top - bottom;
   const all = series.flatMap((s) => s.samples).filter((x) => x > 0);
   const lo = Math.floor(Math.log10(all.length ? Math.min(...all) : 0.1));
   const hi = Math.ceil(Math.log10(all.length ? Math.max(...all) : 1000));
   const e0 = Math.min(lo, hi - 1);
   const e1 = Math.max(hi, e0 + 1);
   const x = (ms: number) => left + ((Math.log10(Math.max(ms, 10 ** e0)) - e0) / (e1 - e0)) * pw;
-  const y = (f: number) => top + (1 - f) * ph;
-  const parts: string[] = [];
-  parts.push(
+  const y = (f: number) => top + (1 - f) * cdfHeight;
+  // The tail's decades: down to one sample in the largest series, at most 10^-3.
+  const most = Math.max(1, ...series.map((s) => s.samples.length));
+  const k = Math.max(1, Math.min(3, Math.ceil(Math.log10(most))));
+  const yTail = (q: number) => tailTop + (-Math.log10(Math.max(q, 10 ** -k)) / k) * tailHeight;
+  const line = (x1: number, y1: number, x2: number, y2: number, style: string) =>
+    `<line x1="${x1.toFixed(1)}" y1="${y1.toFixed(1)}" x2="${x2.toFixed(1)}" y2="${
+      y2.toFixed(1)
+    }" ${style}/>`;
+  const text = (tx: number, ty: number, body: string, style = "") =>
+    `<text x="${tx.toFixed(1)}" y="${ty.toFixed(1)}" ${style}>${esc(body)}</text>`;
+  const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-      `font-family="DejaVu Sans" font-size="14">`,
+    `font-family="DejaVu Sans" font-size="14">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="28" text-anchor="middle" font-size="18" font-weight="bold">${
-      esc(options.title)
-    }</text>`,
-  );
+    text(width / 2, 28, options.title, `text-anchor="middle" font-size="18" font-weight="bold"`),
+  ];
   if (options.subtitle) {
     parts.push(
-      `<text x="${width / 2}" y="52" text-anchor="middle" font-size="13" fill="#444">${
-        esc(options.subtitle)
-      }</text>`,
+      text(width / 2, 52, options.subtitle, `text-anchor="middle" font-size="13" fill="#444"`),
     );
   }
-  // Grid: decades (labelled) and their 2x/5x steps on x; tenths on y.
+  // Vertical grid on both panels: decades (labelled under the tail) and their 2x/5x steps.
   for (let e = e0; e <= e1; e++) {
     for (const m of [1, 2, 5]) {
       const v = m * 10 ** e;
       if (Math.log10(v) > e1 + 1e-9) continue;
-      const gx = x(v);
+      const style = `stroke="${m === 1 ? "#ccc" : "#eee"}"`;
       parts.push(
-        `<line x1="${gx}" y1="${top}" x2="${gx}" y2="${top + ph}" stroke="${
-          m === 1 ? "#ccc" : "#eee"
-        }"/>`,
+        line(x(v), top, x(v), top + cdfHeight, style),
+        line(x(v), tailTop, x(v), axisBottom, style),
       );
     }
-    parts.push(
-      `<text x="${x(10 ** e)}" y="${top + ph + 20}" text-anchor="middle">${decadeLabel(e)}</text>`,
-    );
+    parts.push(text(x(10 ** e), axisBottom + 20, decadeLabel(e), `text-anchor="middle"`));
   }
   for (let i = 0; i <= 10; i++) {
     const f = i / 10;
     parts.push(
-      `<line x1="${left}" y1="${y(f)}" x2="${left + pw}" y2="${y(f)}" stroke="#eee"/>`,
-      `<text x="${left - 8}" y="${y(f) + 5}" text-anchor="end">${f.toFixed(1)}</text>`,
+      line(left, y(f), left + pw, y(f), `stroke="#eee"`),
+      text(left - 8, y(f) + 5, f.toFixed(1), `text-anchor="end"`),
     );
   }
+  for (let d = 0; d <= k; d++) {
+    const q = 10 ** -d;
+    parts.push(
+      line(left, yTail(q), left + pw, yTail(q), `stroke="#ddd"`),
+      text(left - 8, yTail(q) + 5, d === 0 ? "all" : `${100 * q}%`, `text-anchor="end"`),
+    );
+  }
+  const guide = `stroke="#999" stroke-dasharray="2,4"`;
+  const guideText = `text-anchor="end" font-size="11" fill="#666"`;
   for (const [f, name] of [[0.5, "p50"], [0.95, "p95"], [0.99, "p99"]] as const) {
     parts.push(
-      `<line x1="${left}" y1="${y(f)}" x2="${left + pw}" y2="${
-        y(f)
-      }" stroke="#999" stroke-dasharray="2,4"/>`,
-      `<text x="${left + pw - 4}" y="${
-        y(f) - 4
-      }" text-anchor="end" font-size="11" fill="#666">${name}</text>`,
+      line(left, y(f), left + pw, y(f), guide),
+      text(left + pw - 4, y(f) - 4, name, guideText),
     );
+    if (f > 0.5 && 1 - f >= 10 ** -k) {
+      parts.push(
+        line(left, yTail(1 - f), left + pw, yTail(1 - f), guide),
+        text(left + pw - 4, yTail(1 - f) - 4, name, guideText),
+      );
+    }
   }
   parts.push(
-    `<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
-    `<text x="${left + pw / 2}" y="${top + ph + 44}" text-anchor="middle">` +
-      `latency per request, client round trip (log scale)</text>`,
-    `<text transform="translate(22 ${top + ph / 2}) rotate(-90)" text-anchor="middle">` +
-      `fraction of requests answered within</text>`,
+    `<rect x="${left}" y="${top}" width="${pw}" height="${cdfHeight}" fill="none" stroke="#333"/>`,
+    `<rect x="${left}" y="${tailTop}" width="${pw}" height="${tailHeight}" fill="none" stroke="#333"/>`,
+    text(
+      left + pw / 2,
+      axisBottom + 44,
+      "latency per request, client round trip (log scale)",
+      `text-anchor="middle"`,
+    ),
+    `<text transform="translate(22 ${top + cdfHeight / 2}) rotate(-90)" text-anchor="middle">` +
+      `fraction answered within</text>`,
+    `<text transform="translate(22 ${
+      tailTop + tailHeight / 2
+    }) rotate(-90)" text-anchor="middle">` +
+      `slower than (log)</text>`,
   );
   // The curves: one step per sample, thinned to about one point per pixel.
   for (const s of series) {
     const sorted = s.samples.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-    if (sorted.length === 0) continue;
-    const points: string[] = [`${x(sorted[0]).toFixed(1)},${y(0).toFixed(1)}`];
+    const n = sorted.length;
+    if (n === 0) continue;
+    const cdf: string[] = [`${x(sorted[0]).toFixed(1)},${y(0).toFixed(1)}`];
+    const tail: string[] = [`${x(sorted[0]).toFixed(1)},${yTail(1).toFixed(1)}`];
     let lastX = -1;
-    for (let i = 0; i < sorted.length; i++) {
-      const px = x(sorted[i]);
-      if (px - lastX < 0.5 && i !== sorted.length - 1) continue;
-      lastX = px;
-      points.push(`${px.toFixed(1)},${y(i / sorted.length).toFixed(1)}`);
-      points.push(`${px.toFixed(1)},${y((i + 1) / sorted.length).toFixed(1)}`);
+    for (let i = 0; i < n; i++) {
+      const px = x(sorted[i]).toFixed(1);
+      if (x(sorted[i]) - lastX < 0.5 && i !== n - 1) continue;
+      lastX = x(sorted[i]);
+      cdf.push(`${px},${y(i / n).toFixed(1)}`, `${px},${y((i + 1) / n).toFixed(1)}`);
+      tail.push(`${px},${yTail((n - i) / n).toFixed(1)}`);
+      // Nothing is slower than the slowest sample: the tail ends at its last step.
+      if (i < n - 1) tail.push(`${px},${yTail((n - i - 1) / n).toFixed(1)}`);
     }
+    const style = `fill="none" stroke="${s.color}" stroke-width="2.2"${
+      s.dashed ? ` stroke-dasharray="7,4"` : ""
+    }`;
     parts.push(
-      `<polyline fill="none" stroke="${s.color}" stroke-width="2.2"${
-        s.dashed ? ` stroke-dasharray="7,4"` : ""
-      } points="${points.join(" ")}"/>`,
+      `<polyline ${style} points="${cdf.join(" ")}"/>`,
+      `<polyline ${style} points="${tail.join(" ")}"/>`,
     );
   }
   const colWidth = pw / 2;
   series.forEach((s, i) => {
     const lx = left + (i % 2) * colWidth;
-    const ry = top + ph + 70 + 26 * Math.floor(i / 2);
+    const ry = axisBottom + 70 + 26 * Math.floor(i / 2);
     parts.push(
-      `<line x1="${lx + 4}" y1="${ry - 5}" x2="${lx + 44}" y2="${ry - 5}" stroke="${s.color}" ` +
-        `stroke-width="2.5"${s.dashed ? ` stroke-dasharray="7,4"` : ""}/>`,
-      `<text x="${lx + 52}" y="${ry}" font-size="13">${esc(s.label)}</text>`,
+      line(
+        lx + 4,
+        ry - 5,
+        lx + 44,
+        ry - 5,
+        `stroke="${s.color}" stroke-width="2.5"${s.dashed ? ` stroke-dasharray="7,4"` : ""}`,
+      ),
+      text(lx + 52, ry, s.label, `font-size="13"`),
     );
   });
   parts.push("</svg>");
