@@ -59,6 +59,16 @@ export function inRange(path: string, range: PathRange): boolean {
     (range.to === undefined || walkOrder(path, range.to) < 0);
 }
 
+/** Whether no file below directory `dir` can lie in `range`: in walk order
+ * a directory's files follow `dir/` without a break, and `/` sorts first. */
+function outsideRange(dir: string, range: PathRange): boolean {
+  const prefix = dir.endsWith("/") ? dir : dir + "/";
+  const before = range.from !== undefined && !range.from.startsWith(prefix) &&
+    walkOrder(prefix, range.from) < 0;
+  const after = range.to !== undefined && walkOrder(prefix, range.to) >= 0;
+  return before || after;
+}
+
 /** A place to search, in command-line order. */
 export interface SearchRoot {
   /** Absolute path. */
@@ -219,8 +229,11 @@ export class Walker {
       if (!keep[i]) return;
       const childAbs = joinPath(abs, e.name);
       const childShown = shown === "" ? e.name : joinPath(shown, e.name);
-      if (e.isDir) this.#walk(childAbs, childShown, level);
-      else this.#readFile(childAbs, childShown, true);
+      if (e.isDir) {
+        // A shard need not list directories whose files are all another's.
+        const range = this.#opts.range;
+        if (!range || !outsideRange(childAbs, range)) this.#walk(childAbs, childShown, level);
+      } else this.#readFile(childAbs, childShown, true);
     });
   }
 

@@ -948,6 +948,47 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "daemon: edits reach the right shard of a split workspace (new files and directories)",
+  ...TEST_OPTS,
+  async fn() {
+    const dir = await tempTree("shards", {
+      "a/one.txt": "needle a\n",
+      "b/two.txt": "needle b\n",
+      "c/three.txt": "needle c\n",
+      "d/four.txt": "needle d\n",
+    });
+    try {
+      await withDaemon(["--workers", "2", "--shard-bytes", "1"], async (d) => {
+        const [client, ws] = await openClient(d.socket, dir);
+        try {
+          const stats = await ask<Stats>(client, "stats", {});
+          strictEqual(stats.workspaces[0].shards, 2);
+          const searches = [["-n", "needle"], ["--files"], ["-C1", "needle"]];
+          for (const args of searches) await assertGrepLikeRg(client, ws.workspace, dir, args);
+          // Into a directory of each shard, a new one at each end, and a removal.
+          await writeTree(dir, {
+            "a/new.txt": "needle new a\n",
+            "d/new.txt": "needle new d\n",
+            "0first/x.txt": "needle first\n",
+            "z/last.txt": "needle last\n",
+          });
+          await Deno.remove(join(dir, "b/two.txt"));
+          await ask(client, "notify_changed", {
+            workspace: ws.workspace,
+            paths: ["a/new.txt", "d/new.txt", "0first", "z", "b/two.txt"],
+          });
+          for (const args of searches) await assertGrepLikeRg(client, ws.workspace, dir, args);
+        } finally {
+          client.close();
+        }
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 // --- 6. freshness -----------------------------------------------------------------------
 
 const FRESH_TREE = {
