@@ -59,6 +59,10 @@
  *   call (rg's parallel output comes unsorted); the report names the calls
  *   that differ and whether the difference is files that .gitignore excludes
  *   but rg's `-g` re-includes.
+ * - The engine's share: after both paths, each distinct grep of the main run
+ *   runs once more (after a warmup) in the bench process on a sketched
+ *   `Workspace`, as the daemon's worker holds it: the search alone, without
+ *   socket, queue or load; reported by kind of search next to both paths.
  * - Percentiles are nearest-rank over all calls of a run; requests/s is
  *   completed calls over the run's wall time (with think time, it mostly
  *   measures how fast sessions get answers back, not a saturation limit).
@@ -83,7 +87,7 @@
  */
 import { parseArgs } from "node:util";
 import { basename, join } from "node:path";
-import { DaemonClient } from "../mod.ts";
+import { DaemonClient, Workspace } from "../mod.ts";
 import {
   type AgentSearch,
   parseMix,
@@ -735,7 +739,47 @@ interface MainResult {
   subprocess: RunResult;
   openMs: number[];
   answers: ReturnType<typeof compareAnswers>;
+  /** In-process search times of the run's distinct greps, by kind. */
+  engine: Map<string, number[]>;
   sessionCurve: { daemon: RunResult; subprocess: RunResult }[];
+}
+
+/**
+ * The engine's share of a grep: each distinct grep of the sessions run once
+ * more (after a warmup run) in this process on a sketched `Workspace`, as the
+ * daemon's worker holds it, without socket, queue or other load.
+ * @returns Times in ms by kind of search, and under "all".
+ */
+async function engineTimes(sessions: Session[]): Promise<Map<string, number[]>> {
+  const byKind = new Map<string, number[]>([["all", []]]);
+  const perWorkspace = new Map<WorkspaceSpec, Map<string, AgentSearch>>();
+  for (const s of sessions) {
+    for (const { call } of s.steps) {
+      if (call.tool !== "grep") continue;
+      const searches = perWorkspace.get(s.ws) ?? new Map<string, AgentSearch>();
+      searches.set(qwenArgs(call.search).join("\0"), call.search);
+      perWorkspace.set(s.ws, searches);
+    }
+  }
+  for (const [spec, searches] of perWorkspace) {
+    log(`engine: ${searches.size} distinct greps in-process on ${spec.name}`);
+    const ws = await Workspace.open(spec.root);
+    try {
+      ws.buildSketches();
+      for (const search of searches.values()) {
+        const args = qwenArgs(search);
+        ws.run(args);
+        const t = performance.now();
+        ws.run(args);
+        const took = performance.now() - t;
+        byKind.get("all")!.push(took);
+        byKind.set(search.label, [...byKind.get(search.label) ?? [], took]);
+      }
+    } finally {
+      ws.close();
+    }
+  }
+  return byKind;
 }
 
 /** One point of the size curve. */
@@ -821,6 +865,7 @@ async function mainPhase(daemon: DaemonProcess, wss: WorkspaceSpec[]): Promise<M
   let openMs: number[] = [];
   let statsRunning = statsLoaded;
   let answers = compareAnswers({} as RunResult, {} as RunResult, []);
+  let engine = new Map<string, number[]>();
   if (config.runMain) {
     const sessions = sessionScripts(config.sessions, config.requests, wss);
     const dp = new DaemonPath(daemon);
@@ -843,6 +888,7 @@ async function mainPhase(daemon: DaemonProcess, wss: WorkspaceSpec[]): Promise<M
       `answers: grep ${answers.grepSame}/${answers.grep} the same (${answers.truncated} cut at 1 MiB), ` +
         `glob ${answers.globSame}/${answers.glob}`,
     );
+    engine = await engineTimes(sessions);
   }
   if (config.runScale) {
     for (const n of config.scaleSessions) {
@@ -883,6 +929,7 @@ async function mainPhase(daemon: DaemonProcess, wss: WorkspaceSpec[]): Promise<M
     subprocess: s!,
     openMs,
     answers,
+    engine,
     sessionCurve,
   };
 }
@@ -940,14 +987,17 @@ function latencyRows(d: RunResult, s: RunResult): string {
   return rows.join("\n");
 }
 
-function kindRows(d: RunResult, s: RunResult): string {
-  return [...d.byKind.keys()].sort().map((k) => {
-    const dx = summarize(d.byKind.get(k)!);
-    const sx = summarize(s.byKind.get(k) ?? []);
-    return `| ${k} | ${dx.n} | ${ms(dx.p50)} | ${ms(dx.p99)} | ${ms(sx.p50)} | ${ms(sx.p99)} | ${
-      ratio(sx.p50, dx.p50)
-    } |`;
-  }).join("\n");
+function kindRows(d: RunResult, s: RunResult, engine: Map<string, number[]>): string {
+  const row = (k: string, dxs: number[], sxs: number[]) => {
+    const [dx, sx] = [summarize(dxs), summarize(sxs)];
+    return `| ${k} | ${dx.n} | ${ms(summarize(engine.get(k) ?? []).p50)} | ${ms(dx.p50)} | ${
+      ms(dx.p99)
+    } | ${ms(sx.p50)} | ${ms(sx.p99)} | ${ratio(sx.p50, dx.p50)} |`;
+  };
+  return [
+    ...[...d.byKind.keys()].sort().map((k) => row(k, d.byKind.get(k)!, s.byKind.get(k) ?? [])),
+    row("all", d.byTool.grep, s.byTool.grep).replace("| all |", "| **all** |"),
+  ].join("\n");
 }
 
 /** Machine CPU busy during a run, as a share of all cores. */
@@ -1064,9 +1114,12 @@ ${slowestList(m.daemon)}
 
 grep by kind of search (identifiers drawn from each repo's own files):
 
-| search | calls | daemon p50 | daemon p99 | subprocess p50 | subprocess p99 | ratio of p50s |
-|---|--:|--:|--:|--:|--:|--:|
-${kindRows(m.daemon, m.subprocess)}
+| search | calls | engine alone, p50 of distinct greps | daemon p50 | daemon p99 | subprocess p50 | subprocess p99 | ratio of p50s |
+|---|--:|--:|--:|--:|--:|--:|--:|
+${kindRows(m.daemon, m.subprocess, m.engine)}
+
+"Engine alone": each distinct grep of the run once more in the bench process on a sketched
+\`Workspace\` (mod.ts), after a warmup run: the search's own cost, without socket, queue or load.
 
 - Same answers on both paths (as sets of lines): grep ${m.answers.grepSame} of ${m.answers.grep}${
       m.answers.truncated
