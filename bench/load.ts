@@ -485,6 +485,7 @@ interface RunResult {
  * @param label For progress lines.
  * @param keepAnswers Keep grep and glob answers, to compare the paths afterwards.
  * @param daemon Polled for memory during the run.
+ * @param afterBegin Called once every session is connected, before the first call.
  */
 async function runSessions(
   label: string,
@@ -492,6 +493,7 @@ async function runSessions(
   sessions: Session[],
   keepAnswers: boolean,
   daemon?: DaemonProcess,
+  afterBegin?: () => Promise<void>,
 ): Promise<RunResult> {
   const byTool = Object.fromEntries(TOOLS.map((t) => [t, [] as number[]])) as Record<
     Tool,
@@ -513,6 +515,7 @@ async function runSessions(
     slowest: [],
   };
   await path.begin(sessions);
+  await afterBegin?.();
   const timed: { ms: number; session: number; step: number }[] = [];
   const lags: number[] = [];
   let tick = performance.now();
@@ -830,6 +833,7 @@ async function warmWorkers(admin: DaemonClient): Promise<void> {
   }
   await waitForSketches(admin);
 }
+
 async function mainPhase(daemon: DaemonProcess, wss: WorkspaceSpec[]): Promise<MainResult> {
   const admin = await DaemonClient.connect(daemon.socket);
   await warmWorkers(admin);
@@ -869,12 +873,15 @@ async function mainPhase(daemon: DaemonProcess, wss: WorkspaceSpec[]): Promise<M
   if (config.runMain) {
     const sessions = sessionScripts(config.sessions, config.requests, wss);
     const dp = new DaemonPath(daemon);
-    // Stats while every session is connected: taken from inside the run.
-    const statsProbe = sleep(1000).then(() => admin.request<DaemonStats>("stats")).then((
-      x,
-    ) => (statsRunning = x));
-    d = await runSessions(`daemon, ${config.sessions} sessions`, dp, sessions, true, daemon);
-    await statsProbe;
+    d = await runSessions(
+      `daemon, ${config.sessions} sessions`,
+      dp,
+      sessions,
+      true,
+      daemon,
+      // Stats while every session is connected and has opened its workspace.
+      async () => void (statsRunning = await admin.request<DaemonStats>("stats")),
+    );
     openMs = dp.openMs;
     s = await runSessions(
       `subprocess, ${config.sessions} sessions`,
@@ -1161,7 +1168,7 @@ ${kindRows(m.daemon, m.subprocess, m.engine)}
       )?.clients;
     parts.push(`### Memory and load per workspace
 
-| workspace | users in the run | files held | bytes on disk (whole tree) | bytes held | daemon load_ms | open round trip ms | sketches done after ms | daemon RSS growth |
+| workspace | clients holding it during the run (its sessions + the bench's) | files held | bytes on disk (whole tree) | bytes held | daemon load_ms | open round trip ms | sketches done after ms | daemon RSS growth |
 |---|--:|--:|--:|--:|--:|--:|--:|--:|
 ${
       m.loaded.map((l) =>
