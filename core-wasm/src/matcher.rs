@@ -7,7 +7,7 @@
 //! class (and is an error as a literal), and `-w` wraps the whole expression
 //! in `(?:(?m:^)|\W)(..)(?:\W|(?m:$))`, reporting capture group 1.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
@@ -301,8 +301,36 @@ impl Matcher {
     }
 }
 
+/// How many compiled regexes [`build_regex`] keeps.
+const REGEXES_KEPT: usize = 16;
+
+thread_local! {
+    /// Recently built regexes, most recent first, by syntax tree and
+    /// whether literal prefilters are on (the only setting that varies).
+    /// Building one costs up to a millisecond or more (`(?i)\w+` classes),
+    /// and the same pattern comes back: agents repeat searches, and a
+    /// workspace split in shards compiles it once per shard.
+    static REGEXES: RefCell<Vec<(Hir, bool, Regex)>> = const { RefCell::new(Vec::new()) };
+}
+
 fn build_regex(config: meta::Config, hir: &Hir) -> Result<Regex, String> {
-    meta::Builder::new().configure(config).build_from_hir(hir).map_err(|e| e.to_string())
+    let prefilter = config.get_auto_prefilter();
+    let cached = REGEXES.with_borrow_mut(|kept| {
+        let i = kept.iter().position(|(h, p, _)| *p == prefilter && h == hir)?;
+        let entry = kept.remove(i);
+        let regex = entry.2.clone(); // cheap: shares the compiled parts
+        kept.insert(0, entry);
+        Some(regex)
+    });
+    if let Some(regex) = cached {
+        return Ok(regex);
+    }
+    let regex = meta::Builder::new().configure(config).build_from_hir(hir).map_err(|e| e.to_string())?;
+    REGEXES.with_borrow_mut(|kept| {
+        kept.insert(0, (hir.clone(), prefilter, regex.clone()));
+        kept.truncate(REGEXES_KEPT);
+    });
+    Ok(regex)
 }
 
 /// rg's smart-case test: is there any literal character, and is any of them
@@ -402,6 +430,22 @@ fn strip_line_terminator(hir: Hir) -> Result<Hir, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_regexes_are_the_ones_asked_for() {
+        let config = meta::Config::new().utf8_empty(false);
+        let hirs: Vec<Hir> = (0..REGEXES_KEPT + 2).map(|i| regex_syntax::parse(&format!("a{i}b")).unwrap()).collect();
+        for round in 0..2 {
+            for (i, hir) in hirs.iter().enumerate() {
+                for prefilter in [true, false] {
+                    let re = build_regex(config.clone().auto_prefilter(prefilter), hir).unwrap();
+                    assert!(re.is_match(format!("xa{i}bx").as_str()), "round {round}, pattern {i}");
+                    assert!(!re.is_match(format!("xa{}bx", i + 100).as_str()));
+                }
+            }
+        }
+        REGEXES.with_borrow(|kept| assert_eq!(kept.len(), REGEXES_KEPT));
+    }
 
     fn opts(p: &str) -> PatternOptions {
         PatternOptions {
