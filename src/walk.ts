@@ -315,17 +315,19 @@ export class Walker {
  * milliseconds, while each shard adds a fraction of a millisecond to every
  * search (a message, a regex compile). */
 const SLICE_BYTES = 128 << 20;
-/** Shards per worker at most: more make each search of a large workspace a
- * train of shorter jobs, between which other tenants' searches run. */
+/** Shards per worker of a split workspace: at least two, so that a long
+ * search of it is a train of jobs between which other tenants' searches
+ * run; at most four, since each shard adds to every search. */
+const MIN_SHARDS_PER_WORKER = 2;
 const MAX_SHARDS_PER_WORKER = 4;
 
 /**
  * Splits the tree a workspace would load into contiguous shares of about
  * equal bytes, for workers that each hold and search some. A tree under
- * `shardBytes` stays whole; a larger one gets a share per worker, and more
- * per worker for every {@link SLICE_BYTES} each would hold (up to
- * {@link MAX_SHARDS_PER_WORKER}), so one search runs on every core, in jobs
- * short enough that other tenants' searches are not held up for long.
+ * `shardBytes` stays whole; a larger one gets {@link MIN_SHARDS_PER_WORKER}
+ * shares per worker, more for every {@link SLICE_BYTES} each would hold (up
+ * to {@link MAX_SHARDS_PER_WORKER}), so one search runs on every core, in
+ * jobs short enough that other tenants' searches are not held up for long.
  * @returns The paths where the second and later shares begin (none: one
  * share), and the tree's size.
  */
@@ -359,7 +361,10 @@ export function planShards(
     corpus.free();
   }
   const bytes = files.reduce((n, f) => n + f.size, 0);
-  const perWorker = Math.min(MAX_SHARDS_PER_WORKER, Math.ceil(bytes / (SLICE_BYTES * workers)));
+  const perWorker = Math.max(
+    MIN_SHARDS_PER_WORKER,
+    Math.min(MAX_SHARDS_PER_WORKER, Math.ceil(bytes / (SLICE_BYTES * workers))),
+  );
   const shards = bytes < shardBytes ? 1 : workers * perWorker;
   const bounds: string[] = [];
   if (shards > 1) {

@@ -257,15 +257,15 @@ Deno.test({
   ...TEST_OPTS,
   async fn(t) {
     const applicable = await workspaceCases(PARITY_CASES, root);
-    // Any workspace splits, here into a shard per worker: every kind of
+    // Any workspace splits, here into 2 shards per worker: every kind of
     // output crosses joins (context separators, --json summaries, roots).
     await withDaemon(["--workers", "3", "--shard-bytes", "1"], async (d) => {
       const [client, ws] = await openClient(d.socket, root);
       try {
-        await t.step("the fixture is held in 3 shards, as many files as rg lists", async () => {
+        await t.step("the fixture is held in 6 shards, as many files as rg lists", async () => {
           const stats = await ask<Stats>(client, "stats", {});
           const mine = stats.workspaces.find((w) => w.workspace === ws.workspace);
-          strictEqual(mine?.shards, 3);
+          strictEqual(mine?.shards, 6);
           strictEqual(mine?.files, (await rgFiles([], root)).length);
         });
         for (const c of applicable) {
@@ -963,7 +963,7 @@ Deno.test({
         const [client, ws] = await openClient(d.socket, dir);
         try {
           const stats = await ask<Stats>(client, "stats", {});
-          strictEqual(stats.workspaces[0].shards, 2);
+          strictEqual(stats.workspaces[0].shards, 4);
           const searches = [["-n", "needle"], ["--files"], ["-C1", "needle"]];
           for (const args of searches) await assertGrepLikeRg(client, ws.workspace, dir, args);
           // Into a directory of each shard, a new one at each end, and a removal.
