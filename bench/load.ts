@@ -1237,8 +1237,12 @@ ${
           .join("\n")
       }
 
-With think time, calls/s grows with sessions until something saturates; p99 at 1 and 10 sessions
-rests on few calls (nearest rank: the slowest of under 100 is the p99).`,
+With think time, calls/s grows with sessions until something saturates. Nearest rank: over fewer
+than 100 calls, p99 is the slowest call.${
+        main.daemon || !plotted
+          ? ""
+          : `\n\n![latency CDF at ${plotted.daemon.sessions} sessions, daemon vs subprocess](${plotName})`
+      }`,
     );
   }
   if (sizeCurve.length) {
@@ -1280,14 +1284,22 @@ const outDir = values.out ??
     : new URL("./results/", import.meta.url).pathname);
 const base = `${day}-load${suffix}`;
 const plotName = `${base}-cdf.png`;
+/** The run the plot shows: the main one, else (with --scale) the most sessions of the curve. */
+const plotted: { daemon: RunResult; subprocess: RunResult } | undefined = main?.daemon
+  ? { daemon: main.daemon, subprocess: main.subprocess }
+  : main?.sessionCurve.reduce(
+    (a: { daemon: RunResult; subprocess: RunResult } | undefined, p) =>
+      !a || p.daemon.sessions > a.daemon.sessions ? p : a,
+    undefined,
+  );
 await Deno.mkdir(outDir, { recursive: true });
 const text = report();
 const mdPath = join(outDir, `${base}.md`);
 await Deno.writeTextFile(mdPath, text + "\n");
 log(`wrote ${mdPath}`);
 
-if (main?.daemon) {
-  const m = main;
+if (plotted) {
+  const m = plotted;
   const dAll = summarize(m.daemon.all);
   const sAll = summarize(m.subprocess.all);
   const dg = summarize(m.daemon.byTool.grep);
@@ -1314,7 +1326,7 @@ if (main?.daemon) {
     },
   ];
   const svg = cdfSvg(series, {
-    title: `Tool-call latency: ${config.sessions} agent sessions, daemon vs rg subprocesses`,
+    title: `Tool-call latency: ${m.daemon.sessions} agent sessions, daemon vs rg subprocesses`,
     subtitle: `${config.repos ? `${config.repos} × ${config.mb} MB generated repos` : ""}${
       config.repos && trees.length ? " + " : ""
     }${
