@@ -166,6 +166,24 @@ async function assertGrepLikeRg(
   if (diff) throw new Error(diff);
 }
 
+/** One test step per case: `grep` through the daemon equals rg on the fixture. */
+async function stepsLikeRg(
+  t: Deno.TestContext,
+  client: DaemonClient,
+  workspace: OpenResult["workspace"],
+  cases: ParityCase[],
+): Promise<void> {
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const [expected, got] = await Promise.all([
+        rg(c.args, root),
+        ask<GrepResult>(client, "grep", { workspace, args: c.args }),
+      ]);
+      checkGrep(c, expected, got);
+    });
+  }
+}
+
 /** The parity case called `name` (the table's labels). */
 function parityCase(name: string): ParityCase {
   const c = PARITY_CASES.find((c) => c.name === name);
@@ -236,15 +254,7 @@ Deno.test({
           strictEqual(ws.bytes, bytes);
           ok(typeof ws.load_ms === "number" && ws.load_ms >= 0, `load_ms: ${ws.load_ms}`);
         });
-        for (const c of sample) {
-          await t.step(c.name, async () => {
-            const [expected, got] = await Promise.all([
-              rg(c.args, root),
-              ask<GrepResult>(client, "grep", { workspace: ws.workspace, args: c.args }),
-            ]);
-            checkGrep(c, expected, got);
-          });
-        }
+        await stepsLikeRg(t, client, ws.workspace, sample);
       } finally {
         client.close();
       }
@@ -268,15 +278,7 @@ Deno.test({
           strictEqual(mine?.shards, 6);
           strictEqual(mine?.files, (await rgFiles([], root)).length);
         });
-        for (const c of applicable) {
-          await t.step(c.name, async () => {
-            const [expected, got] = await Promise.all([
-              rg(c.args, root),
-              ask<GrepResult>(client, "grep", { workspace: ws.workspace, args: c.args }),
-            ]);
-            checkGrep(c, expected, got);
-          });
-        }
+        await stepsLikeRg(t, client, ws.workspace, applicable);
         await t.step("glob and matches join the shards in path order", async () => {
           // (A -g glob also lists ignored files it names; none of these are.)
           const pattern = "*.{py,toml,js,ts,go,c,h,json,java,rb,sh,yml,yaml,html,css}";
