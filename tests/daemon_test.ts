@@ -318,26 +318,41 @@ const CLI_CASES = [
   "zzz_no_such_word",
 ];
 
+/** Asserts that `grep.ts --daemon SOCKET` prints what rg prints for the parity case `name`. */
+async function assertCliLikeRg(socket: string, name: string): Promise<void> {
+  const c = parityCase(name);
+  const args = c.args.map((a) => a.replaceAll("{ROOT}", root));
+  const cwd = c.cwd ? join(root, c.cwd) : root;
+  const [expected, ours] = await Promise.all([
+    rg(args, cwd),
+    run(
+      Deno.execPath(),
+      ["run", "--quiet", "--allow-all", `${REPO}/grep.ts`, "--daemon", socket, ...args],
+      cwd,
+    ),
+  ]);
+  check({ ...c, args }, { rg: expected, ours });
+}
+
 Deno.test({
   name: "daemon parity: grep.ts --daemon SOCKET prints what rg prints",
   ...TEST_OPTS,
   async fn(t) {
+    // Once with nothing loaded (searched from disk), once with the fixture
+    // open in a daemon that splits it into shards (searched in memory).
+    await withDaemon(["--workers", "2", "--shard-bytes", "1"], async (d) => {
+      const [holder] = await openClient(d.socket, root);
+      try {
+        for (const name of CLI_CASES) {
+          await t.step(`(loaded, in shards) ${name}`, () => assertCliLikeRg(d.socket, name));
+        }
+      } finally {
+        holder.close();
+      }
+    });
     await withDaemon([], async (d) => {
       for (const name of CLI_CASES) {
-        const c = parityCase(name);
-        await t.step(name, async () => {
-          const args = c.args.map((a) => a.replaceAll("{ROOT}", root));
-          const cwd = c.cwd ? join(root, c.cwd) : root;
-          const [expected, ours] = await Promise.all([
-            rg(args, cwd),
-            run(
-              Deno.execPath(),
-              ["run", "--quiet", "--allow-all", `${REPO}/grep.ts`, "--daemon", d.socket, ...args],
-              cwd,
-            ),
-          ]);
-          check({ ...c, args }, { rg: expected, ours });
-        });
+        await t.step(name, () => assertCliLikeRg(d.socket, name));
       }
       await t.step("--daemon with no daemon on the socket fails (exit 2) naming it", async () => {
         const missing = join(d.dir, "nobody.sock");
