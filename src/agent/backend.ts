@@ -7,7 +7,7 @@
  * @module
  */
 import { DaemonClient, DaemonError, Workspace } from "../../mod.ts";
-import { type FileSlice, listDirectory, sliceLines } from "../daemon/files.ts";
+import { type FileSlice, listDirectory, sliceLines } from "../files.ts";
 import { ToolError } from "./paths.ts";
 
 /** Which implementation answers the read tools. */

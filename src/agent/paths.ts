@@ -5,7 +5,7 @@
  * @module
  */
 import { isAbsolute, relative } from "node:path";
-import { confine } from "../daemon/files.ts";
+import { confine } from "../files.ts";
 
 /** A failure the model should read as the tool's answer (the loop goes on). */
 export class ToolError extends Error {

@@ -10,7 +10,7 @@ import { type GrepArgs, parseArgs } from "../args.ts";
 import { jsonMatches } from "../matches.ts";
 import { captureIO, finishSearch, type SearchPart, splitMissing } from "../output.ts";
 import type { PathRange } from "../walk.ts";
-import { confine, listDirectory, sliceLines } from "./files.ts";
+import { confine, listDirectory, sliceLines } from "../files.ts";
 import { LegacyBridge } from "./legacy.ts";
 import { RpcError, WorkerPool } from "./pool.ts";
 import { cappedText } from "./reply.ts";

@@ -1,6 +1,6 @@
 /**
- * File access for the daemon's read tools: paths confined to a workspace,
- * line slices of a file, directory listings.
+ * File access for the read tools of the daemon and the agent: paths confined
+ * to a workspace, line slices of a file, directory listings.
  * @module
  */
 import { dirname, matchesGlob, resolve } from "node:path";
