@@ -1324,7 +1324,8 @@ if (plotted) {
   const sAll = summarize(m.subprocess.all);
   const dg = summarize(m.daemon.byTool.grep);
   const sg = summarize(m.subprocess.byTool.grep);
-  const label = (name: string, x: Summary) => `${name} (p50 ${ms(x.p50)} ms, p99 ${ms(x.p99)} ms)`;
+  const t = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${ms(v)} ms`);
+  const label = (name: string, x: Summary) => `${name} (p50 ${t(x.p50)}, p99 ${t(x.p99)})`;
   const series: Series[] = [
     { label: label("daemon, all tools", dAll), samples: m.daemon.all, color: "#1f77b4" },
     {
@@ -1334,7 +1335,7 @@ if (plotted) {
       dashed: true,
     },
     {
-      label: label("rg subprocess / fs, all tools", sAll),
+      label: label("subprocesses + fs, all tools", sAll),
       samples: m.subprocess.all,
       color: "#d62728",
     },
