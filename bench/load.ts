@@ -1227,8 +1227,8 @@ ${
         ? `| daemon peak RSS during the ${config.sessions}-session run (VmHWM) | ${
           mib(m.daemon.peakRss ?? NaN)
         } |
-| daemon RSS per session in that run | ${
-          mib((m.daemon.peakRss ?? NaN) / config.sessions)
+| daemon memory per session in that run: (peak RSS − RSS before any open) / sessions | ${
+          mib(((m.daemon.peakRss ?? NaN) - m.rssBefore) / config.sessions)
         } (a private copy per session would be ${
           mib(perSessionDisk / config.sessions)
         } of files each, ${mib(perSessionDisk)} in all) |
