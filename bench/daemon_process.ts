@@ -92,15 +92,27 @@ export class DaemonProcess {
   /** Resolves when the process has exited. */
   readonly status: Promise<Deno.CommandStatus>;
 
-  private constructor(child: Deno.ChildProcess, readonly socket: string, readonly dir: string) {
+  private constructor(
+    child: Deno.ChildProcess,
+    readonly socket: string,
+    readonly dir: string,
+    onStderrLine?: (line: string) => void,
+  ) {
     this.#child = child;
     this.status = child.status.finally(() => (this.#exited = true));
     (async () => {
       const decoder = new TextDecoder();
+      let partial = "";
       try {
         for await (const chunk of child.stderr) {
+          const text = decoder.decode(chunk, { stream: true });
           // Keep the tail only: enough to explain a failure.
-          this.#stderr = (this.#stderr + decoder.decode(chunk, { stream: true })).slice(-8192);
+          this.#stderr = (this.#stderr + text).slice(-8192);
+          if (onStderrLine) {
+            const lines = (partial + text).split("\n");
+            partial = lines.pop()!;
+            for (const line of lines) onStderrLine(line);
+          }
         }
       } catch {
         // closed
@@ -121,20 +133,27 @@ export class DaemonProcess {
   /**
    * Starts a daemon and waits until it accepts connections.
    * @param workerCount `--workers` for the daemon; its own default when undefined.
+   * @param options `verbose`: start it with `--verbose` (a line per request
+   * with its time inside the daemon); `onStderrLine`: called with each line
+   * it writes to stderr.
    * @throws {Error} When it exits first or does not listen within 120 s.
    */
-  static async start(workerCount?: number): Promise<DaemonProcess> {
+  static async start(
+    workerCount?: number,
+    options: { verbose?: boolean; onStderrLine?: (line: string) => void } = {},
+  ): Promise<DaemonProcess> {
     const dir = await Deno.makeTempDir({ prefix: "curserve-bench-daemon-" });
     const socket = join(dir, "daemon.sock");
     const args = ["run", "-A", daemonScript, "--socket", socket];
     if (workerCount !== undefined) args.push("--workers", String(workerCount));
+    if (options.verbose) args.push("--verbose");
     const child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const d = new DaemonProcess(child, socket, dir);
+    const d = new DaemonProcess(child, socket, dir, options.onStderrLine);
     DaemonProcess.#live.add(d);
     const deadline = performance.now() + 120_000;
     while (true) {

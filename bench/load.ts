@@ -39,8 +39,10 @@
  *   reads a random file's first 2000 lines (or a window further in),
  *   `glob` asks for `**\/*.ext`, `dir/**\/*.ext` or `dir/*`, `list_directory`
  *   a random directory.
- * - Daemon path: a real daemon subprocess (`daemon.ts` on a temporary
- *   socket, killed at the end, always). Workspaces are opened one at a time
+ * - Daemon path: a real daemon subprocess (`daemon.ts --verbose` on a
+ *   temporary socket, killed at the end, always; its per-request log line
+ *   gives each call's time inside the daemon, reported next to the client's
+ *   round trip). Workspaces are opened one at a time
  *   first, each waited for until background sketches are done (load time
  *   and resident memory growth reported per workspace); then each session
  *   connects on its own connection, opens its workspace (shared: held once)
@@ -217,6 +219,21 @@ if (values.scale && values["no-scale"]) {
 const sizeCurveSessions = Math.min(50, config.sessions);
 
 const log = (msg: string) => console.error(`load: ${msg}`);
+
+/** Each request's time inside the daemon (from reading it to its answer being ready), from the
+ * daemon's `--verbose` log, in order. */
+const daemonLog: { method: string; ms: number }[] = [];
+
+/** A daemon with `--verbose`, its per-request times collected in {@link daemonLog}. */
+function startDaemon(): Promise<DaemonProcess> {
+  return DaemonProcess.start(config.workers, {
+    verbose: true,
+    onStderrLine: (line) => {
+      const m = line.match(/^\S+ (\w+) ([\d.]+)ms (?:ok|error)/);
+      if (m) daemonLog.push({ method: m[1], ms: Number(m[2]) });
+    },
+  });
+}
 
 /** "4 × 50 MB generated repos + linux-6.1", for progress lines and the report. */
 const workspaceText = [
@@ -487,6 +504,8 @@ interface RunResult {
   lag: Summary;
   /** The slowest calls: latency, and the call with its workspace. */
   slowest: { ms: number; call: string }[];
+  /** Daemon runs: each call's time inside the daemon, by tool (its --verbose log). */
+  inside?: Record<Tool, number[]>;
 }
 
 /**
@@ -525,6 +544,7 @@ async function runSessions(
   };
   await path.begin(sessions);
   await afterBegin?.();
+  const logStart = daemonLog.length;
   const timed: { ms: number; session: number; step: number }[] = [];
   const lags: number[] = [];
   let tick = performance.now();
@@ -604,7 +624,17 @@ async function runSessions(
     await poller;
     await path.end();
   }
-  if (daemon) result.peakRss = Math.max(peak, daemon.peakRss() || 0);
+  if (daemon) {
+    result.peakRss = Math.max(peak, daemon.peakRss() || 0);
+    await sleep(200); // the last log lines are still in the pipe
+    result.inside = Object.fromEntries(TOOLS.map((t) => [t, [] as number[]])) as Record<
+      Tool,
+      number[]
+    >;
+    for (const { method, ms } of daemonLog.slice(logStart)) {
+      if ((TOOLS as readonly string[]).includes(method)) result.inside[method as Tool].push(ms);
+    }
+  }
   const s = summarize(result.all);
   log(
     `${label}: done, ${result.all.length} calls in ${(result.wallMs / 1000).toFixed(1)} s, ` +
@@ -818,7 +848,7 @@ const sizeCurve: SizePoint[] = [];
 try {
   if (config.runMain || config.runScale) {
     const wss = await workspaces(config.mb, config.repos, trees);
-    const daemon = await DaemonProcess.start(config.workers);
+    const daemon = await startDaemon();
     try {
       main = await mainPhase(daemon, wss);
     } finally {
@@ -962,7 +992,7 @@ async function sizePoint(mb: number): Promise<SizePoint> {
   const repos = Math.max(1, config.repos);
   log(`scale: ${repos} repos of ${mb} MB`);
   const wss = await workspaces(mb, repos, []);
-  const daemon = await DaemonProcess.start(config.workers);
+  const daemon = await startDaemon();
   try {
     const admin = await DaemonClient.connect(daemon.socket);
     await warmWorkers(admin);
@@ -1032,6 +1062,13 @@ const cpuText = (seconds: number, r: RunResult) =>
   `${seconds.toFixed(1)} s (${(100 * seconds / (r.wallMs / 1000)).toFixed(0)}% of one core)`;
 const lagText = (r: RunResult) => `${ms(r.lag.p50)} / ${ms(r.lag.p99)} / ${ms(r.lag.max)}`;
 
+function insideRows(r: RunResult): string {
+  return TOOLS.map((t) => {
+    const [i, c] = [summarize(r.inside?.[t] ?? []), summarize(r.byTool[t])];
+    return `| \`${t}\` | ${ms(i.p50)} / ${ms(i.p99)} | ${ms(c.p50)} / ${ms(c.p99)} |`;
+  }).join("\n");
+}
+
 /** The slowest calls of a run, as a markdown list. */
 function slowestList(r: RunResult): string {
   return r.slowest.map((c) => `- ${ms(c.ms)} ms: ${c.call.replaceAll("|", "\\|")}`).join("\n");
@@ -1060,7 +1097,7 @@ function report(): string {
   parts.push(`## curserve load: ${config.sessions} agent sessions, daemon vs rg subprocesses
 
 ${runHeader(info)}
-- Daemon: \`deno run -A daemon.ts --socket <tmp>${
+- Daemon: \`deno run -A daemon.ts --verbose --socket <tmp>${
     config.workers === undefined ? "" : ` --workers ${config.workers}`
   }\` (${
     config.workers ?? `${navigator.hardwareConcurrency}, one per core,`
@@ -1131,7 +1168,17 @@ ${latencyRows(m.daemon, m.subprocess)}
 
 The bench's event loop runs every session's client: when it is late, answers that have arrived
 wait to be timed, so its lateness is part of both paths' latencies (real agents are separate
-processes). The slowest daemon calls:
+processes).
+
+Where a daemon call's time goes: inside the daemon (its \`--verbose\` log: from reading the request
+to the answer being ready, so waiting for a worker plus the work) against the client's round trip
+(plus JSON, the socket and the bench's event loop):
+
+| tool | inside the daemon p50 / p99 ms | client round trip p50 / p99 ms |
+|---|--:|--:|
+${insideRows(m.daemon)}
+
+The slowest daemon calls:
 
 ${slowestList(m.daemon)}
 
