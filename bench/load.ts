@@ -1146,8 +1146,15 @@ ${runHeader(info)}
 | 10 users on one repo under 1.5× the memory of one copy | ${shareRatio.toFixed(2)}× (RSS +${
       mib(m.sharing.ten)
     } vs +${mib(m.sharing.one)}) | ${yesNo(shareRatio < 1.5)} |
+
+The machine's CPU was ${busy(m.daemon)} busy during the daemon run (the daemon's own share: ${
+      cpuText(m.daemon.cpu.daemon, m.daemon)
+    }) and ${
+      busy(m.subprocess)
+    } during the subprocess run; the rest is the bench's clients (with, in the subprocess run, its rg
+processes) and whatever else the machine was doing.
 ${
-      config.sessions === 100 && config.mb >= 40 && config.mb <= 60
+      config.sessions === 100 && config.repos > 0 && config.mb >= 40 && config.mb <= 60
         ? ""
         : "\n(The targets are set for 100 sessions on ~50 MB repos; this run's setup differs.)\n"
     }
