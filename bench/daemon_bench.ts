@@ -480,7 +480,7 @@ ${runHeader(info)}
     workers === undefined ? "" : ` --workers ${workers}`
   }\` (${
     workers ?? `default: ${navigator.hardwareConcurrency} = one per core`
-  } workers; a workspace lives in one worker)
+  } workers; workspaces of 16 MiB or more are split into shards across them)
 - Requests: \`DaemonClient\` (mod.ts) over the Unix socket; times are full client round trips in ms
 
 | workspace | |
@@ -488,6 +488,9 @@ ${runHeader(info)}
 | open through the socket (ms) | ${openMs.toFixed(0)} (daemon's load_ms: ${opened.load_ms}) |
 | background sketches done after open (ms) | ${sketchMs.toFixed(0)} (searches below start after) |
 | files held | ${opened.files} (rg --files: ${rgFileList.length}) |
+| shards (across workers) | ${
+    statsAfterOpen.workspaces.find((w) => w.root === root)?.shards ?? "?"
+  } |
 | bytes held | ${opened.bytes} (${mib(opened.bytes)}) |
 | daemon RSS after open | ${mib(statsAfterOpen.rss_bytes)} |
 

@@ -20,6 +20,8 @@ export interface DaemonStats {
     bytes: number;
     unsketched_files: number;
     clients: number;
+    /** Parts the workspace is split into across workers. */
+    shards: number;
   }[];
   clients: number;
   rss_bytes: number;
