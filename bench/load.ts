@@ -1110,7 +1110,8 @@ ${runHeader(info)}
     config.workers === undefined ? "" : ` --workers ${config.workers}`
   }\` (${
     config.workers ?? `${navigator.hardwareConcurrency}, one per core,`
-  } workers); clients: \`DaemonClient\` (mod.ts), one connection per session, in the bench process
+  } workers; the daemon's defaults otherwise, e.g. how it splits big workspaces into shards across
+  workers); clients: \`DaemonClient\` (mod.ts), one connection per session, in the bench process
 - Workspaces: ${
     config.repos
       ? `${config.repos} generated repos of ${config.mb} MB (\`cachedCorpus\`, seeds ${config.seed}–${
@@ -1246,21 +1247,18 @@ what a search new to the daemon pays (most of the run's greps are new), the seco
       (_, i) => m.loaded[i % m.loaded.length].ws.diskBytes,
     )
       .reduce((a, b) => a + b, 0);
-    const users = (name: string) =>
-      m.statsRunning.workspaces.find((w) =>
-        w.root === m.loaded.find((l) => l.ws.name === name)?.open.root
-      )?.clients;
+    const heldBy = (l: Loaded) => m.statsRunning.workspaces.find((w) => w.root === l.open.root);
     parts.push(`### Memory and load per workspace
 
-| workspace | clients holding it during the run (its sessions + the bench's) | files held | bytes of every file under it | bytes held | daemon load_ms | open round trip ms | sketches done after ms | daemon RSS growth |
-|---|--:|--:|--:|--:|--:|--:|--:|--:|
+| workspace | clients holding it during the run (its sessions + the bench's) | shards | files held | bytes of every file under it | bytes held | daemon load_ms | open round trip ms | sketches done after ms | daemon RSS growth |
+|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|
 ${
       m.loaded.map((l) =>
-        `| ${l.ws.name} | ${users(l.ws.name) ?? "–"} | ${l.open.files} | ${mib(l.ws.diskBytes)} | ${
-          mib(l.open.bytes)
-        } | ${l.open.load_ms} | ${l.openMs.toFixed(0)} | ${l.sketchMs.toFixed(0)} | ${
-          mib(l.rssGrowth)
-        } |`
+        `| ${l.ws.name} | ${heldBy(l)?.clients ?? "–"} | ${
+          heldBy(l)?.shards ?? "–"
+        } | ${l.open.files} | ${mib(l.ws.diskBytes)} | ${mib(l.open.bytes)} | ${l.open.load_ms} | ${
+          l.openMs.toFixed(0)
+        } | ${l.sketchMs.toFixed(0)} | ${mib(l.rssGrowth)} |`
       ).join("\n")
     }
 
