@@ -44,7 +44,7 @@ const utf8 = new TextEncoder();
  * `--sort path` walk: byte by byte, `/` before every other byte, so `a/b`
  * sorts before `a.txt` (the core's `walk_order`).
  */
-export function walkOrder(a: string, b: string): number {
+function walkOrder(a: string, b: string): number {
   return compareBytes(walkKey(a), walkKey(b));
 }
 
@@ -63,7 +63,7 @@ function compareBytes(x: Uint8Array, y: Uint8Array): number {
 }
 
 /** Whether `path` lies in `range`. */
-export function inRange(path: string, range: PathRange): boolean {
+function inRange(path: string, range: PathRange): boolean {
   return (range.from === undefined || walkOrder(range.from, path) <= 0) &&
     (range.to === undefined || walkOrder(path, range.to) < 0);
 }
