@@ -16,8 +16,6 @@ export interface DaemonStats {
   workspaces: {
     workspace: string;
     root: string;
-    /** How many parts the workspace is split into across workers. */
-    shards?: number;
     files: number;
     bytes: number;
     unsketched_files: number;
