@@ -66,18 +66,22 @@ export interface SearchPart {
  * opened with is dropped when nothing was printed before it, and `--json`
  * summaries add up into one.
  * @param loadErrors rg-style messages for paths that could not be read.
+ * @param maxBytes Output past this many bytes may be left out, for a caller
+ * that cuts it there anyway (joining hundreds of megabytes of shard output
+ * only to drop them held up the daemon's socket side).
  */
 export function finishSearch(
   args: GrepArgs,
   parts: SearchPart[],
   loadErrors: readonly string[],
   io: CommandIO,
+  maxBytes = Infinity,
 ): number {
   for (const e of loadErrors) io.stderr(e + "\n");
   const errored = loadErrors.length > 0;
   const failed = parts.find((p) => p.error !== undefined);
   if (failed) return reportError(failed.error, io);
-  const out = joinPieces(parts, args.json);
+  const out = joinPieces(parts, args.json, maxBytes);
   if (args.files) {
     io.stdout(out);
     return errored ? 2 : out.length > 0 ? 0 : 1;
@@ -96,8 +100,9 @@ export function finishSearch(
 
 const SEPARATOR = new TextEncoder().encode("--\n");
 
-/** Joins parts' pieces root by root (see {@link finishSearch}). */
-function joinPieces(parts: SearchPart[], json: boolean): Uint8Array {
+/** Joins parts' pieces root by root (see {@link finishSearch}), stopping
+ * once past `maxBytes`. */
+function joinPieces(parts: SearchPart[], json: boolean, maxBytes: number): Uint8Array {
   if (parts.length === 1 && parts[0].pieces.length <= 1 && !parts[0].separated) {
     return parts[0].pieces[0] ?? new Uint8Array();
   }
@@ -105,8 +110,9 @@ function joinPieces(parts: SearchPart[], json: boolean): Uint8Array {
   let size = 0;
   let summary: JsonSummary | undefined;
   const roots = Math.max(0, ...parts.map((p) => p.pieces.length));
-  for (let r = 0; r < roots; r++) {
+  joining: for (let r = 0; r < roots; r++) {
     for (const part of parts) {
+      if (size > maxBytes) break joining;
       let piece = part.pieces[r];
       if (!piece?.length) continue;
       if (json) {
@@ -120,7 +126,7 @@ function joinPieces(parts: SearchPart[], json: boolean): Uint8Array {
       size += piece.length;
     }
   }
-  if (summary) {
+  if (summary && size <= maxBytes) {
     const line = new TextEncoder().encode(JSON.stringify(summary) + "\n");
     chunks.push(line);
     size += line.length;

@@ -166,6 +166,12 @@ async function assertGrepLikeRg(
   if (diff) throw new Error(diff);
 }
 
+/** A `grep` answer's exact bytes: `stdout_base64` when they are not UTF-8. */
+function bytesOf(r: GrepResult & { stdout_base64?: string }): Uint8Array {
+  if (r.stdout_base64 === undefined) return enc.encode(r.stdout);
+  return Uint8Array.from(atob(r.stdout_base64), (c) => c.charCodeAt(0));
+}
+
 /** One test step per case: `grep` through the daemon equals rg on the fixture. */
 async function stepsLikeRg(
   t: Deno.TestContext,
@@ -279,6 +285,28 @@ Deno.test({
           strictEqual(mine?.files, (await rgFiles([], root)).length);
         });
         await stepsLikeRg(t, client, ws.workspace, applicable);
+        await t.step("max_bytes cuts the joined output at a line, as whole", async () => {
+          for (const args of [["-n", "foo"], ["-C1", "foo"], ["--json", "foo"]]) {
+            // The whole answer (equal to rg's, as the cases above check).
+            const whole = await ask<GrepResult>(client, "grep", {
+              workspace: ws.workspace,
+              args,
+              max_bytes: 1 << 30,
+            });
+            const full = bytesOf(whole);
+            for (const max of [1, 100, 500, 2000, full.length - 1, full.length]) {
+              const r = await ask<GrepResult>(client, "grep", {
+                workspace: ws.workspace,
+                args,
+                max_bytes: max,
+              });
+              const cut = full.subarray(0, max);
+              const expected = full.length <= max ? full : cut.subarray(0, cut.lastIndexOf(10) + 1);
+              deepStrictEqual(bytesOf(r), expected.length ? expected : cut, `${args} ${max}`);
+              strictEqual(r.truncated, full.length > max, `${args} ${max}`);
+            }
+          }
+        });
         await t.step("glob and matches join the shards in path order", async () => {
           // (A -g glob also lists ignored files it names; none of these are.)
           const pattern = "*.{py,toml,js,ts,go,c,h,json,java,rb,sh,yml,yaml,html,css}";

@@ -332,7 +332,7 @@ export class Daemon {
       case "grep": {
         const t = this.#tenant(p);
         const [args, max] = [strArray(p, "args"), optNum(p, "max_bytes", 1 << 20)];
-        const r = await this.#search(t, args, t.root, signal);
+        const r = await this.#search(t, args, t.root, signal, max);
         return { ...cappedText(r.stdout, max), stderr: r.stderr, code: r.code };
       }
       case "matches": {
@@ -539,7 +539,13 @@ export class Daemon {
 
   /** Runs an rg command line from `cwd` on a tenant's workspace: each shard
    * searches its share, and the shares join into rg's exact output. */
-  async #search(t: Tenant, argv: string[], cwd: string, signal?: AbortSignal): Promise<Printed> {
+  async #search(
+    t: Tenant,
+    argv: string[],
+    cwd: string,
+    signal?: AbortSignal,
+    maxBytes = Infinity,
+  ): Promise<Printed> {
     let args: GrepArgs;
     try {
       args = parseArgs(argv);
@@ -555,7 +561,7 @@ export class Daemon {
       shard: shards > 1,
     }), signal) as SearchPart[];
     const out = captureIO(cwd);
-    const code = finishSearch(args, parts, missing, out.io);
+    const code = finishSearch(args, parts, missing, out.io, maxBytes);
     return { stdout: out.stdout(), stderr: out.stderr(), code };
   }
 
