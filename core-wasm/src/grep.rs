@@ -157,7 +157,7 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
     let mut search_one = |f: &FileEntry, shown: (&str, &str), binary: BinaryMode, result: &mut GrepResult| {
         let narrow = !f.wide_folds;
         search_scratch.set_narrow(narrow);
-        if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_trigrams(narrow), &f.sketch) {
+        if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), &f.sketch) {
             if !sketch.may_contain_any(needles) {
                 // Searched, in effect: it holds no needle, so no match.
                 result.files_searched += 1;

@@ -190,11 +190,11 @@ impl Matcher {
         MatcherScratch::default()
     }
 
-    /// Trigram hashes of the needles every match contains, one list per
+    /// Trigram and 4-gram hashes of the needles every match contains, one list per
     /// needle (files whose sketch lacks all of them cannot match); `narrow`
     /// for a file holding no ſ or Kelvin sign.
-    pub fn needle_trigrams(&self, narrow: bool) -> Option<&[Vec<u32>]> {
-        self.filter(narrow).map(|f| f.trigrams.as_slice())
+    pub fn needle_grams(&self, narrow: bool) -> Option<&[Vec<u32>]> {
+        self.filter(narrow).map(|f| f.grams.as_slice())
     }
 
     fn filter(&self, narrow: bool) -> Option<&LineFilter> {
@@ -434,7 +434,8 @@ mod tests {
     #[test]
     fn cached_regexes_are_the_ones_asked_for() {
         let config = meta::Config::new().utf8_empty(false);
-        let hirs: Vec<Hir> = (0..REGEXES_KEPT + 2).map(|i| regex_syntax::parse(&format!("a{i}b")).unwrap()).collect();
+        let hirs: Vec<Hir> =
+            (0..REGEXES_KEPT + 2).map(|i| regex_syntax::parse(&format!("a{i}b")).unwrap()).collect();
         for round in 0..2 {
             for (i, hir) in hirs.iter().enumerate() {
                 for prefilter in [true, false] {

@@ -11,7 +11,7 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::sketch::{needle_trigrams, GramCounts};
+use crate::sketch::{needle_grams, GramCounts};
 
 /// Needle sets larger than this are left to the regex engine.
 const MAX_NEEDLES: usize = 8;
@@ -226,8 +226,8 @@ pub struct LineFilter {
     /// Every needle occurrence is itself a match (the pattern is just the
     /// needles, with no assertions), so candidates need no regex.
     pub confirms: bool,
-    /// Each needle's trigram hashes, for skipping files by their sketch.
-    pub trigrams: Vec<Vec<u32>>,
+    /// Each needle's trigram and 4-gram hashes, for skipping files by their sketch.
+    pub grams: Vec<Vec<u32>>,
     needles: Vec<Needle>,
 }
 
@@ -279,9 +279,9 @@ impl LineFilter {
         let facts = analyze(hir, &Context { narrow, counts });
         let needles = facts.required?;
         let confirms = hir.properties().look_set().is_empty() && facts.exact.as_ref() == Some(&needles);
-        let trigrams = needles
+        let grams = needles
             .iter()
-            .map(|n| needle_trigrams(&n.iter().map(|u| u.probe().0).collect::<Vec<u8>>()))
+            .map(|n| needle_grams(&n.iter().map(|u| u.probe().0).collect::<Vec<u8>>()))
             .collect();
         // One- and two-byte needles are too common to pay off.
         if needles.is_empty() || needles.iter().any(|n| n.len() < 3) {
@@ -295,7 +295,7 @@ impl LineFilter {
             }
             _ => Scan::Pairs(needles.into_iter().map(|n| Probe::new(n, counts)).collect()),
         };
-        Some(LineFilter { scan, confirms, trigrams, needles: kept })
+        Some(LineFilter { scan, confirms, grams, needles: kept })
     }
 
     /// Whether both scan for the same needles.
