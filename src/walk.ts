@@ -326,7 +326,9 @@ export class Walker {
 const SLICE_BYTES = 128 << 20;
 /** Shards per worker of a split workspace: at least two, so that a long
  * search of it is a train of jobs between which other tenants' searches
- * run; at most four, since each shard adds to every search. */
+ * run (a worker's jobs for one search go in one message, but the batch
+ * stops between jobs when another tenant waits); at most four, since each
+ * shard adds to every search. */
 const MIN_SHARDS_PER_WORKER = 2;
 const MAX_SHARDS_PER_WORKER = 4;
 

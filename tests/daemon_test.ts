@@ -522,6 +522,10 @@ Deno.test({
 });
 
 // --- 3. tenants do not stall each other --------------------------------------------
+// A's 40 MB tree is split in four shards, two per worker, each worker's two
+// sent as one batch; B's workspace shares a worker with A's, so B is only
+// answered first if that batch hands its second shard back when B's search
+// comes in (src/daemon/pool.ts).
 
 Deno.test({
   name: "daemon --workers 2: a quick search for workspace B is answered before a long one for A",

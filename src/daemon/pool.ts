@@ -7,9 +7,12 @@
  * Each worker is handed one request at a time from a queue kept here, on the
  * daemon's side: a search cannot be interrupted once it runs, but a queued
  * one whose client left or whose time ran out is dropped before it starts.
+ * A worker with no other tenant's request waiting gets all of one tenant's
+ * queued requests (a split workspace's shard jobs) in one message; it hands
+ * back the rest of such a batch as soon as another tenant's request comes.
  * @module
  */
-import type { WorkerReply, WorkerRequest } from "./worker.ts";
+import type { WorkerMessage, WorkerReply, WorkerRequest } from "./worker.ts";
 
 /** An error with a JSON-RPC code, as returned to clients. */
 export class RpcError extends Error {
@@ -22,8 +25,9 @@ interface Pending {
   resolve: (result: unknown) => void;
   reject: (err: RpcError) => void;
   onProgress?: (p: { files: number; bytes: number }) => void;
-  /** The worker it was queued on, freed by its reply (none for loads). */
-  queuedOn?: number;
+  /** The worker it was queued on (none for loads), and the request, should
+   * the worker hand it back unrun. */
+  queued?: { on: number; job: Job };
 }
 
 /** How a request may be followed and called off. */
@@ -53,9 +57,17 @@ interface PoolWorker {
   worker: Worker;
   tenants: number;
   ready: Promise<void>;
-  /** A queued request is running in it. */
+  /** A batch of queued requests is running in it. */
   busy: boolean;
+  /** Whose batch is running. */
+  running?: string;
+  /** A {@link WorkerPool.#pump} is scheduled. */
+  pumpSoon: boolean;
   queue: Job[];
+  /** Requests of the running batch handed back unrun, in order. */
+  returned: Job[];
+  /** Shared with the worker: non-zero asks its batch to stop early. */
+  yieldFlag: Int32Array;
   /** When each group's last job started (a count of jobs started). */
   served: Map<string | undefined, number>;
   started: number;
@@ -72,8 +84,10 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
       const { promise: ready, resolve } = Promise.withResolvers<void>();
+      const yieldFlag = new Int32Array(new SharedArrayBuffer(4));
       worker.onmessage = (e: MessageEvent<WorkerReply>) =>
         e.data.id === 0 ? resolve() : this.#reply(e.data);
+      ready.then(() => worker.postMessage({ yieldFlag } satisfies WorkerMessage));
       worker.onerror = (e) => {
         // A worker crash fails what it was doing; the daemon carries on.
         e.preventDefault();
@@ -84,7 +98,10 @@ export class WorkerPool {
         tenants: 0,
         ready,
         busy: false,
+        pumpSoon: false,
         queue: [],
+        returned: [],
+        yieldFlag,
         served: new Map(),
         started: 0,
       });
@@ -128,39 +145,56 @@ export class WorkerPool {
         this.#pending.set(id, { resolve, reject, onProgress });
         this.#post(w, { id, op, params });
       } else {
-        this.#pending.set(id, { resolve, reject, onProgress, queuedOn: index });
-        w.queue.push({ id, op, params, signal, group });
-        this.#pump(w);
+        const job = { id, op, params, signal, group };
+        this.#pending.set(id, { resolve, reject, onProgress, queued: { on: index, job } });
+        w.queue.push(job);
+        if (w.busy && group !== w.running) Atomics.store(w.yieldFlag, 0, 1);
+        // After the current task, so that a search's other shard jobs,
+        // queued in the same loop, go in the same batch.
+        if (!w.pumpSoon) {
+          w.pumpSoon = true;
+          queueMicrotask(() => {
+            w.pumpSoon = false;
+            this.#pump(w);
+          });
+        }
       }
     });
   }
 
-  /** Sends the worker its next queued request that is still wanted: the
-   * oldest of the group whose turn it is. */
+  /** Sends the worker its next queued request that is still wanted (the
+   * oldest of the group whose turn it is) and, when no other group waits,
+   * the rest of that group's. */
   #pump(w: PoolWorker): void {
-    while (!w.busy && w.queue.length) {
-      let next = 0;
-      const turn = (job: Job) => w.served.get(job.group) ?? -1;
-      w.queue.forEach((job, i) => {
-        if (turn(job) < turn(w.queue[next])) next = i;
-      });
-      const [job] = w.queue.splice(next, 1);
-      if (job.signal?.aborted) {
-        this.cancelled++;
-        const reason = job.signal.reason;
-        this.#take(job.id)?.reject(
-          reason instanceof RpcError ? reason : new RpcError(-32000, "request cancelled"),
-        );
-        continue;
-      }
-      w.busy = true;
-      w.served.set(job.group, w.started++);
-      this.#post(w, job);
-    }
+    const wanted = (job: Job) => {
+      if (!job.signal?.aborted) return true;
+      this.cancelled++;
+      const reason = job.signal.reason;
+      this.#take(job.id)?.reject(
+        reason instanceof RpcError ? reason : new RpcError(-32000, "request cancelled"),
+      );
+      return false;
+    };
+    w.queue = w.queue.filter(wanted);
+    if (w.busy || !w.queue.length) return;
+    let next = 0;
+    const turn = (job: Job) => w.served.get(job.group) ?? -1;
+    w.queue.forEach((job, i) => {
+      if (turn(job) < turn(w.queue[next])) next = i;
+    });
+    const { group } = w.queue[next];
+    const alone = w.queue.every((job) => job.group === group);
+    const batch = alone ? w.queue.splice(0) : w.queue.splice(next, 1);
+    w.busy = true;
+    w.running = group;
+    w.served.set(group, w.started++);
+    Atomics.store(w.yieldFlag, 0, 0);
+    const message = { batch: batch.map(({ id, op, params }) => ({ id, op, params })) };
+    w.ready.then(() => w.worker.postMessage(message satisfies WorkerMessage));
   }
 
-  #post(w: PoolWorker, { id, op, params }: Job): void {
-    w.ready.then(() => w.worker.postMessage({ id, op, params } satisfies WorkerRequest));
+  #post(w: PoolWorker, { id, op, params }: WorkerRequest): void {
+    w.ready.then(() => w.worker.postMessage({ id, op, params } satisfies WorkerMessage));
   }
 
   /** Removes and returns request `id`'s entry. */
@@ -177,12 +211,17 @@ export class WorkerPool {
       pending.onProgress?.(msg.progress);
       return;
     }
-    this.#take(msg.id);
-    if (pending.queuedOn !== undefined) {
-      const w = this.#workers[pending.queuedOn];
+    const w = pending.queued && this.#workers[pending.queued.on];
+    if ("requeue" in msg) w?.returned.push(pending.queued!.job);
+    else this.#take(msg.id);
+    if (w && msg.done) {
+      // Handed-back requests go first again, unless another group's turn.
+      w.queue.unshift(...w.returned);
+      w.returned = [];
       w.busy = false;
       this.#pump(w);
     }
+    if ("requeue" in msg) return;
     if ("error" in msg) pending.reject(new RpcError(msg.error.code, msg.error.message));
     else pending.resolve(msg.result);
   }
