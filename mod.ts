@@ -83,7 +83,7 @@ export interface WorkspaceStats {
   files: number;
   /** Bytes of file contents held. */
   bytes: number;
-  /** Bytes of the per-file trigram and 4-gram sketches that let searches skip files. */
+  /** Bytes of the per-file n-gram sketches that let searches skip files. */
   sketchBytes: number;
   /** Bytes of WebAssembly memory in this process (shared by workspaces). */
   wasmMemoryBytes: number;
@@ -177,7 +177,7 @@ export class Workspace {
   }
 
   /**
-   * Builds per-file trigram and 4-gram sketches, which let searches skip files that
+   * Builds per-file n-gram sketches, which let searches skip files that
    * cannot match (rare identifiers then take a fraction of a full scan).
    * Costs about 4 ns per byte held, so it is left out of {@link open}; the
    * daemon builds them in the background. Files added later need another call.

@@ -31,7 +31,7 @@ import { PARITY_CASES, type ParityCase } from "./parity_cases.ts";
 const root = await fixtureRoot();
 const ws = await Workspace.open(root);
 // With sketches built, every case below also checks that skipping files by
-// their trigram and 4-gram sketch never loses a match (the CLI runs without them).
+// their n-gram sketch never loses a match (the CLI runs without them).
 strictEqual(ws.buildSketches(), 0);
 const held = new Set(ws.files());
 

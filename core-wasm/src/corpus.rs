@@ -132,7 +132,7 @@ impl Corpus {
         self.files.is_empty()
     }
 
-    /// Builds trigram and 4-gram sketches for files that lack one, stopping once about
+    /// Builds n-gram sketches for files that lack one, stopping once about
     /// `budget` bytes of files were read; returns how many still lack one.
     /// Sketches pay off when a corpus is searched many times, so callers
     /// build them in the background, a slice at a time.

@@ -190,7 +190,7 @@ impl Matcher {
         MatcherScratch::default()
     }
 
-    /// Trigram and 4-gram hashes of the needles every match contains, one list per
+    /// N-gram hashes of the needles every match contains, one list per
     /// needle (files whose sketch lacks all of them cannot match); `narrow`
     /// for a file holding no ſ or Kelvin sign.
     pub fn needle_grams(&self, narrow: bool) -> Option<&[Vec<u32>]> {

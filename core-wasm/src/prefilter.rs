@@ -226,7 +226,7 @@ pub struct LineFilter {
     /// Every needle occurrence is itself a match (the pattern is just the
     /// needles, with no assertions), so candidates need no regex.
     pub confirms: bool,
-    /// Each needle's trigram and 4-gram hashes, for skipping files by their sketch.
+    /// Each needle's n-gram hashes, for skipping files by their sketch.
     pub grams: Vec<Vec<u32>>,
     needles: Vec<Needle>,
 }

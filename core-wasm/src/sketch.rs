@@ -1,35 +1,47 @@
 //! Per-file sketches: a small Bloom-style bitset of the file's
-//! ASCII-case-folded byte trigrams and 4-grams. A search whose every match
-//! must contain one of a few needles skips a file when, for every needle,
-//! some gram of it is absent — the file cannot match, so it is not scanned
-//! at all. A set bit only says "maybe", so a sketch never hides a match.
+//! ASCII-case-folded byte n-grams, n from 3 to 6. A search whose every
+//! match must contain one of a few needles skips a file when, for every
+//! needle, some gram of it is absent — the file cannot match, so it is not
+//! scanned at all. A set bit only says "maybe", so a sketch never hides a
+//! match.
 //!
-//! Why 4-grams too: code reuses the same short word pieces everywhere, so
-//! most trigrams of a name occur in most files even where the name does not
-//! (all of `pm_suspend`'s, spread over `pm_`, `sus`, `end`, are in half of a
-//! 50 MB generated corpus; its 4-grams in a seventh). Trigrams stay for
-//! short needles, where one 4-gram alone is a single, often set, bit. On
-//! that corpus, names seen once in a sample of files: median bytes scanned
-//! 28.7 MB with trigrams, 9.6 MB with both, in a bitset of the same size.
+//! Why longer grams than trigrams: code reuses the same short word pieces
+//! everywhere, so most trigrams of a name occur in most files even where the
+//! name does not (all of `pm_suspend`'s, spread over `pm_`, `sus`, `end`, are
+//! in half of a 50 MB generated corpus). The longer grams that span the
+//! joins between pieces (`m_su`, `_susp`) are what tell such files apart.
+//! Trigrams stay for short needles. On that corpus, for names seen once in a
+//! sample of its files, the median bytes a search still scans: 28.7 MB
+//! with trigrams in one bit per two bytes of file, 9.6 MB adding 4-grams,
+//! 3.5 MB with 3- to 6-grams in one bit per byte.
 
-/// About one sketch bit per two bytes of file, as a power of two in this
-/// range: a 10 KB file gets 8 Kib (1 KiB), costing ~6% of the file's size.
+/// About one sketch bit per byte of file, as a power of two in this range:
+/// a 10 KB file gets 16 Kib (2 KiB).
 const MIN_BITS_LOG2: u32 = 8;
-const MAX_BITS_LOG2: u32 = 20;
+const MAX_BITS_LOG2: u32 = 21;
+
+/// The gram lengths a sketch holds.
+const GRAMS: std::ops::RangeInclusive<usize> = 3..=6;
 
 fn fold(b: u8) -> u8 {
     b.to_ascii_lowercase()
 }
 
-/// A 32-bit hash of folded bytes packed big-endian (a trigram's three or a
-/// 4-gram's four); its top bits index counts and sketches.
-fn gram_hash(t: u32) -> u32 {
+/// A 32-bit hash of a folded trigram packed big-endian, for [`GramCounts`].
+fn trigram_hash(t: u32) -> u32 {
     t.wrapping_mul(0x9E37_79B1)
 }
 
-/// Folded bytes packed big-endian, for [`gram_hash`].
-fn pack(gram: &[u8]) -> u32 {
-    gram.iter().fold(0, |t, &b| (t << 8) | u32::from(fold(b)))
+/// Folded bytes packed big-endian.
+fn pack(gram: &[u8]) -> u64 {
+    gram.iter().fold(0, |t, &b| (t << 8) | u64::from(fold(b)))
+}
+
+/// The sketch hash of an `n`-byte gram packed in `t`: the length is mixed
+/// in, so a gram never stands for a shorter one.
+fn gram_hash(t: u64, n: usize) -> u32 {
+    let mixed = (t | ((n as u64) << 56)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 32) as u32
 }
 
 /// Roughly how often each folded trigram occurs in a corpus (hashed into
@@ -59,7 +71,7 @@ impl GramCounts {
     /// At most how often `needle` (three bytes or more) occurs: the count of
     /// its rarest trigram.
     pub fn estimate(&self, needle: &[u8]) -> Option<u64> {
-        needle.windows(3).map(|w| u64::from(self.grams[(gram_hash(pack(w)) >> 16) as usize])).min()
+        needle.windows(3).map(|w| u64::from(self.grams[(trigram_hash(pack(w) as u32) >> 16) as usize])).min()
     }
 
     /// Nothing counted yet (no file sketched, or only empty ones).
@@ -77,7 +89,7 @@ impl GramCounts {
     }
 }
 
-/// The trigram and 4-gram bitset of one file.
+/// The n-gram bitset of one file.
 #[derive(Clone, Debug)]
 pub struct Sketch {
     bits: Box<[u64]>,
@@ -87,26 +99,21 @@ pub struct Sketch {
 impl Sketch {
     /// Sketches `data`, adding its bytes and trigrams to `counts`.
     pub fn build(data: &[u8], counts: &mut GramCounts) -> Sketch {
-        let want = (data.len() / 2).max(1).next_power_of_two().trailing_zeros();
+        let want = data.len().max(1).next_power_of_two().trailing_zeros();
         let log2 = want.clamp(MIN_BITS_LOG2, MAX_BITS_LOG2);
         let mut bits = vec![0u64; 1 << (log2 - 6)].into_boxed_slice();
         let shift = 32 - log2;
-        // The last four folded bytes; the low three are the trigram.
-        let mut t: u32 = 0;
+        // The last eight folded bytes; the low n are the n-gram ending here.
+        let mut t: u64 = 0;
         for (i, &b) in data.iter().enumerate() {
             counts.bytes[usize::from(b)] += 1;
-            t = (t << 8) | u32::from(fold(b));
-            let mut set = |hash: u32| {
-                let h = hash >> shift;
-                bits[(h >> 6) as usize] |= 1 << (h & 63);
-            };
+            t = (t << 8) | u64::from(fold(b));
             if i >= 2 {
-                let tri = gram_hash(t & 0x00FF_FFFF);
-                counts.add(tri);
-                set(tri);
+                counts.add(trigram_hash(t as u32 & 0x00FF_FFFF));
             }
-            if i >= 3 {
-                set(gram_hash(t));
+            for n in GRAMS.take_while(|&n| n <= i + 1) {
+                let h = gram_hash(t & ((1 << (8 * n)) - 1), n) >> shift;
+                bits[(h >> 6) as usize] |= 1 << (h & 63);
             }
         }
         Sketch { bits, log2 }
@@ -127,11 +134,11 @@ impl Sketch {
     }
 }
 
-/// The trigram and 4-gram hashes of a needle's bytes (case is folded
-/// either way); none for a needle shorter than three bytes, which then
-/// passes every sketch.
+/// The hashes of a needle's 3- to 6-grams (case is folded either way);
+/// none for a needle shorter than three bytes, which then passes every
+/// sketch.
 pub fn needle_grams(needle: &[u8]) -> Vec<u32> {
-    needle.windows(3).chain(needle.windows(4)).map(|w| gram_hash(pack(w))).collect()
+    GRAMS.flat_map(|n| needle.windows(n).map(move |w| gram_hash(pack(w), n))).collect()
 }
 
 #[cfg(test)]
@@ -155,7 +162,7 @@ mod tests {
 
     #[test]
     fn names_made_of_common_pieces_are_told_apart() {
-        // Every trigram of pm_suspend is here, but not its 4-grams.
+        // Every trigram of pm_suspend is here, but not all its longer grams.
         let text = b"pm_resume(); m_sus(); _suspend_end(); spend;\n".repeat(20);
         let holds = |w: &[u8]| text.windows(w.len()).any(|t| t == w);
         assert!(b"pm_suspend".windows(3).all(holds), "a trigram sketch would pass it");
