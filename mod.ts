@@ -272,10 +272,18 @@ export class Workspace {
    * @param paths The PATH arguments that exist, relative to `cwd`.
    * @param shard The workspace holds one share of a split tree (see
    * {@link OpenOptions.range}): answer so that shares join exactly.
+   * @param maxBytes Only this many bytes of the (joined) output are kept:
+   * the search may stop once past them.
    */
-  searchPart(args: GrepArgs, paths: string[], cwd: string, shard = false): SearchPart {
+  searchPart(
+    args: GrepArgs,
+    paths: string[],
+    cwd: string,
+    shard = false,
+    maxBytes?: number,
+  ): SearchPart {
     const roots = args.paths.length > 0 && paths.length === 0 ? [] : this.#roots(paths, cwd);
-    return searchPart(args, this.#live(), roots, cwd, shard);
+    return searchPart(args, this.#live(), roots, cwd, shard, maxBytes);
   }
 
   /** Files rg would search, relative to the root, in path order. */

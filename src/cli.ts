@@ -121,6 +121,9 @@ export function runGrep(argv: string[], io: CommandIO): number {
  * Runs parsed flags against a corpus that already holds the roots' files.
  * @param shard One of several corpora splitting a workspace by path: answer
  * per root and as if output came before, so parts merge exactly.
+ * @param maxBytes The caller keeps only this many bytes of the joined
+ * output: the part may stop once its own output is past it (whatever comes
+ * after it in the join is past it too).
  */
 export function searchPart(
   args: GrepArgs,
@@ -128,12 +131,18 @@ export function searchPart(
   roots: SearchRoot[],
   cwd: string,
   shard = false,
+  maxBytes?: number,
 ): SearchPart {
   const part: SearchPart = { pieces: [], matched: false, searched: 0, separated: shard };
   const groups = shard ? roots.map((r) => [r]) : [roots];
+  let printed = 0;
   try {
     for (const group of groups) {
-      const request = grepRequest(args, group, cwd, roots);
+      if (maxBytes !== undefined && printed > maxBytes) break;
+      const request: GrepRequest = {
+        ...grepRequest(args, group, cwd, roots),
+        ...(maxBytes === undefined ? {} : { max_output: maxBytes - printed }),
+      };
       if (args.files) {
         const out = corpus.listFiles(JSON.stringify(request));
         part.pieces.push(out);
@@ -143,6 +152,7 @@ export function searchPart(
       if (args.maxCount === 0) continue;
       const result = corpus.grep(JSON.stringify({ ...request, printed_before: shard }));
       part.pieces.push(result.takeOutput());
+      printed += part.pieces.at(-1)!.length;
       part.matched ||= result.matched;
       part.searched += result.searched;
       result.free();

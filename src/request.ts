@@ -40,6 +40,10 @@ export interface GrepRequest {
   /** Search as if output came before (a shard's share of a split search):
    * in context mode the first file then opens with a `--` separator. */
   printed_before?: boolean;
+  /** Stop after the file that takes the output past this many bytes (a
+   * caller that keeps only a prefix); ignored for JSON and
+   * files-without-match output. */
+  max_output?: number;
   roots: RootSpec[];
   /** Directory that globs with a slash are anchored to. */
   cwd: string;

@@ -286,7 +286,18 @@ Deno.test({
         });
         await stepsLikeRg(t, client, ws.workspace, applicable);
         await t.step("max_bytes cuts the joined output at a line, as whole", async () => {
-          for (const args of [["-n", "foo"], ["-C1", "foo"], ["--json", "foo"]]) {
+          // Shards stop searching once their own output is past the cap
+          // (not --json): the kept prefix and the exit status must not change.
+          for (
+            const args of [
+              ["-n", "foo"],
+              ["-C1", "foo"],
+              ["--json", "foo"],
+              ["-c", "-i", "foo"],
+              ["-l", "foo"],
+              ["-n", "foo", "repo/src", "."],
+            ]
+          ) {
             // The whole answer (equal to rg's, as the cases above check).
             const whole = await ask<GrepResult>(client, "grep", {
               workspace: ws.workspace,
@@ -304,6 +315,7 @@ Deno.test({
               const expected = full.length <= max ? full : cut.subarray(0, cut.lastIndexOf(10) + 1);
               deepStrictEqual(bytesOf(r), expected.length ? expected : cut, `${args} ${max}`);
               strictEqual(r.truncated, full.length > max, `${args} ${max}`);
+              strictEqual(r.code, whole.code, `${args} ${max}: exit status`);
             }
           }
         });

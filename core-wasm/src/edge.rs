@@ -297,6 +297,7 @@ fn parse_request(text: &str) -> Result<GrepRequest, String> {
         output,
         with_filename: flag(&v, "with_filename"),
         printed_before: flag(&v, "printed_before"),
+        max_output: count(&v, "max_output")?.map(|n| n as usize),
         roots: parse_roots(&v)?,
         selector: parse_selector(&v)?,
     })

@@ -32,6 +32,10 @@ pub struct GrepRequest {
     /// shards sets it, and the merge drops that separator where nothing did
     /// come before.
     pub printed_before: bool,
+    /// Stop after the file that takes the output past this many bytes: the
+    /// caller keeps only a prefix (an agent's capped answer) and the rest
+    /// would be searched and printed for nothing.
+    pub max_output: Option<usize>,
     pub roots: Vec<Root>,
     pub selector: Selector,
 }
@@ -193,16 +197,29 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
         result.matched |= report.matched;
         printed_before |= report.printed;
     };
-    for root in &req.roots {
+    // Not for JSON (its summary needs every file) nor -L (whose exit status
+    // needs every file's answer).
+    let cap = match req.output {
+        OutputKind::Json { .. } | OutputKind::FilesWithoutMatch => None,
+        _ => req.max_output,
+    };
+    let full = |result: &GrepResult| cap.is_some_and(|max| result.output.len() > max);
+    'roots: for root in &req.roots {
         if root.is_file {
             // A named file that could not be read was reported by the loader.
             if let Some(f) = corpus.get(&root.path) {
                 search_one(f, (&root.display, ""), BinaryMode::Convert, &mut result);
             }
+            if full(&result) {
+                break 'roots;
+            }
             continue;
         }
         for (f, rel) in root_files(corpus, root, &req.selector) {
             search_one(f, (&root.display, rel), BinaryMode::Quit, &mut result);
+            if full(&result) {
+                break 'roots;
+            }
         }
     }
     if let OutputKind::Json { .. } = req.output {

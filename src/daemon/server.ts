@@ -559,6 +559,7 @@ export class Daemon {
       paths: existing,
       cwd,
       shard: shards > 1,
+      ...(Number.isFinite(maxBytes) ? { max_bytes: maxBytes } : {}),
     }), signal) as SearchPart[];
     const out = captureIO(cwd);
     const code = finishSearch(args, parts, missing, out.io, maxBytes);

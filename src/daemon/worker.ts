@@ -99,6 +99,7 @@ const OPS: Record<string, Op> = {
       p.paths as string[],
       String(p.cwd),
       Boolean(p.shard),
+      p.max_bytes === undefined ? undefined : Number(p.max_bytes),
     );
   },
   refresh(p) {
