@@ -1,6 +1,6 @@
 /**
  * `deno task daemon [--socket PATH] [--workers N] [--memory-limit SIZE]
- * [--socket-mode MODE] [--verbose]`: one long-lived process serving every agent's search tools
+ * [--linger SECONDS] [--socket-mode MODE] [--verbose]`: one long-lived process serving every agent's search tools
  * over a Unix socket (JSON-RPC 2.0 and the original curserve protocol; see
  * docs/PROTOCOL.md).
  * @module
@@ -22,6 +22,9 @@ OPTIONS:
     --memory-limit SIZE   Bytes of files to hold, e.g. 512M or 8G (default: no
                           limit); past it, the least recently used idle
                           workspaces are unloaded and reload on next use
+    --linger SECONDS      Keep a workspace loaded this long after its last
+                          client leaves, so the next agent run on it finds
+                          it ready (default: 600; 0 frees it at once)
     --shard-bytes SIZE    Split workspaces of at least this size across all
                           workers, so one search uses every core (default:
                           16M; 0 never splits)
@@ -52,6 +55,12 @@ function positiveInt(name: string, text: string | undefined, fallback: number): 
   return Number(text);
 }
 
+function nonNegativeInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) fail(`--${name} needs a whole number, got '${text}'`);
+  return Number(text);
+}
+
 if (import.meta.main) {
   let flags;
   try {
@@ -65,6 +74,7 @@ if (import.meta.main) {
         "memory-limit": { type: "string" },
         "shard-bytes": { type: "string" },
         "max-line-bytes": { type: "string" },
+        linger: { type: "string" },
         verbose: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -88,6 +98,7 @@ if (import.meta.main) {
     // 0 means never split.
     shardBytes: size("shard-bytes", flags["shard-bytes"], 16 << 20) || Infinity,
     maxLineBytes: positiveInt("max-line-bytes", flags["max-line-bytes"], 16 << 20),
+    lingerMs: 1000 * nonNegativeInt("linger", flags.linger, 600),
     verbose: flags.verbose ?? false,
     legacyDir: "/tmp",
   });

@@ -1226,6 +1226,56 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "daemon: a workspace outlives its last client for --linger, then is freed",
+  ...TEST_OPTS,
+  async fn(t) {
+    const listed = (s: Stats) => s.workspaces.filter((w) => w.root === root);
+    await t.step("default: the next client finds it loaded (same workspace)", async () => {
+      await withDaemon([], async (d) => {
+        const [first, opened] = await openClient(d.socket, root);
+        first.close();
+        const [next, again] = await openClient(d.socket, root);
+        try {
+          strictEqual(again.workspace, opened.workspace, "not loaded afresh");
+          await assertGrepLikeRg(next, again.workspace, root, ["-n", "needle"]);
+        } finally {
+          next.close();
+        }
+      });
+    });
+    await t.step("--linger 1: freed a second after the last client left", async () => {
+      await withDaemon(["--linger", "1"], async (d) => {
+        const [first] = await openClient(d.socket, root);
+        const observer = await DaemonClient.connect(d.socket);
+        try {
+          first.close();
+          await pollUntil(
+            "freed",
+            () => ask<Stats>(observer, "stats", {}),
+            (s) => !listed(s).length,
+          );
+        } finally {
+          observer.close();
+        }
+      });
+    });
+    await t.step("--linger 0: freed as soon as the last client leaves", async () => {
+      await withDaemon(["--linger", "0"], async (d) => {
+        const [first, opened] = await openClient(d.socket, root);
+        const observer = await DaemonClient.connect(d.socket);
+        try {
+          deepStrictEqual(await ask(first, "close", { workspace: opened.workspace }), {});
+          deepStrictEqual(listed(await ask<Stats>(observer, "stats", {})), []);
+        } finally {
+          first.close();
+          observer.close();
+        }
+      });
+    });
+  },
+});
+
 // --- 8. read_file, list_directory, glob, matches, caps ----------------------------------
 
 Deno.test({

@@ -30,6 +30,9 @@ export interface DaemonOptions {
   /** Workspaces of at least this many bytes are split into shards across
    * the workers, so one search uses every core. */
   shardBytes: number;
+  /** How long a workspace stays loaded after its last client left (0: it
+   * is freed at once). */
+  lingerMs: number;
   verbose: boolean;
   /** Directory of the original protocol's response sockets. */
   legacyDir: string;
@@ -70,6 +73,8 @@ interface Tenant {
   lastUsed: number;
   /** Unloaded to stay within the memory limit; reloads on next use. */
   evicted: boolean;
+  /** Frees it, once nobody has held it for the linger time. */
+  lingering?: ReturnType<typeof setTimeout>;
 }
 
 const encoder = new TextEncoder();
@@ -453,6 +458,8 @@ export class Daemon {
       const tenant = t;
       this.#load(t, onProgress).catch(() => this.#drop(key, tenant));
     }
+    clearTimeout(t.lingering);
+    t.lingering = undefined;
     t.clients.set(holder, (t.clients.get(holder) ?? 0) + 1);
     await t.loaded;
     return t;
@@ -635,14 +642,24 @@ export class Daemon {
     if (!t.evicted) this.#unload(t);
   }
 
-  /** Drops one of `holder`'s references; the last one frees the workspace. */
+  /** Drops one of `holder`'s references; after the last one the workspace
+   * lingers (an agent run that ends is often followed by another on the
+   * same tree), then is freed unless opened again meanwhile. */
   release(holder: object, t: Tenant, all = false): void {
     const n = t.clients.get(holder) ?? 0;
     if (n <= 1 || all) t.clients.delete(holder);
     else t.clients.set(holder, n - 1);
-    if (t.clients.size === 0) {
+    if (t.clients.size > 0 || t.lingering !== undefined) return;
+    const free = () => {
+      t.lingering = undefined;
+      if (t.clients.size > 0) return;
       for (const [key, v] of this.#tenants) if (v === t) this.#drop(key, t);
-    }
+    };
+    if (this.#opts.lingerMs <= 0) return free();
+    const timer = setTimeout(free, this.#opts.lingerMs);
+    // A lingering workspace must not keep the process alive.
+    Deno.unrefTimer(timer);
+    t.lingering = timer;
   }
 
   /** Forgets a client that went away, with every reference it held. */
@@ -747,7 +764,10 @@ export class Daemon {
   async close(): Promise<void> {
     this.#listener?.close();
     for (const c of [...this.#clients]) this.disconnect(c);
-    for (const t of this.#byId.values()) t.watcher?.close();
+    for (const t of this.#byId.values()) {
+      t.watcher?.close();
+      clearTimeout(t.lingering);
+    }
     await this.legacy.close();
     this.#pool.terminate();
     try {
