@@ -15,9 +15,9 @@
  */
 import { resolve } from "node:path";
 import { type GrepArgs, parseArgs } from "./src/args.ts";
-import { searchPart } from "./src/cli.ts";
+import { runGrep, searchPart } from "./src/cli.ts";
 import { captureIO, finishSearch, type SearchPart, splitMissing } from "./src/output.ts";
-import { CoreCorpus, wasmMemoryBytes } from "./src/core.ts";
+import { CoreCorpus, globsRescueAny, wasmMemoryBytes } from "./src/core.ts";
 import { type GrepMatch, jsonMatches } from "./src/matches.ts";
 import type { GrepRequest, OutputSpec } from "./src/request.ts";
 import { type LoadReport, type PathRange, type SearchRoot, Walker } from "./src/walk.ts";
@@ -244,7 +244,10 @@ export class Workspace {
   /**
    * Runs an rg command line (flags, pattern, paths) against the loaded
    * files, as if run from `options.cwd` (default: the workspace root; a
-   * directory inside it). Paths outside the workspace find nothing.
+   * directory inside it). Paths outside the workspace find nothing. A
+   * command that reaches files the load skipped (a `-g` that brings back
+   * ignored or hidden files, a path inside an ignored directory) runs from
+   * disk instead, so the answer is still rg's.
    * @returns The bytes rg would print, its messages and its exit status.
    * @throws {TypeError} When the workspace is closed.
    */
@@ -262,7 +265,11 @@ export class Workspace {
     }
     // Like rg, name paths that do not exist and search the others.
     const { existing, missing } = splitMissing(args.paths, cwd);
-    const code = finishSearch(args, [this.searchPart(args, existing, cwd)], missing, out.io);
+    const part = this.searchPart(args, existing, cwd);
+    // What the workspace skipped is read from disk, as the CLI does.
+    const code = part.fromDisk
+      ? runGrep(argv, out.io)
+      : finishSearch(args, [part], missing, out.io);
     return { stdout: out.stdout(), stderr: out.stderr(), code };
   }
 
@@ -283,6 +290,9 @@ export class Workspace {
     maxBytes?: number,
   ): SearchPart {
     const roots = args.paths.length > 0 && paths.length === 0 ? [] : this.#roots(paths, cwd);
+    if (this.#reachesSkipped(args, roots, cwd)) {
+      return { pieces: [], matched: false, searched: 0, separated: shard, fromDisk: true };
+    }
     return searchPart(args, this.#live(), roots, cwd, shard, maxBytes);
   }
 
@@ -314,6 +324,52 @@ export class Workspace {
   }
 
   /** Search roots for paths given relative to `cwd` (default: the root). */
+  /**
+   * Whether the command reaches files the load skipped (ignored or hidden),
+   * which only the disk can answer: `--hidden` or `--no-ignore` beyond the
+   * workspace's own, a root at or inside a skipped entry (rg searches what
+   * it is pointed at), or `-g`/`--iglob`/`-t` filters that bring a skipped
+   * entry back, as rg's overrides do.
+   */
+  #reachesSkipped(args: GrepArgs, roots: SearchRoot[], cwd: string): boolean {
+    const skipped = this.#loaded.walker.skipped;
+    if (skipped.size === 0) return false;
+    const { hidden = false, noIgnore = false } = this.#options;
+    if ((args.hidden && !hidden) || (args.noIgnore && !noIgnore)) return true;
+    for (const root of roots) {
+      for (let p: string = root.path; p.startsWith(this.root); p = p.slice(0, p.lastIndexOf("/"))) {
+        if (skipped.has(p)) return true;
+        if (p === this.root) break;
+      }
+    }
+    if (!args.globs.length && !args.iglobs.length && !args.types.length) return false;
+    const shown: string[] = [];
+    const kinds: number[] = [];
+    for (const root of roots) {
+      if (root.isFile) continue;
+      const prefix = root.path.endsWith("/") ? root.path : root.path + "/";
+      for (const [abs, entry] of skipped) {
+        if (!abs.startsWith(prefix)) continue;
+        const rel = abs.slice(prefix.length);
+        shown.push(root.display === "" ? rel : `${root.display.replace(/\/$/, "")}/${rel}`);
+        kinds.push((entry.isDir ? 1 : 0) | (entry.hiddenOnly ? 2 : 0));
+      }
+    }
+    if (shown.length === 0) return false;
+    const request = {
+      cwd,
+      globs: args.globs,
+      iglobs: args.iglobs,
+      types: args.types,
+      types_not: args.typesNot,
+    };
+    try {
+      return globsRescueAny(JSON.stringify(request), shown.join("\0"), Uint8Array.from(kinds));
+    } catch {
+      return true; // a bad glob: the CLI reports it as rg would
+    }
+  }
+
   #roots(paths: string[] | undefined, cwd = this.root): SearchRoot[] {
     if (!paths || paths.length === 0) return [{ path: cwd, display: "", isFile: false }];
     return paths.map((p) => {

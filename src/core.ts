@@ -9,10 +9,11 @@ import {
   CoreCorpus,
   CoreGrepResult,
   CoreWalkRules,
+  globsRescueAny,
   wasmMemory,
 } from "../core-wasm/lib/curserve_core.js";
 
-export { CoreCorpus, CoreGrepResult, CoreWalkRules };
+export { CoreCorpus, CoreGrepResult, CoreWalkRules, globsRescueAny };
 
 const memory = wasmMemory() as WebAssembly.Memory;
 

@@ -57,6 +57,10 @@ export interface SearchPart {
   separated: boolean;
   /** A core error (bad pattern, glob or type), as rg prints it. */
   error?: string;
+  /** Nothing searched: the command reaches files the workspace skipped
+   * (ignored or hidden ones a `-g` brings back, or a path inside an ignored
+   * directory), so it must run from disk (`runGrep`) instead. */
+  fromDisk?: boolean;
 }
 
 /**

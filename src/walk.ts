@@ -88,6 +88,16 @@ export interface SearchRoot {
   isFile: boolean;
 }
 
+/** An entry the walk skipped: by an ignore rule (or a glob or type of the
+ * walk's own), or only for its hidden name. A request's globs may bring it
+ * back, as rg's do (see `globsRescueAny` in the core). */
+export interface SkippedEntry {
+  /** As rg prints it from the walk's root. */
+  shown: string;
+  isDir: boolean;
+  hiddenOnly: boolean;
+}
+
 /** What a load did. */
 export interface LoadReport {
   files: number;
@@ -97,6 +107,10 @@ export interface LoadReport {
 }
 
 const IGNORE_NAMES = [".rgignore", ".ignore", ".gitignore"] as const;
+
+/** The core's verdicts on a directory entry (`CoreWalkRules.keepEntries`). */
+const KEEP = 1;
+const SKIP_HIDDEN = 2;
 
 function joinPath(dir: string, name: string): string {
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
@@ -144,6 +158,8 @@ export class Walker {
   #walked = new Map<string, { level: number; shown: string }>();
   #report: LoadReport = { files: 0, bytes: 0, errors: [] };
   #onFile?: (report: LoadReport) => void;
+  /** What the walk skipped, by absolute path. */
+  readonly skipped = new Map<string, SkippedEntry>();
 
   constructor(
     private corpus: CoreCorpus,
@@ -235,9 +251,12 @@ export class Walker {
       Uint8Array.from(entries, (e) => (e.isDir ? 1 : 0)),
     );
     entries.forEach((e, i) => {
-      if (!keep[i]) return;
       const childAbs = joinPath(abs, e.name);
       const childShown = shown === "" ? e.name : joinPath(shown, e.name);
+      if (keep[i] !== KEEP) {
+        this.#skip(childAbs, childShown, e.isDir, keep[i] === SKIP_HIDDEN);
+        return;
+      }
       if (e.isDir) {
         // A shard need not list directories whose files are all another's.
         const range = this.#opts.range;
@@ -280,8 +299,10 @@ export class Walker {
     const forget = () => {
       this.corpus.removeFile(abs);
       this.corpus.removeUnder(abs);
-      for (const d of this.#walked.keys()) {
-        if (d === abs || d.startsWith(abs + "/")) this.#walked.delete(d);
+      for (const map of [this.#walked, this.skipped]) {
+        for (const d of map.keys()) {
+          if (d === abs || d.startsWith(abs + "/")) map.delete(d);
+        }
       }
     };
     // Gone, a link, or inside a directory the walk skipped.
@@ -298,10 +319,20 @@ export class Walker {
       Uint8Array.of(info.isDirectory ? 1 : 0),
     );
     forget();
-    if (!keep[0]) return "ok";
+    if (keep[0] !== KEEP) {
+      this.#skip(abs, shown, info.isDirectory, keep[0] === SKIP_HIDDEN);
+      return "ok";
+    }
     if (info.isDirectory) this.#walk(abs, shown, parent.level);
     else if (info.isFile) this.#readFile(abs, shown, true);
     return "ok";
+  }
+
+  #skip(abs: string, shown: string, isDir: boolean, hiddenOnly: boolean): void {
+    // A shard records what lies in its share (directories: what may).
+    const range = this.#opts.range;
+    if (range && (isDir ? outsideRange(abs, range) : !inRange(abs, range))) return;
+    this.skipped.set(abs, { shown, isDir, hiddenOnly });
   }
 
   #readFile(abs: string, shown: string, walked: boolean): void {

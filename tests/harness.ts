@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { parseArgs } from "../src/args.ts";
 import { makeFixtureTree } from "./fixtures.ts";
 import type { ParityCase } from "./parity_cases.ts";
@@ -174,24 +174,16 @@ export const TEST_OPTS = { sanitizeOps: false, sanitizeResources: false };
 export const WORKSPACE_SKIP_RULES = {
   cwd: "runs in a subdirectory (cwd)",
   outside: "names a path outside the root ({ROOT}, absolute or ..)",
-  walk: "changes the walk (--hidden / --no-ignore)",
-  file: "names a file the workspace does not hold",
-  dir: "names a directory rg walks into files the workspace does not hold",
-  filter: "has -g/--iglob/-t that let rg past ignore or hidden rules",
 } as const;
 export type WorkspaceSkipRule = keyof typeof WORKSPACE_SKIP_RULES;
 
 /**
- * Why case `c` cannot run against a workspace on `root` that holds the files
- * `held` (paths relative to `root`), or undefined if it can.
+ * Why case `c` cannot run against a workspace on the fixture root, or
+ * undefined if it can. Everything else can: a command that reaches files
+ * the workspace skipped (named ignored files, `-g` bringing back ignored or
+ * hidden ones, `--hidden`) is answered from disk, and these cases check it.
  */
-export async function workspaceSkipRule(
-  c: ParityCase,
-  root: string,
-  held: ReadonlySet<string>,
-): Promise<WorkspaceSkipRule | undefined> {
-  const allHeld = async (args: string[]) =>
-    (await rgFiles(args, root)).every((f) => held.has(relative(root, resolve(root, f))));
+export function workspaceSkipRule(c: ParityCase): WorkspaceSkipRule | undefined {
   if (c.cwd) return "cwd";
   if (c.args.some((a) => a.includes("{ROOT}"))) return "outside";
   let args;
@@ -200,35 +192,13 @@ export async function workspaceSkipRule(
   } catch {
     return undefined; // a usage error: reported as rg reports it
   }
-  const { paths } = args;
-  if (paths.some((p) => isAbsolute(p) || p.split("/").includes(".."))) return "outside";
-  if (args.hidden || args.noIgnore) return "walk";
-  const infos = await Promise.all(
-    paths.map((p) => Deno.stat(join(root, p)).catch(() => undefined)),
-  );
-  if (paths.some((p, i) => infos[i]?.isFile && !held.has(relative(root, resolve(root, p))))) {
-    return "file";
-  }
-  if (infos.some((info) => info?.isDirectory) && !(await allHeld(paths))) return "dir";
-  const filters = [
-    ...args.globs.flatMap((g) => ["-g", g]),
-    ...args.iglobs.flatMap((g) => ["--iglob", g]),
-    ...args.types.flatMap((t) => ["-t", t]),
-    ...args.typesNot.flatMap((t) => ["-T", t]),
-  ];
-  if (filters.length && !(await allHeld([...filters, ...paths]))) return "filter";
+  if (args.paths.some((p) => isAbsolute(p) || p.split("/").includes(".."))) return "outside";
   return undefined;
 }
 
-/** The cases of `cases` a default workspace on `root` can answer (it holds `rg --files`). */
-export async function workspaceCases(
-  cases: readonly ParityCase[],
-  root: string,
-): Promise<ParityCase[]> {
-  const held = new Set(await rgFiles([], root));
-  const out: ParityCase[] = [];
-  for (const c of cases) if (!(await workspaceSkipRule(c, root, held))) out.push(c);
-  return out;
+/** The cases of `cases` a default workspace on the fixture root can answer. */
+export function workspaceCases(cases: readonly ParityCase[]): ParityCase[] {
+  return cases.filter((c) => !workspaceSkipRule(c));
 }
 
 /** Every `step`-th item, spread over the whole list, about `n` of them. */

@@ -6,7 +6,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::corpus::Corpus;
-use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector};
+use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector, Verdict};
 use crate::grep::{self, display_join, GrepRequest, Root};
 use crate::matcher::{CaseMode, PatternOptions};
 use crate::printer::OutputKind;
@@ -184,7 +184,9 @@ impl CoreWalkRules {
     }
 
     /// For entries of directory `level` (names joined by NUL, `kinds` 1 for
-    /// a directory, 0 for a file), returns 1 for each entry to keep.
+    /// a directory, 0 for a file), returns 1 for each entry to keep, 0 for
+    /// one a glob, ignore rule or type excludes, 2 for one skipped only for
+    /// its hidden name.
     #[wasm_bindgen(js_name = keepEntries)]
     pub fn keep_entries(
         &self,
@@ -200,10 +202,29 @@ impl CoreWalkRules {
             .map(|(name, &kind)| {
                 let abs = display_join(dir_abs, name);
                 let shown = display_join(dir_shown, name);
-                u8::from(!self.tree.skips(level as usize, &abs, &shown, name, kind == 1))
+                match self.tree.verdict(level as usize, &abs, &shown, name, kind == 1) {
+                    Verdict::Keep => 1,
+                    Verdict::SkipByRule => 0,
+                    Verdict::SkipHidden => 2,
+                }
             })
             .collect()
     }
+}
+
+/// Whether a request's globs or types (`-g`, `--iglob`, `-t`) make rg
+/// search any of the given entries, which a walk without them skipped:
+/// paths as rg prints them, joined by NUL; `kinds` per entry, bit 0 a
+/// directory, bit 1 skipped only for its hidden name. Held files alone then
+/// cannot answer the request.
+#[wasm_bindgen(js_name = globsRescueAny)]
+pub fn globs_rescue_any(request: &str, shown: &str, kinds: &[u8]) -> Result<bool, JsError> {
+    let v: Value = serde_json::from_str(request).map_err(|e| JsError::new(&e.to_string()))?;
+    let selector = parse_selector(&v).map_err(|e| JsError::new(&e))?;
+    if selector.is_empty() || kinds.is_empty() {
+        return Ok(false);
+    }
+    Ok(shown.split('\0').zip(kinds).any(|(path, &kind)| selector.rescues(path, kind & 1 != 0, kind & 2 != 0)))
 }
 
 fn flag(v: &Value, key: &str) -> bool {

@@ -88,6 +88,17 @@ impl Selector {
         self.override_match(dir, true) == Some(true)
     }
 
+    /// Whether these globs or types make rg search an entry that a walk
+    /// without them skips (`hidden`: skipped only for its dot name, not by
+    /// an ignore rule). A glob's whitelist overrides ignore rules and hidden
+    /// names alike; a type's only hidden names.
+    pub fn rescues(&self, shown: &str, is_dir: bool, hidden: bool) -> bool {
+        match self.override_match(shown, is_dir) {
+            Some(ignored) => !ignored,
+            None => hidden && self.type_match(shown, is_dir) == Some(false),
+        }
+    }
+
     /// The verdict on a file's own printed path, its directories aside.
     pub fn selects_name(&self, path: &str) -> bool {
         match self.override_match(path, false) {
@@ -209,21 +220,41 @@ impl IgnoreTree {
     /// Whether a directory entry found while walking should be skipped.
     /// `abs` is its absolute path, `shown` its path as rg would print it.
     pub fn skips(&self, level: usize, abs: &str, shown: &str, name: &str, is_dir: bool) -> bool {
+        self.verdict(level, abs, shown, name, is_dir) != Verdict::Keep
+    }
+
+    /// What the walk does with an entry, and why.
+    pub fn verdict(&self, level: usize, abs: &str, shown: &str, name: &str, is_dir: bool) -> Verdict {
+        let rule = |skip: bool| if skip { Verdict::SkipByRule } else { Verdict::Keep };
         if let Some(ignored) = self.selector.override_match(shown, is_dir) {
-            return ignored;
+            return rule(ignored);
         }
         let whitelisted = match self.ignore_match(level, abs, is_dir) {
-            Some(true) => return true,
+            Some(true) => return Verdict::SkipByRule,
             Some(false) => true,
             None => false,
         };
         let whitelisted = match self.selector.type_match(shown, is_dir) {
-            Some(true) => return true,
+            Some(true) => return Verdict::SkipByRule,
             Some(false) => true,
             None => whitelisted,
         };
-        !whitelisted && !self.hidden && name.starts_with('.')
+        if !whitelisted && !self.hidden && name.starts_with('.') {
+            Verdict::SkipHidden
+        } else {
+            Verdict::Keep
+        }
     }
+}
+
+/// What a walk does with a directory entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Keep,
+    /// Excluded by a glob, an ignore rule or a type.
+    SkipByRule,
+    /// Skipped for its dot name alone.
+    SkipHidden,
 }
 
 #[cfg(test)]
@@ -250,6 +281,21 @@ mod tests {
         // A whitelist rule makes a hidden file visible, as in rg.
         assert!(!t.skips(0, "/w/.env", ".env", ".env", false));
         assert!(t.skips(0, "/w/.other", ".other", ".other", false));
+    }
+
+    #[test]
+    fn globs_rescue_what_rules_skip_and_types_only_hidden_names() {
+        let sel = |globs: &[&str], types: &[&str]| {
+            let globs: Vec<String> = globs.iter().map(|g| g.to_string()).collect();
+            let types: Vec<String> = types.iter().map(|g| g.to_string()).collect();
+            Selector::new("/w", &globs, &[], &types, &[]).unwrap()
+        };
+        assert!(sel(&["*.log"], &[]).rescues("a.log", false, false));
+        assert!(sel(&["docs/*"], &[]).rescues("docs/build", true, false));
+        assert!(!sel(&["*.log"], &[]).rescues("dist", true, false));
+        assert!(!sel(&["*.py", "!*.log"], &[]).rescues("a.log", false, false));
+        assert!(sel(&[], &["sh"]).rescues(".env.sh", false, true));
+        assert!(!sel(&[], &["sh"]).rescues("ignored.sh", false, false));
     }
 
     #[test]

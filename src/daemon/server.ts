@@ -568,6 +568,14 @@ export class Daemon {
       shard: shards > 1,
       ...(Number.isFinite(maxBytes) ? { max_bytes: maxBytes } : {}),
     }), signal) as SearchPart[];
+    if (parts.some((p) => p.fromDisk)) {
+      // Files the workspace skipped are in play: rg's answer from disk.
+      const worker = t.shards[0]?.worker ?? 0;
+      return await this.#pool.call(worker, "cli", { cwd, argv }, {
+        signal,
+        group: t.id,
+      }) as Printed;
+    }
     const out = captureIO(cwd);
     const code = finishSearch(args, parts, missing, out.io, maxBytes);
     return { stdout: out.stdout(), stderr: out.stderr(), code };
