@@ -10,13 +10,13 @@
 //! name does not (all of `pm_suspend`'s, spread over `pm_`, `sus`, `end`, are
 //! in half of a 50 MB generated corpus). The longer grams that span the
 //! joins between pieces (`m_su`, `_susp`) are what tell such files apart.
-//! Trigrams stay for short needles. On that corpus, for names seen once in a
-//! sample of its files, the median bytes a search still scans: 28.7 MB
-//! with trigrams in one bit per two bytes of file, 9.6 MB adding 4-grams,
-//! 3.5 MB with 3- to 6-grams in one bit per byte.
+//! On that corpus, for names seen once in a sample of its files, the median
+//! bytes a search still scans: 28.7 MB with trigrams in one bit per two
+//! bytes of file, 9.6 MB adding 4-grams, 3.5 MB with 3- to 6-grams in one
+//! bit per byte. A needle as short as `todo` has too few grams for a bitset
+//! that full, so trigrams are also kept in a sparse bitset of their own.
 
-/// About one sketch bit per byte of file, as a power of two in this range:
-/// a 10 KB file gets 16 Kib (2 KiB).
+/// Bounds of a sketch bitset's size (bits, as powers of two).
 const MIN_BITS_LOG2: u32 = 8;
 const MAX_BITS_LOG2: u32 = 21;
 
@@ -38,10 +38,11 @@ fn pack(gram: &[u8]) -> u64 {
 }
 
 /// The sketch hash of an `n`-byte gram packed in `t`: the length is mixed
-/// in, so a gram never stands for a shorter one.
+/// in, so a gram never stands for a shorter one; the top bits say where it
+/// goes, the lowest marks a trigram.
 fn gram_hash(t: u64, n: usize) -> u32 {
     let mixed = (t | ((n as u64) << 56)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed >> 32) as u32
+    ((mixed >> 32) as u32 & !1) | u32::from(n == 3)
 }
 
 /// Roughly how often each folded trigram occurs in a corpus (hashed into
@@ -89,20 +90,47 @@ impl GramCounts {
     }
 }
 
-/// The n-gram bitset of one file.
+/// One bitset of hashed grams, of a power of two bits near `len >> shift`.
+#[derive(Clone, Debug)]
+struct Bits {
+    words: Box<[u64]>,
+    log2: u32,
+}
+
+impl Bits {
+    fn for_len(len: usize, shift: u32) -> Bits {
+        let log2 =
+            (len >> shift).max(1).next_power_of_two().trailing_zeros().clamp(MIN_BITS_LOG2, MAX_BITS_LOG2);
+        Bits { words: vec![0u64; 1 << (log2 - 6)].into_boxed_slice(), log2 }
+    }
+
+    fn set(&mut self, hash: u32) {
+        let h = hash >> (32 - self.log2);
+        self.words[(h >> 6) as usize] |= 1 << (h & 63);
+    }
+
+    fn has(&self, hash: u32) -> bool {
+        let h = hash >> (32 - self.log2);
+        self.words[(h >> 6) as usize] & (1 << (h & 63)) != 0
+    }
+}
+
+/// The gram bitsets of one file: every 3- to 6-gram in one bitset of
+/// about a bit per byte, and the trigrams once more in a sparse one of a
+/// bit per four bytes. Short needles (`todo`: two trigrams and one 4-gram)
+/// have too few grams to be ruled out by the full bitset alone, where most
+/// bits are set; the sparse one rules them out.
 #[derive(Clone, Debug)]
 pub struct Sketch {
-    bits: Box<[u64]>,
-    log2: u32,
+    grams: Bits,
+    trigrams: Bits,
 }
 
 impl Sketch {
     /// Sketches `data`, adding its bytes and trigrams to `counts`.
     pub fn build(data: &[u8], counts: &mut GramCounts) -> Sketch {
-        let want = data.len().max(1).next_power_of_two().trailing_zeros();
-        let log2 = want.clamp(MIN_BITS_LOG2, MAX_BITS_LOG2);
-        let mut bits = vec![0u64; 1 << (log2 - 6)].into_boxed_slice();
-        let shift = 32 - log2;
+        let mut grams = Bits::for_len(data.len(), 0);
+        let mut trigrams = Bits::for_len(data.len(), 2);
         // The last eight folded bytes; the low n are the n-gram ending here.
         let mut t: u64 = 0;
         for (i, &b) in data.iter().enumerate() {
@@ -110,18 +138,20 @@ impl Sketch {
             t = (t << 8) | u64::from(fold(b));
             if i >= 2 {
                 counts.add(trigram_hash(t as u32 & 0x00FF_FFFF));
+                let h = gram_hash(t & 0xFF_FFFF, 3);
+                grams.set(h);
+                trigrams.set(h);
             }
-            for n in GRAMS.take_while(|&n| n <= i + 1) {
-                let h = gram_hash(t & ((1 << (8 * n)) - 1), n) >> shift;
-                bits[(h >> 6) as usize] |= 1 << (h & 63);
+            for n in GRAMS.skip(1).take_while(|&n| n <= i + 1) {
+                grams.set(gram_hash(t & ((1 << (8 * n)) - 1), n));
             }
         }
-        Sketch { bits, log2 }
+        Sketch { grams, trigrams }
     }
 
     fn has(&self, hash: u32) -> bool {
-        let h = hash >> (32 - self.log2);
-        self.bits[(h >> 6) as usize] & (1 << (h & 63)) != 0
+        // The lowest bit marks a trigram (see `gram_hash`).
+        self.grams.has(hash) && (hash & 1 == 0 || self.trigrams.has(hash))
     }
 
     /// Whether some needle (given as its [`needle_grams`]) may occur.
@@ -130,7 +160,7 @@ impl Sketch {
     }
 
     pub fn bytes(&self) -> usize {
-        self.bits.len() * 8
+        (self.grams.words.len() + self.trigrams.words.len()) * 8
     }
 }
 
