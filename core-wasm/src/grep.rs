@@ -63,27 +63,26 @@ pub fn display_join(root: &str, rel: &str) -> String {
     }
 }
 
-/// The files a directory root searches, in walk order, with their paths
-/// relative to the root: those a walk found below it that pass the globs
-/// and types.
+/// The files a directory root searches, in walk order: those a walk found
+/// below it that pass the globs and types. A file's path relative to the
+/// root is `&f.path[base..]` for the `base` returned; it is left to the
+/// caller so that files a search rules out never touch their path's bytes
+/// (on Linux 6.1, that was a cache miss for each of 78,000 files).
 pub fn root_files<'c>(
     corpus: &'c Corpus,
     root: &'c Root,
     selector: &Selector,
-) -> Box<dyn Iterator<Item = (&'c FileEntry, &'c str)> + 'c> {
+) -> (usize, Box<dyn Iterator<Item = &'c FileEntry> + 'c>) {
     let base = root.path.trim_end_matches('/').len() + 1;
     let range = corpus.under_range(&root.path);
     let files = corpus.files();
     if selector.is_empty() {
-        return Box::new(files[range].iter().filter(|f| f.walked).map(move |f| (f, &f.path[base..])));
+        return (base, Box::new(files[range].iter().filter(|f| f.walked)));
     }
     let key = format!("{}\0{:?}\0{:?}", selector.key, root.path, root.display);
     let picked =
         corpus.selection(&key, |files| select(&files[range.clone()], range.start, base, root, selector));
-    Box::new((0..picked.len()).map(move |i| {
-        let f = &files[picked[i] as usize];
-        (f, &f.path[base..])
-    }))
+    (base, Box::new((0..picked.len()).map(move |i| &files[picked[i] as usize])))
 }
 
 /// The indices (offset by `first`) of the walked `files` below `root` that
@@ -119,8 +118,9 @@ pub fn list_files(corpus: &Corpus, roots: &[Root], selector: &Selector) -> Vec<u
             }
             continue;
         }
-        for (_, rel) in root_files(corpus, root, selector) {
-            out.extend_from_slice(display_join(&root.display, rel).as_bytes());
+        let (base, files) = root_files(corpus, root, selector);
+        for f in files {
+            out.extend_from_slice(display_join(&root.display, &f.path[base..]).as_bytes());
             out.push(b'\n');
         }
     }
@@ -158,45 +158,49 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
     let mut printed_before = req.printed_before;
     // Sketches may rule files out, unless non-matching files print too.
     let gate = !req.search.invert && !matches!(req.output, OutputKind::FilesWithoutMatch);
-    let mut search_one = |f: &FileEntry, shown: (&str, &str), binary: BinaryMode, result: &mut GrepResult| {
-        let narrow = !f.wide_folds;
-        search_scratch.set_narrow(narrow);
-        if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), &f.sketch) {
-            if !sketch.may_contain_any(needles) {
-                // Searched, in effect: it holds no needle, so no match.
-                result.files_searched += 1;
-                return;
+    // `shown`: the root's printed path, and where in the file's path the
+    // part below the root starts (read only if the file is searched).
+    let mut search_one =
+        |f: &FileEntry, shown: (&str, usize), binary: BinaryMode, result: &mut GrepResult| {
+            let narrow = !f.wide_folds;
+            search_scratch.set_narrow(narrow);
+            if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), &f.sketch) {
+                if !sketch.may_contain_any(needles) {
+                    // Searched, in effect: it holds no needle, so no match.
+                    result.files_searched += 1;
+                    return;
+                }
             }
-        }
-        let binary_offset = match binary {
-            BinaryMode::Convert => f.first_nul.filter(|&i| i < crate::search::BUFFER_CAPACITY),
-            BinaryMode::Quit => None,
+            let shown = (shown.0, &f.path[shown.1..]);
+            let binary_offset = match binary {
+                BinaryMode::Convert => f.first_nul.filter(|&i| i < crate::search::BUFFER_CAPACITY),
+                BinaryMode::Quit => None,
+            };
+            let mut printer = FilePrinter::new(
+                &mut result.output,
+                &print_cfg,
+                shown,
+                binary,
+                binary_offset,
+                matcher,
+                &mut print_scratch,
+                printed_before,
+                &mut result.stats,
+            );
+            let outcome = search_file(
+                &f.data,
+                f.first_nul,
+                binary,
+                &search_cfg,
+                matcher,
+                &mut search_scratch,
+                &mut printer,
+            );
+            let report = printer.finish(&outcome);
+            result.files_searched += 1;
+            result.matched |= report.matched;
+            printed_before |= report.printed;
         };
-        let mut printer = FilePrinter::new(
-            &mut result.output,
-            &print_cfg,
-            shown,
-            binary,
-            binary_offset,
-            matcher,
-            &mut print_scratch,
-            printed_before,
-            &mut result.stats,
-        );
-        let outcome = search_file(
-            &f.data,
-            f.first_nul,
-            binary,
-            &search_cfg,
-            matcher,
-            &mut search_scratch,
-            &mut printer,
-        );
-        let report = printer.finish(&outcome);
-        result.files_searched += 1;
-        result.matched |= report.matched;
-        printed_before |= report.printed;
-    };
     // Not for JSON (its summary needs every file) nor -L (whose exit status
     // needs every file's answer).
     let cap = match req.output {
@@ -208,15 +212,16 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
         if root.is_file {
             // A named file that could not be read was reported by the loader.
             if let Some(f) = corpus.get(&root.path) {
-                search_one(f, (&root.display, ""), BinaryMode::Convert, &mut result);
+                search_one(f, (&root.display, f.path.len()), BinaryMode::Convert, &mut result);
             }
             if full(&result) {
                 break 'roots;
             }
             continue;
         }
-        for (f, rel) in root_files(corpus, root, &req.selector) {
-            search_one(f, (&root.display, rel), BinaryMode::Quit, &mut result);
+        let (base, files) = root_files(corpus, root, &req.selector);
+        for f in files {
+            search_one(f, (&root.display, base), BinaryMode::Quit, &mut result);
             if full(&result) {
                 break 'roots;
             }

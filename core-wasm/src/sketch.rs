@@ -166,9 +166,10 @@ impl Sketch {
 
 /// The hashes of a needle's 3- to 6-grams (case is folded either way);
 /// none for a needle shorter than three bytes, which then passes every
-/// sketch.
+/// sketch. Longest first: a file without the needle most likely lacks one
+/// of those, and each check is a cache miss.
 pub fn needle_grams(needle: &[u8]) -> Vec<u32> {
-    GRAMS.flat_map(|n| needle.windows(n).map(move |w| gram_hash(pack(w), n))).collect()
+    GRAMS.rev().flat_map(|n| needle.windows(n).map(move |w| gram_hash(pack(w), n))).collect()
 }
 
 #[cfg(test)]
