@@ -102,6 +102,8 @@ export function runGrep(argv: string[], io: CommandIO): number {
       iglobs: args.iglobs,
       types: args.types,
       typesNot: args.typesNot,
+      // A listing needs no contents: rg does not open the files either.
+      namesOnly: args.files,
     });
     // Compile before reading files: a bad pattern should fail fast.
     if (!args.files && args.maxCount !== 0) {

@@ -28,6 +28,8 @@ export interface WalkOptions {
   range?: PathRange;
   /** Instead of reading files, hand each path to this (planning shards). */
   list?: (abs: string) => void;
+  /** Hold each file's name but not its contents (enough for `--files`). */
+  namesOnly?: boolean;
 }
 
 /** A contiguous share of a tree in {@link walkOrder}: `from` inclusive, `to`
@@ -340,7 +342,10 @@ export class Walker {
     if (this.#opts.range && !inRange(abs, this.#opts.range)) return;
     let size: number;
     try {
-      size = readFileInto(this.corpus, abs, walked);
+      if (this.#opts.namesOnly) {
+        this.corpus.allocFile(abs, 0, walked);
+        size = 0;
+      } else size = readFileInto(this.corpus, abs, walked);
     } catch (err) {
       this.#report.errors.push(`${shown}: ${osErrorText(err)}`);
       return;
