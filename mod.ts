@@ -17,10 +17,10 @@ import { resolve } from "node:path";
 import { type GrepArgs, parseArgs } from "./src/args.ts";
 import { runGrep, searchPart } from "./src/cli.ts";
 import { captureIO, finishSearch, type SearchPart, splitMissing } from "./src/output.ts";
-import { CoreCorpus, globsRescueAny, wasmMemoryBytes } from "./src/core.ts";
+import { CoreCorpus, globsRescue, wasmMemoryBytes } from "./src/core.ts";
 import { type GrepMatch, jsonMatches } from "./src/matches.ts";
 import type { GrepRequest, OutputSpec } from "./src/request.ts";
-import { type LoadReport, type PathRange, type SearchRoot, Walker } from "./src/walk.ts";
+import { type LoadReport, type PathRange, type SearchRoot, Walker, walkOrder } from "./src/walk.ts";
 
 export type { GrepRequest, OutputSpec } from "./src/request.ts";
 export type { GrepMatch } from "./src/matches.ts";
@@ -97,6 +97,23 @@ interface Loaded {
   walker: Walker;
   report: LoadReport;
   loadMs: number;
+}
+
+/** A `--files` listing (one path per line, in walk order) with `names`
+ * added in their places. */
+function withNames(listing: Uint8Array, names: string[]): Uint8Array {
+  const text = new TextDecoder().decode(listing);
+  const lines = text === "" ? [] : text.slice(0, -1).split("\n");
+  for (const name of names) {
+    let [lo, hi] = [0, lines.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (walkOrder(lines[mid], name) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    lines.splice(lo, 0, name);
+  }
+  return new TextEncoder().encode(lines.map((l) => l + "\n").join(""));
 }
 
 /** Walks `root` into a new corpus. */
@@ -290,10 +307,16 @@ export class Workspace {
     maxBytes?: number,
   ): SearchPart {
     const roots = args.paths.length > 0 && paths.length === 0 ? [] : this.#roots(paths, cwd);
-    if (this.#reachesSkipped(args, roots, cwd)) {
+    const reached = this.#reachesSkipped(args, roots, cwd);
+    if (reached === true) {
       return { pieces: [], matched: false, searched: 0, separated: shard, fromDisk: true };
     }
-    return searchPart(args, this.#live(), roots, cwd, shard, maxBytes);
+    const part = searchPart(args, this.#live(), roots, cwd, shard, maxBytes);
+    if (reached.length && !part.error) {
+      part.pieces[0] = withNames(part.pieces[0] ?? new Uint8Array(), reached);
+      part.matched = true;
+    }
+    return part;
   }
 
   /** Files rg would search, relative to the root, in path order. */
@@ -330,10 +353,14 @@ export class Workspace {
    * workspace's own, a root at or inside a skipped entry (rg searches what
    * it is pointed at), or `-g`/`--iglob`/`-t` filters that bring a skipped
    * entry back, as rg's overrides do.
+   * @returns true (search from disk), or the printed paths of skipped files
+   * to list besides the held ones: a `--files` listing from one directory
+   * whose filters bring back files only (no directory to walk) needs their
+   * names, not the disk.
    */
-  #reachesSkipped(args: GrepArgs, roots: SearchRoot[], cwd: string): boolean {
+  #reachesSkipped(args: GrepArgs, roots: SearchRoot[], cwd: string): true | string[] {
     const skipped = this.#loaded.walker.skipped;
-    if (skipped.size === 0) return false;
+    if (skipped.size === 0) return [];
     const { hidden = false, noIgnore = false } = this.#options;
     if ((args.hidden && !hidden) || (args.noIgnore && !noIgnore)) return true;
     for (const root of roots) {
@@ -342,32 +369,46 @@ export class Workspace {
         if (p === this.root) break;
       }
     }
-    if (!args.globs.length && !args.iglobs.length && !args.types.length) return false;
-    const shown: string[] = [];
-    const kinds: number[] = [];
-    for (const root of roots) {
-      if (root.isFile) continue;
-      const prefix = root.path.endsWith("/") ? root.path : root.path + "/";
-      for (const [abs, entry] of skipped) {
-        if (!abs.startsWith(prefix)) continue;
-        const rel = abs.slice(prefix.length);
-        shown.push(root.display === "" ? rel : `${root.display.replace(/\/$/, "")}/${rel}`);
-        kinds.push((entry.isDir ? 1 : 0) | (entry.hiddenOnly ? 2 : 0));
-      }
-    }
-    if (shown.length === 0) return false;
-    const request = {
+    if (!args.globs.length && !args.iglobs.length && !args.types.length) return [];
+    const request = JSON.stringify({
       cwd,
       globs: args.globs,
       iglobs: args.iglobs,
       types: args.types,
       types_not: args.typesNot,
-    };
-    try {
-      return globsRescueAny(JSON.stringify(request), shown.join("\0"), Uint8Array.from(kinds));
-    } catch {
-      return true; // a bad glob: the CLI reports it as rg would
+    });
+    const rescued: { shown: string; isDir: boolean }[] = [];
+    for (const root of roots) {
+      if (root.isFile) continue;
+      const prefix = root.path.endsWith("/") ? root.path : root.path + "/";
+      const below: { shown: string; isDir: boolean; kind: number }[] = [];
+      for (const [abs, entry] of skipped) {
+        if (!abs.startsWith(prefix)) continue;
+        const rel = abs.slice(prefix.length);
+        const shown = root.display === "" ? rel : `${root.display.replace(/\/$/, "")}/${rel}`;
+        below.push({
+          shown,
+          isDir: entry.isDir,
+          kind: (entry.isDir ? 1 : 0) | (entry.hiddenOnly ? 2 : 0),
+        });
+      }
+      if (below.length === 0) continue;
+      let verdicts: Uint8Array;
+      try {
+        verdicts = globsRescue(
+          request,
+          root.display,
+          below.map((e) => e.shown).join("\0"),
+          Uint8Array.from(below, (e) => e.kind),
+        );
+      } catch {
+        return true; // a bad glob: the CLI reports it as rg would
+      }
+      below.forEach((e, i) => verdicts[i] && rescued.push(e));
     }
+    if (rescued.length === 0) return [];
+    const namesWillDo = args.files && roots.length <= 1 && !rescued.some((e) => e.isDir);
+    return namesWillDo ? rescued.map((e) => e.shown) : true;
   }
 
   #roots(paths: string[] | undefined, cwd = this.root): SearchRoot[] {

@@ -9,11 +9,11 @@ import {
   CoreCorpus,
   CoreGrepResult,
   CoreWalkRules,
-  globsRescueAny,
+  globsRescue,
   wasmMemory,
 } from "../core-wasm/lib/curserve_core.js";
 
-export { CoreCorpus, CoreGrepResult, CoreWalkRules, globsRescueAny };
+export { CoreCorpus, CoreGrepResult, CoreWalkRules, globsRescue };
 
 const memory = wasmMemory() as WebAssembly.Memory;
 

@@ -46,7 +46,7 @@ const utf8 = new TextEncoder();
  * `--sort path` walk: byte by byte, `/` before every other byte, so `a/b`
  * sorts before `a.txt` (the core's `walk_order`).
  */
-function walkOrder(a: string, b: string): number {
+export function walkOrder(a: string, b: string): number {
   return compareBytes(walkKey(a), walkKey(b));
 }
 

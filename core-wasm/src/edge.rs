@@ -212,19 +212,36 @@ impl CoreWalkRules {
     }
 }
 
-/// Whether a request's globs or types (`-g`, `--iglob`, `-t`) make rg
-/// search any of the given entries, which a walk without them skipped:
-/// paths as rg prints them, joined by NUL; `kinds` per entry, bit 0 a
-/// directory, bit 1 skipped only for its hidden name. Held files alone then
-/// cannot answer the request.
-#[wasm_bindgen(js_name = globsRescueAny)]
-pub fn globs_rescue_any(request: &str, shown: &str, kinds: &[u8]) -> Result<bool, JsError> {
+/// Which of the given entries, skipped by a walk without them, a request's
+/// globs or types (`-g`, `--iglob`, `-t`) make rg search: 1 for each. The
+/// entries lie below one search root printed as `root_display`; paths as rg
+/// prints them, joined by NUL; `kinds` per entry, bit 0 a directory, bit 1
+/// skipped only for its hidden name. An entry below a directory a glob
+/// excludes stays out, as rg never walks there.
+#[wasm_bindgen(js_name = globsRescue)]
+pub fn globs_rescue(
+    request: &str,
+    root_display: &str,
+    shown: &str,
+    kinds: &[u8],
+) -> Result<Vec<u8>, JsError> {
     let v: Value = serde_json::from_str(request).map_err(|e| JsError::new(&e.to_string()))?;
     let selector = parse_selector(&v).map_err(|e| JsError::new(&e))?;
     if selector.is_empty() || kinds.is_empty() {
-        return Ok(false);
+        return Ok(vec![0; kinds.len()]);
     }
-    Ok(shown.split('\0').zip(kinds).any(|(path, &kind)| selector.rescues(path, kind & 1 != 0, kind & 2 != 0)))
+    // Where the part below the root starts in a printed path.
+    let below = match root_display {
+        "" => 0,
+        d if d.ends_with('/') => d.len(),
+        d => d.len() + 1,
+    };
+    let rescued = |path: &str, kind: u8| {
+        let rel = path.get(below..).unwrap_or("");
+        let dir_excluded = rel.match_indices('/').any(|(i, _)| selector.excludes_dir(&path[..below + i]));
+        !dir_excluded && selector.rescues(path, kind & 1 != 0, kind & 2 != 0)
+    };
+    Ok(shown.split('\0').zip(kinds).map(|(path, &kind)| u8::from(rescued(path, kind))).collect())
 }
 
 fn flag(v: &Value, key: &str) -> bool {
