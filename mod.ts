@@ -20,7 +20,14 @@ import { captureIO, finishSearch, type SearchPart, splitMissing } from "./src/ou
 import { CoreCorpus, globsRescue, wasmMemoryBytes } from "./src/core.ts";
 import { type GrepMatch, jsonMatches } from "./src/matches.ts";
 import type { GrepRequest, OutputSpec } from "./src/request.ts";
-import { type LoadReport, type PathRange, type SearchRoot, Walker, walkOrder } from "./src/walk.ts";
+import {
+  type LoadReport,
+  type PathRange,
+  type SearchRoot,
+  shownPath,
+  Walker,
+  walkOrder,
+} from "./src/walk.ts";
 
 export type { GrepRequest, OutputSpec } from "./src/request.ts";
 export type { GrepMatch } from "./src/matches.ts";
@@ -346,7 +353,6 @@ export class Workspace {
     return this.#loaded.corpus;
   }
 
-  /** Search roots for paths given relative to `cwd` (default: the root). */
   /**
    * Whether the command reaches files the load skipped (ignored or hidden),
    * which only the disk can answer: `--hidden` or `--no-ignore` beyond the
@@ -384,10 +390,8 @@ export class Workspace {
       const below: { shown: string; isDir: boolean; kind: number }[] = [];
       for (const [abs, entry] of skipped) {
         if (!abs.startsWith(prefix)) continue;
-        const rel = abs.slice(prefix.length);
-        const shown = root.display === "" ? rel : `${root.display.replace(/\/$/, "")}/${rel}`;
         below.push({
-          shown,
+          shown: shownPath(root.display, abs.slice(prefix.length)),
           isDir: entry.isDir,
           kind: (entry.isDir ? 1 : 0) | (entry.hiddenOnly ? 2 : 0),
         });
@@ -411,6 +415,7 @@ export class Workspace {
     return namesWillDo ? rescued.map((e) => e.shown) : true;
   }
 
+  /** Search roots for paths given relative to `cwd` (default: the root). */
   #roots(paths: string[] | undefined, cwd = this.root): SearchRoot[] {
     if (!paths || paths.length === 0) return [{ path: cwd, display: "", isFile: false }];
     return paths.map((p) => {

@@ -92,10 +92,8 @@ export interface SearchRoot {
 
 /** An entry the walk skipped: by an ignore rule (or a glob or type of the
  * walk's own), or only for its hidden name. A request's globs may bring it
- * back, as rg's do (see `globsRescueAny` in the core). */
+ * back, as rg's do (see `globsRescue` in the core). */
 export interface SkippedEntry {
-  /** As rg prints it from the walk's root. */
-  shown: string;
   isDir: boolean;
   hiddenOnly: boolean;
 }
@@ -116,6 +114,12 @@ const SKIP_HIDDEN = 2;
 
 function joinPath(dir: string, name: string): string {
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
+
+/** A path below a search root as rg prints it: `rel` after the root's
+ * printed path (none for the implicit current directory). */
+export function shownPath(rootDisplay: string, rel: string): string {
+  return rootDisplay === "" ? rel : joinPath(rootDisplay, rel);
 }
 
 function parentDir(path: string): string | null {
@@ -254,9 +258,9 @@ export class Walker {
     );
     entries.forEach((e, i) => {
       const childAbs = joinPath(abs, e.name);
-      const childShown = shown === "" ? e.name : joinPath(shown, e.name);
+      const childShown = shownPath(shown, e.name);
       if (keep[i] !== KEEP) {
-        this.#skip(childAbs, childShown, e.isDir, keep[i] === SKIP_HIDDEN);
+        this.#skip(childAbs, e.isDir, keep[i] === SKIP_HIDDEN);
         return;
       }
       if (e.isDir) {
@@ -312,7 +316,7 @@ export class Walker {
       forget();
       return "ok";
     }
-    const shown = parent.shown === "" ? name : joinPath(parent.shown, name);
+    const shown = shownPath(parent.shown, name);
     const keep = this.#rules.keepEntries(
       parent.level,
       dir!,
@@ -322,7 +326,7 @@ export class Walker {
     );
     forget();
     if (keep[0] !== KEEP) {
-      this.#skip(abs, shown, info.isDirectory, keep[0] === SKIP_HIDDEN);
+      this.#skip(abs, info.isDirectory, keep[0] === SKIP_HIDDEN);
       return "ok";
     }
     if (info.isDirectory) this.#walk(abs, shown, parent.level);
@@ -330,11 +334,11 @@ export class Walker {
     return "ok";
   }
 
-  #skip(abs: string, shown: string, isDir: boolean, hiddenOnly: boolean): void {
+  #skip(abs: string, isDir: boolean, hiddenOnly: boolean): void {
     // A shard records what lies in its share (directories: what may).
     const range = this.#opts.range;
     if (range && (isDir ? outsideRange(abs, range) : !inRange(abs, range))) return;
-    this.skipped.set(abs, { shown, isDir, hiddenOnly });
+    this.skipped.set(abs, { isDir, hiddenOnly });
   }
 
   #readFile(abs: string, shown: string, walked: boolean): void {

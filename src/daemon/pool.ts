@@ -12,7 +12,7 @@
  * back the rest of such a batch as soon as another tenant's request comes.
  * @module
  */
-import type { WorkerMessage, WorkerReply, WorkerRequest } from "./worker.ts";
+import type { WorkerMessage, WorkerReply } from "./worker.ts";
 
 /** An error with a JSON-RPC code, as returned to clients. */
 export class RpcError extends Error {
@@ -189,12 +189,11 @@ export class WorkerPool {
     w.running = group;
     w.served.set(group, w.started++);
     Atomics.store(w.yieldFlag, 0, 0);
-    const message = { batch: batch.map(({ id, op, params }) => ({ id, op, params })) };
-    w.ready.then(() => w.worker.postMessage(message satisfies WorkerMessage));
+    this.#post(w, { batch: batch.map(({ id, op, params }) => ({ id, op, params })) });
   }
 
-  #post(w: PoolWorker, { id, op, params }: WorkerRequest): void {
-    w.ready.then(() => w.worker.postMessage({ id, op, params } satisfies WorkerMessage));
+  #post(w: PoolWorker, message: WorkerMessage): void {
+    w.ready.then(() => w.worker.postMessage(message));
   }
 
   /** Removes and returns request `id`'s entry. */
