@@ -86,17 +86,24 @@ export class DaemonClient {
   }
 
   async #read(): Promise<void> {
+    // Lines are framed as bytes: only each new chunk is searched for the
+    // end of line, and a line is decoded once, when whole (a 1 MB answer
+    // comes in many chunks; re-scanning a growing string for each one took
+    // about 10 ms).
     const decoder = new TextDecoder();
-    let buffered = "";
+    let parts: Uint8Array[] = [];
     try {
-      for await (const chunk of this.#conn.readable) {
-        buffered += decoder.decode(chunk, { stream: true });
+      for await (let chunk of this.#conn.readable) {
         let nl: number;
-        while ((nl = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
+        while ((nl = chunk.indexOf(10)) >= 0) {
+          parts.push(chunk.subarray(0, nl));
+          const line = decoder.decode(parts.length === 1 ? parts[0] : concat(parts));
+          parts = [];
+          chunk = chunk.subarray(nl + 1);
           if (line.trim()) this.#message(JSON.parse(line));
         }
+        // A copy: nothing promises that the stream will not reuse its chunk.
+        if (chunk.length) parts.push(chunk.slice());
       }
     } catch {
       // connection reset: handled below
@@ -128,4 +135,11 @@ export class DaemonClient {
     if (msg.error) pending.reject(new DaemonError(msg.error.code, msg.error.message));
     else pending.resolve(msg.result);
   }
+}
+
+/** The bytes of `parts`, one after another. */
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
 }
