@@ -1,0 +1,69 @@
+/**
+ * The WebAssembly SIMD scan for needles, against rg on files built to put
+ * needles at every offset around its 16- and 64-byte steps and at file
+ * ends, in both cases and with near misses (one probe byte right, the
+ * other wrong). Sketches are not built, so every file is scanned.
+ */
+import { join } from "node:path";
+import { mulberry32 } from "../bench/corpus.ts";
+import { Workspace } from "../mod.ts";
+import { describeDiff, equalBytes, rg, TEST_OPTS } from "./harness.ts";
+
+const NEEDLES = ["get_buffer", "Qz9", "xq_zv_w"];
+
+/** Files of `filler` with the needle (or a broken copy) planted at
+ * offsets 0..140 and near the end, lines of varied length. */
+async function writeFiles(dir: string): Promise<void> {
+  const rand = mulberry32(11);
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+  let n = 0;
+  for (const needle of NEEDLES) {
+    for (let offset = 0; offset < 140; offset++) {
+      const filler = Array.from(
+        { length: 100 + Math.floor(rand() * 300) },
+        () => pick(["a", "b", " ", "_", "\n", "g", "r", "Q", "z", "x"]),
+      ).join("");
+      const cased = [...needle].map((c) => rand() < 0.5 ? c.toUpperCase() : c).join("");
+      // Near miss: the same length, one byte changed.
+      const k = Math.floor(rand() * needle.length);
+      const broken = needle.slice(0, k) + "#" + needle.slice(k + 1);
+      const planted = pick([needle, cased, broken]);
+      const at = Math.min(offset, filler.length);
+      const tail = rand() < 0.3 ? "" : filler.slice(at);
+      await Deno.writeTextFile(
+        join(dir, `f${String(n++).padStart(4, "0")}.txt`),
+        filler.slice(0, at) + planted + tail,
+      );
+    }
+  }
+}
+
+Deno.test("SIMD needle scan agrees with rg at every offset", TEST_OPTS, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeFiles(dir);
+    const ws = await Workspace.open(dir);
+    try {
+      for (const needle of NEEDLES) {
+        for (
+          const args of [
+            ["-n", "-i", needle],
+            ["-n", needle],
+            ["-c", "-i", `${needle}|zz_q`],
+            ["-n", "-i", "-e", needle, "-e", "bQ_Q"],
+          ]
+        ) {
+          const want = await rg(args, dir);
+          const got = ws.run(["--sort", "path", ...args]);
+          if (!equalBytes(got.stdout, want.stdout) || got.code !== want.code) {
+            throw new Error(`rg ${args.join(" ")}: ${describeDiff(want.stdout, got.stdout)}`);
+          }
+        }
+      }
+    } finally {
+      ws.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
