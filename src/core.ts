@@ -10,10 +10,11 @@ import {
   CoreGrepResult,
   CoreWalkRules,
   globsRescue,
+  jsonString,
   wasmMemory,
 } from "../core-wasm/lib/curserve_core.js";
 
-export { CoreCorpus, CoreGrepResult, CoreWalkRules, globsRescue };
+export { CoreCorpus, CoreGrepResult, CoreWalkRules, globsRescue, jsonString };
 
 const memory = wasmMemory() as WebAssembly.Memory;
 

@@ -61,6 +61,9 @@ export interface SearchPart {
    * (ignored or hidden ones a `-g` brings back, or a path inside an ignored
    * directory), so it must run from disk (`runGrep`) instead. */
   fromDisk?: boolean;
+  /** When asked for and every piece is UTF-8: each piece as a JSON string
+   * literal (quotes included), for {@link joinJsonText}. */
+  json?: Uint8Array[];
 }
 
 /**
@@ -137,6 +140,50 @@ function joinPieces(parts: SearchPart[], json: boolean, maxBytes: number): Uint8
   }
   const out = new Uint8Array(size);
   chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
+  return out;
+}
+
+/** The context separator as it reads inside a JSON string. */
+const JSON_SEPARATOR = new TextEncoder().encode("--\\n");
+
+/**
+ * What {@link finishSearch} prints to stdout, as one JSON string literal
+ * joined from the parts' {@link SearchPart.json} pieces, when it prints all
+ * of {@link joinPieces} (no `--json` summary to merge, no error, within
+ * `maxBytes`). A JSON string's escaping works character by character, and
+ * pieces end at line ends, so joined literals are the literal of the joined
+ * text.
+ * @returns undefined when those conditions do not hold.
+ */
+export function joinJsonText(
+  args: GrepArgs,
+  parts: SearchPart[],
+  maxBytes = Infinity,
+): Uint8Array | undefined {
+  const printsAll = !args.json && !args.quiet && (args.files || args.maxCount !== 0);
+  if (!printsAll || parts.some((p) => p.error !== undefined || !p.json)) return undefined;
+  if (parts.reduce((n, p) => n + p.pieces.reduce((m, x) => m + x.length, 0), 0) > maxBytes) {
+    return undefined;
+  }
+  const bodies: Uint8Array[] = [];
+  let size = 0;
+  const roots = Math.max(0, ...parts.map((p) => p.pieces.length));
+  for (let r = 0; r < roots; r++) {
+    for (const part of parts) {
+      const piece = part.pieces[r];
+      if (!piece?.length) continue;
+      // Without its quotes.
+      let body = part.json![r].subarray(1, -1);
+      if (part.separated && size === 0 && startsWith(body, JSON_SEPARATOR)) {
+        body = body.subarray(JSON_SEPARATOR.length);
+      }
+      bodies.push(body);
+      size += body.length;
+    }
+  }
+  const out = new Uint8Array(size + 2);
+  out[0] = out[out.length - 1] = 0x22;
+  bodies.reduce((at, b) => (out.set(b, at), at + b.length), 1);
   return out;
 }
 

@@ -244,6 +244,16 @@ pub fn globs_rescue(
     Ok(shown.split('\0').zip(kinds).map(|(path, &kind)| u8::from(rescued(path, kind))).collect())
 }
 
+/// `bytes` as a JSON string literal (quotes included, escaped as
+/// `JSON.stringify` escapes), or nothing when they are not UTF-8. Daemon
+/// workers escape their share of an answer here, in parallel: 1.25 ms for
+/// 1 MB, where decoding, stringifying and encoding it in JavaScript on the
+/// socket thread took 5.2 ms.
+#[wasm_bindgen(js_name = jsonString)]
+pub fn json_string(bytes: &[u8]) -> Option<Vec<u8>> {
+    crate::json_text::json_string(bytes)
+}
+
 fn flag(v: &Value, key: &str) -> bool {
     v.get(key).and_then(Value::as_bool).unwrap_or(false)
 }

@@ -6,6 +6,7 @@ pub mod corpus;
 mod default_types;
 pub mod filter;
 pub mod grep;
+pub mod json_text;
 pub mod matcher;
 pub mod prefilter;
 pub mod printer;

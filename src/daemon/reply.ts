@@ -1,7 +1,8 @@
 /**
  * Command output as JSON can carry it: text, capped at a size, with the
  * exact bytes in base64 when they are not UTF-8 (rg prints file bytes as
- * they are).
+ * they are); and reply lines that carry text already escaped as JSON
+ * ({@link JsonText}, from the workers) without making it a string.
  * @module
  */
 
@@ -31,4 +32,64 @@ export function cappedText(
   const cut = bytes.subarray(0, max);
   const nl = cut.lastIndexOf(10);
   return { ...text(nl > 0 ? cut.subarray(0, nl + 1) : cut), truncated: true };
+}
+
+const encoder = new TextEncoder();
+
+/** A string value held as the bytes of its JSON literal, quotes included. */
+export class JsonText {
+  constructor(readonly json: Uint8Array) {}
+}
+
+/** Stands in for a {@link JsonText} while the rest is stringified. */
+const MARK = "\u0000curserve:json-text\u0000";
+const MARK_BYTES = encoder.encode(JSON.stringify(MARK));
+
+/**
+ * `message` as one line of JSON (with its `\n`), {@link JsonText} values
+ * spliced in as they are: for a 1 MB answer, a copy instead of about 5 ms
+ * of decoding, stringifying and encoding on the socket thread.
+ */
+export function encodeLine(message: unknown): Uint8Array {
+  const texts: Uint8Array[] = [];
+  let clash = false;
+  const json = JSON.stringify(message, (key, value) => {
+    if (key === MARK || value === MARK) clash = true;
+    return value instanceof JsonText ? (texts.push(value.json), MARK) : value;
+  });
+  if (clash) {
+    // A string of the message is the mark itself: go the slow way.
+    return encoder.encode(
+      JSON.stringify(
+        message,
+        (_key, value) => value instanceof JsonText ? JSON.parse(lossy.decode(value.json)) : value,
+      ) + "\n",
+    );
+  }
+  const line = encoder.encode(json + "\n");
+  if (!texts.length) return line;
+  // Where a value starts (after `:`, `,` or `[`), the mark's bytes are the
+  // mark: no other string equals it, and inside a string a quote is always
+  // escaped, so never preceded by those.
+  const pieces: Uint8Array[] = [];
+  let from = 0;
+  for (let at = line.indexOf(MARK_BYTES[0]); at >= 0; at = line.indexOf(MARK_BYTES[0], at + 1)) {
+    if (pieces.length / 2 === texts.length) break;
+    if (!":,[".includes(String.fromCharCode(line[at - 1])) || !startsAt(line, MARK_BYTES, at)) {
+      continue;
+    }
+    pieces.push(line.subarray(from, at), texts[pieces.length / 2]);
+    from = at + MARK_BYTES.length;
+    at = from - 1;
+  }
+  pieces.push(line.subarray(from));
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  pieces.reduce((o, p) => (out.set(p, o), o + p.length), 0);
+  return out;
+}
+
+function startsAt(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {
+  if (at + prefix.length > bytes.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
 }

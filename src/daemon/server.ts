@@ -8,12 +8,12 @@
 import { resolve } from "node:path";
 import { type GrepArgs, parseArgs } from "../args.ts";
 import { jsonMatches } from "../matches.ts";
-import { captureIO, finishSearch, type SearchPart, splitMissing } from "../output.ts";
+import { captureIO, finishSearch, joinJsonText, type SearchPart, splitMissing } from "../output.ts";
 import type { PathRange } from "../walk.ts";
 import { confine, listDirectory, sliceLines } from "../files.ts";
 import { LegacyBridge } from "./legacy.ts";
 import { RpcError, WorkerPool } from "./pool.ts";
-import { cappedText } from "./reply.ts";
+import { cappedText, encodeLine, JsonText } from "./reply.ts";
 
 /** How the daemon runs. */
 export interface DaemonOptions {
@@ -52,6 +52,8 @@ interface Printed {
   stdout: Uint8Array;
   stderr: string;
   code: number;
+  /** stdout as a JSON string literal, when asked for and at hand. */
+  stdoutJson?: Uint8Array;
 }
 
 /** One shared workspace. */
@@ -77,8 +79,6 @@ interface Tenant {
   lingering?: ReturnType<typeof setTimeout>;
 }
 
-const encoder = new TextEncoder();
-
 /** A connected client: serialized writes, and the workspaces it holds. */
 export class Client {
   #writing = Promise.resolve();
@@ -90,7 +90,7 @@ export class Client {
 
   /** Sends one JSON message as a line (dropped once the client is gone). */
   send(message: unknown): Promise<void> {
-    const bytes = encoder.encode(JSON.stringify(message) + "\n");
+    const bytes = encodeLine(message);
     this.#writing = this.#writing.then(async () => {
       if (this.closed) return;
       try {
@@ -337,8 +337,11 @@ export class Daemon {
       case "grep": {
         const t = this.#tenant(p);
         const [args, max] = [strArray(p, "args"), optNum(p, "max_bytes", 1 << 20)];
-        const r = await this.#search(t, args, t.root, signal, max);
-        return { ...cappedText(r.stdout, max), stderr: r.stderr, code: r.code };
+        const r = await this.#search(t, args, t.root, signal, max, true);
+        const stdout = r.stdoutJson && r.stdout.length <= max
+          ? { stdout: new JsonText(r.stdoutJson), truncated: false }
+          : cappedText(r.stdout, max);
+        return { ...stdout, stderr: r.stderr, code: r.code };
       }
       case "matches": {
         const t = this.#tenant(p);
@@ -545,13 +548,16 @@ export class Daemon {
   }
 
   /** Runs an rg command line from `cwd` on a tenant's workspace: each shard
-   * searches its share, and the shares join into rg's exact output. */
+   * searches its share, and the shares join into rg's exact output.
+   * @param jsonText Also give stdout as a JSON string literal, escaped by
+   * the workers, when it is UTF-8. */
   async #search(
     t: Tenant,
     argv: string[],
     cwd: string,
     signal?: AbortSignal,
     maxBytes = Infinity,
+    jsonText = false,
   ): Promise<Printed> {
     let args: GrepArgs;
     try {
@@ -567,6 +573,7 @@ export class Daemon {
       cwd,
       shard: shards > 1,
       ...(Number.isFinite(maxBytes) ? { max_bytes: maxBytes } : {}),
+      ...(jsonText ? { json_text: true } : {}),
     }), signal) as SearchPart[];
     if (parts.some((p) => p.fromDisk)) {
       // Files the workspace skipped are in play: rg's answer from disk.
@@ -578,7 +585,13 @@ export class Daemon {
     }
     const out = captureIO(cwd);
     const code = finishSearch(args, parts, missing, out.io, maxBytes);
-    return { stdout: out.stdout(), stderr: out.stderr(), code };
+    const stdoutJson = jsonText ? joinJsonText(args, parts, maxBytes) : undefined;
+    return {
+      stdout: out.stdout(),
+      stderr: out.stderr(),
+      code,
+      ...(stdoutJson ? { stdoutJson } : {}),
+    };
   }
 
   /** Past the memory limit, unloads the least recently used idle

@@ -13,6 +13,7 @@
 import { Workspace } from "../../mod.ts";
 import type { GrepArgs } from "../args.ts";
 import { runGrep } from "../cli.ts";
+import { jsonString } from "../core.ts";
 import { captureIO, type SearchPart } from "../output.ts";
 import { type PathRange, planShards } from "../walk.ts";
 
@@ -94,13 +95,20 @@ const OPS: Record<string, Op> = {
   },
   /** This workspace's (or shard's) answer to a parsed command line. */
   part(p) {
-    return workspace(p.key).searchPart(
+    const part = workspace(p.key).searchPart(
       p.args as GrepArgs,
       p.paths as string[],
       String(p.cwd),
       Boolean(p.shard),
       p.max_bytes === undefined ? undefined : Number(p.max_bytes),
     );
+    if (p.json_text) {
+      // Escaped here, in parallel across workers, rather than on the
+      // daemon's socket thread (see joinJsonText in src/output.ts).
+      const json = part.pieces.map((piece) => jsonString(piece));
+      if (json.every((j) => j !== undefined)) part.json = json as Uint8Array[];
+    }
+    return part;
   },
   refresh(p) {
     const ws = workspace(p.key);
@@ -160,7 +168,11 @@ let yieldFlag: Int32Array<ArrayBufferLike> = new Int32Array(1);
 /** Output buffers in a reply, handed over rather than copied. */
 function transferable(reply: WorkerReply): Transferable[] {
   const r = "result" in reply ? reply.result as Partial<SearchPart & { stdout: Uint8Array }> : {};
-  const bytes = [...(r.pieces ?? []), ...(r.stdout instanceof Uint8Array ? [r.stdout] : [])];
+  const bytes = [
+    ...(r.pieces ?? []),
+    ...(r.json ?? []),
+    ...(r.stdout instanceof Uint8Array ? [r.stdout] : []),
+  ];
   return bytes.map((b) => b.buffer as ArrayBuffer);
 }
 function post(reply: WorkerReply): void {
