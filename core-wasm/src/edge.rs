@@ -2,6 +2,8 @@
 //! cross as JSON text and file bytes as raw buffers in linear memory; errors
 //! are converted once, here, into JS `Error`s with rg-style messages.
 
+use std::rc::Rc;
+
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -276,9 +278,9 @@ fn count(v: &Value, key: &str) -> Result<Option<u64>, String> {
     }
 }
 
-fn parse_selector(v: &Value) -> Result<Selector, String> {
+fn parse_selector(v: &Value) -> Result<Rc<Selector>, String> {
     let cwd = v.get("cwd").and_then(Value::as_str).unwrap_or("/");
-    Selector::new(
+    Selector::cached(
         cwd,
         &strings(v, "globs")?,
         &strings(v, "iglobs")?,

@@ -2,6 +2,7 @@
 //! how. This is the engine behind both the `grep` command and the API.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::corpus::{Corpus, FileEntry};
 use crate::filter::Selector;
@@ -37,7 +38,7 @@ pub struct GrepRequest {
     /// would be searched and printed for nothing.
     pub max_output: Option<usize>,
     pub roots: Vec<Root>,
-    pub selector: Selector,
+    pub selector: Rc<Selector>,
 }
 
 #[derive(Debug, Default)]
