@@ -2,7 +2,9 @@
  * The WebAssembly SIMD scan for needles, against rg on files built to put
  * needles at every offset around its 16- and 64-byte steps and at file
  * ends, in both cases and with near misses (one probe byte right, the
- * other wrong). Sketches are not built, so every file is scanned.
+ * other wrong). Sketches are not built, so every file is scanned; a second
+ * test builds them, for regexes with several required literals (a line, or
+ * a file's sketch, without one of them is ruled out before the regex).
  */
 import { join } from "node:path";
 import { mulberry32 } from "../bench/corpus.ts";
@@ -53,6 +55,60 @@ Deno.test("SIMD needle scan agrees with rg at every offset", TEST_OPTS, async ()
             ["-n", "-i", "-e", needle, "-e", "bQ_Q"],
           ]
         ) {
+          const want = await rg(args, dir);
+          const got = ws.run(["--sort", "path", ...args]);
+          if (!equalBytes(got.stdout, want.stdout) || got.code !== want.code) {
+            throw new Error(`rg ${args.join(" ")}: ${describeDiff(want.stdout, got.stdout)}`);
+          }
+        }
+      }
+    } finally {
+      ws.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("regexes with several required literals agree with rg", TEST_OPTS, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const rand = mulberry32(5);
+    const pieces = [
+      "BUF_MAX_LEN = 4;",
+      "if (BUF_MAX_LEN > 4) {",
+      "x_max_y =",
+      "func (s *Store) GetAll() {",
+      "func (s *Store) Put() {",
+      "x.Get(func (y) {})",
+      "func (s Store) Get()",
+      "EXPORT_SYMBOL_GPL(usb_register);",
+      "EXPORT_SYMBOL_GPL(usb_unregister_x);",
+      "register(EXPORT_SYMBOL_GPL",
+      "plain text",
+    ];
+    for (let f = 0; f < 60; f++) {
+      const lines = Array.from(
+        { length: 1 + Math.floor(rand() * 12) },
+        () => pieces[Math.floor(rand() * pieces.length)],
+      );
+      await Deno.writeTextFile(
+        join(dir, `g${String(f).padStart(3, "0")}.c`),
+        lines.join("\n") + "\n",
+      );
+    }
+    const ws = await Workspace.open(dir);
+    ws.buildSketches();
+    try {
+      for (
+        const pattern of [
+          "\\w+_MAX_\\w+ =",
+          "func \\(\\w+ \\*\\w+\\) Get",
+          "EXPORT_SYMBOL_GPL\\(\\w+_register",
+          "(max|func).*(=|get)",
+        ]
+      ) {
+        for (const args of [["-n", "-i", "-e", pattern], ["-c", "-e", pattern]]) {
           const want = await rg(args, dir);
           const got = ws.run(["--sort", "path", ...args]);
           if (!equalBytes(got.stdout, want.stdout) || got.code !== want.code) {

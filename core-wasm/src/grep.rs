@@ -166,7 +166,8 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
             let narrow = !f.wide_folds;
             search_scratch.set_narrow(narrow);
             if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), &f.sketch) {
-                if !sketch.may_contain_any(needles) {
+                let extra = matcher.extra_grams(narrow);
+                if !sketch.may_contain_any(needles) || !extra.iter().all(|set| sketch.may_contain_any(set)) {
                     // Searched, in effect: it holds no needle, so no match.
                     result.files_searched += 1;
                     return;

@@ -197,6 +197,12 @@ impl Matcher {
         self.filter(narrow).map(|f| f.grams.as_slice())
     }
 
+    /// Like [`Matcher::needle_grams`], for each other set of needles every
+    /// match holds one of: a file must hold one needle of each.
+    pub fn extra_grams(&self, narrow: bool) -> &[Vec<Vec<u32>>] {
+        self.filter(narrow).map_or(&[], |f| f.extra_grams.as_slice())
+    }
+
     fn filter(&self, narrow: bool) -> Option<&LineFilter> {
         match &self.narrow_filter {
             Some(f) if narrow => Some(f),
@@ -238,6 +244,10 @@ impl Matcher {
                 return Some(start);
             }
             let end = memchr::memchr(b'\n', &hay[cand..]).map_or(hay.len(), |i| cand + i + 1);
+            if !filter.holds_extras(&hay[start..end]) {
+                at = end;
+                continue;
+            }
             let check = self.line_check.as_ref().expect("built for filters that do not confirm");
             let cache = s.check_cache.get_or_insert_with(|| check.create_cache());
             if check.is_match_with(cache, &Input::new(hay).span(start..end).earliest(true)) {

@@ -61,11 +61,14 @@ struct Facts {
     exact: Option<Vec<Needle>>,
     /// A set one of which every match contains, when known.
     required: Option<Vec<Needle>>,
+    /// Every such set found (`required` is the best of them): a match
+    /// contains a needle of each.
+    all: Vec<Vec<Needle>>,
 }
 
 impl Facts {
     fn unknown() -> Facts {
-        Facts { exact: None, required: None }
+        Facts { exact: None, required: None, all: Vec::new() }
     }
 
     fn exact(set: Vec<Needle>) -> Facts {
@@ -73,7 +76,7 @@ impl Facts {
         if set.len() > MAX_NEEDLES {
             return Facts::unknown();
         }
-        Facts { exact: Some(set.clone()), required: Some(set) }
+        Facts { exact: Some(set.clone()), required: Some(set.clone()), all: vec![set] }
     }
 }
 
@@ -174,7 +177,7 @@ fn analyze(hir: &Hir, cx: &Context) -> Facts {
             if rep.min == 1 && rep.max == Some(1) {
                 return sub;
             }
-            Facts { exact: None, required: sub.required.or(sub.exact) }
+            Facts { exact: None, required: sub.required.or(sub.exact), all: sub.all }
         }
         HirKind::Alternation(subs) => {
             let facts: Vec<Facts> = subs.iter().map(&analyze).collect();
@@ -187,7 +190,8 @@ fn analyze(hir: &Hir, cx: &Context) -> Facts {
                 .map(|sets| dedup(sets.concat()));
             let exact = exact.map(dedup).filter(|s| s.len() <= MAX_NEEDLES);
             let required = required.filter(|s| s.len() <= MAX_NEEDLES);
-            Facts { exact, required }
+            let all = required.iter().cloned().collect();
+            Facts { exact, required, all }
         }
         HirKind::Concat(subs) => {
             // Glue runs of known exact sets together (cross product); any
@@ -195,9 +199,11 @@ fn analyze(hir: &Hir, cx: &Context) -> Facts {
             let mut best: Option<Vec<Needle>> = None;
             let mut run: Option<Vec<Needle>> = Some(vec![Vec::new()]);
             let mut all_exact = true;
+            let mut all = Vec::new();
             for sub in subs {
                 let f = analyze(sub);
                 best = cx.better(best, f.required.clone());
+                all.extend(f.all);
                 match (run.take(), f.exact) {
                     (Some(prefixes), Some(suffixes)) if prefixes.len() * suffixes.len() <= MAX_NEEDLES => {
                         let joined = prefixes
@@ -208,13 +214,15 @@ fn analyze(hir: &Hir, cx: &Context) -> Facts {
                     }
                     (prev, exact) => {
                         all_exact = false;
+                        all.extend(prev.clone());
                         best = cx.better(best, prev);
                         run = exact.or_else(|| Some(vec![Vec::new()]));
                     }
                 }
             }
             best = cx.better(best, run.clone());
-            Facts { exact: if all_exact { run } else { None }, required: best }
+            all.extend(run.clone());
+            Facts { exact: if all_exact { run } else { None }, required: best, all }
         }
     }
 }
@@ -228,7 +236,47 @@ pub struct LineFilter {
     pub confirms: bool,
     /// Each needle's n-gram hashes, for skipping files by their sketch.
     pub grams: Vec<Vec<u32>>,
+    /// Other sets of needles every match also holds one of (the scan's set
+    /// is the rarest), each needle with its [`anchor_of`]: `\w+_MAX_\w+ =`
+    /// scans for `_MAX_` and checks ` =`.
+    extra: Vec<Vec<(Needle, usize)>>,
+    /// The grams of those `extra` sets whose needles all have some.
+    pub extra_grams: Vec<Vec<Vec<u32>>>,
     needles: Vec<Needle>,
+}
+
+/// At most this many `extra` sets are checked.
+const MAX_EXTRA_SETS: usize = 3;
+
+/// The position of a needle's rarest byte (by memchr's table), where
+/// [`contains`] looks first: a needle like ` =` starts with a byte found
+/// every few bytes.
+fn anchor_of(needle: &[Unit]) -> usize {
+    let bytes: Vec<u8> = needle.iter().map(|u| u.probe().0).collect();
+    memchr::arch::all::packedpair::Pair::new(&bytes).map_or(0, |p| usize::from(p.index1()))
+}
+
+/// Whether `hay` holds `needle` (letters folded where marked), looking
+/// for its byte at `anchor` and checking around it.
+fn contains(hay: &[u8], needle: &[Unit], anchor: usize) -> bool {
+    let Some(&unit) = needle.get(anchor) else { return true };
+    let mut at = anchor;
+    while at + needle.len() - anchor <= hay.len() {
+        let found = match unit {
+            Unit::Exact(b) => memchr::memchr(b, &hay[at..]),
+            Unit::Fold(b) => memchr::memchr2(b, b.to_ascii_uppercase(), &hay[at..]),
+        };
+        let Some(i) = found else { return false };
+        let start = at + i - anchor;
+        if start + needle.len() > hay.len() {
+            return false;
+        }
+        if needle.iter().zip(&hay[start..]).all(|(u, &b)| u.matches(b)) {
+            return true;
+        }
+        at += i + 1;
+    }
+    false
 }
 
 #[derive(Debug)]
@@ -276,17 +324,42 @@ impl LineFilter {
     /// when no useful needle set exists. A `narrow` filter is only for
     /// haystacks without [`WIDE_FOLDS`] characters (see [`holds_wide_folds`]).
     pub fn from_hir(hir: &Hir, narrow: bool, counts: Option<&GramCounts>) -> Option<LineFilter> {
-        let facts = analyze(hir, &Context { narrow, counts });
+        let cx = Context { narrow, counts };
+        let facts = analyze(hir, &cx);
         let needles = facts.required?;
         let confirms = hir.properties().look_set().is_empty() && facts.exact.as_ref() == Some(&needles);
-        let grams = needles
-            .iter()
-            .map(|n| needle_grams(&n.iter().map(|u| u.probe().0).collect::<Vec<u8>>()))
-            .collect();
+        let grams_of = |set: &[Needle]| -> Vec<Vec<u32>> {
+            set.iter().map(|n| needle_grams(&n.iter().map(|u| u.probe().0).collect::<Vec<u8>>())).collect()
+        };
+        let grams = grams_of(&needles);
         // One- and two-byte needles are too common to pay off.
         if needles.is_empty() || needles.iter().any(|n| n.len() < 3) {
             return None;
         }
+        // The other required sets, rarest first: a candidate line must hold
+        // one needle of each before the regex runs, and a file one of each
+        // in its sketch. (A confirmed needle is a match: no need.)
+        let mut extra: Vec<Vec<Needle>> = Vec::new();
+        if !confirms {
+            let mut sets: Vec<Vec<Needle>> = facts
+                .all
+                .into_iter()
+                .map(dedup)
+                .filter(|set| !set.is_empty() && set.iter().all(|n| !n.is_empty()) && *set != needles)
+                .collect();
+            sets.sort_by_key(|set| std::cmp::Reverse(cx.score(set)));
+            for set in sets {
+                if extra.len() < MAX_EXTRA_SETS && !extra.contains(&set) {
+                    extra.push(set);
+                }
+            }
+        }
+        let extra_grams =
+            extra.iter().filter(|set| set.iter().all(|n| n.len() >= 3)).map(|set| grams_of(set)).collect();
+        let extra = extra
+            .into_iter()
+            .map(|set| set.into_iter().map(|n| (anchor_of(&n), n)).map(|(a, n)| (n, a)).collect())
+            .collect();
         let kept = needles.clone();
         let scan = match &needles[..] {
             [one] if one.iter().all(|u| matches!(u, Unit::Exact(_))) => {
@@ -295,12 +368,18 @@ impl LineFilter {
             }
             _ => Scan::Pairs(needles.into_iter().map(|n| Probe::new(n, counts)).collect()),
         };
-        Some(LineFilter { scan, confirms, grams, needles: kept })
+        Some(LineFilter { scan, confirms, grams, extra, extra_grams, needles: kept })
     }
 
-    /// Whether both scan for the same needles.
+    /// Whether `line` holds a needle of every other required set (see
+    /// [`LineFilter::extra`]): if not, it cannot match.
+    pub fn holds_extras(&self, line: &[u8]) -> bool {
+        self.extra.iter().all(|set| set.iter().any(|(needle, anchor)| contains(line, needle, *anchor)))
+    }
+
+    /// Whether both scan for the same needles and check the same others.
     pub fn same_needles(&self, other: &LineFilter) -> bool {
-        self.needles == other.needles
+        self.needles == other.needles && self.extra == other.extra
     }
 
     /// The offset of the first needle occurrence at or after `at`.
@@ -481,6 +560,33 @@ mod tests {
     fn inner_literals_are_required() {
         assert_eq!(needles(r"\w+_MAX_\w+ =", false), Some(vec!["_MAX_".into()]));
         assert_eq!(needles(r"[A-Z]+_SUSPEND", false), Some(vec!["_SUSPEND".into()]));
+    }
+
+    #[test]
+    fn other_required_literals_rule_out_lines() {
+        let filter = |pattern: &str| {
+            let hir =
+                regex_syntax::ParserBuilder::new().case_insensitive(true).build().parse(pattern).unwrap();
+            LineFilter::from_hir(&hir, true, None).unwrap()
+        };
+        let f = filter(r"\w+_MAX_\w+ =");
+        assert!(!f.confirms);
+        assert!(f.holds_extras(b"  int BUF_max_LEN = 4;\n"));
+        assert!(!f.holds_extras(b"  if (BUF_MAX_LEN > 4) {\n"), "no ` =` on the line");
+        assert_eq!(f.extra_grams.len(), 0, "` =` is too short for a sketch");
+        // Three literals: the scan takes one, the line must hold the others.
+        let f = filter(r"func \(\w+ \*\w+\) Get");
+        assert!(f.holds_extras(b"func (s *Store) GetAll() {\n"));
+        assert!(!f.holds_extras(b"func (s *Store) Put() {\n"), "no `) get`");
+        assert!(!f.holds_extras(b"x.Get(func (y) {}\n"), "no ` *`");
+        assert!(!f.extra_grams.is_empty(), "`func (` and `) get` have grams");
+        // A plain literal confirms itself: nothing else to check.
+        let f = filter("get_buffer");
+        assert!(f.confirms && f.holds_extras(b"nothing here\n"));
+        // Look-alikes of a needle's anchor byte do not fool the check.
+        assert!(contains(b"a = b == c", &[Unit::Exact(b'='), Unit::Exact(b'=')], 1));
+        assert!(!contains(b"a = b = c =", &[Unit::Exact(b'='), Unit::Exact(b'=')], 1));
+        assert!(contains(b"x_mAx_", &[Unit::Exact(b'_'), Unit::Fold(b'm'), Unit::Fold(b'a')], 1));
     }
 
     #[test]
