@@ -40,26 +40,24 @@ async function writeFiles(dir: string): Promise<void> {
   }
 }
 
-Deno.test("SIMD needle scan agrees with rg at every offset", TEST_OPTS, async () => {
+/** Writes files with `write` into a fresh directory, loads it (sketched
+ * or not), and checks each command line's output against rg's. */
+async function agreeWithRg(
+  write: (dir: string) => Promise<void>,
+  sketched: boolean,
+  argvs: string[][],
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
-    await writeFiles(dir);
+    await write(dir);
     const ws = await Workspace.open(dir);
+    if (sketched) ws.buildSketches();
     try {
-      for (const needle of NEEDLES) {
-        for (
-          const args of [
-            ["-n", "-i", needle],
-            ["-n", needle],
-            ["-c", "-i", `${needle}|zz_q`],
-            ["-n", "-i", "-e", needle, "-e", "bQ_Q"],
-          ]
-        ) {
-          const want = await rg(args, dir);
-          const got = ws.run(["--sort", "path", ...args]);
-          if (!equalBytes(got.stdout, want.stdout) || got.code !== want.code) {
-            throw new Error(`rg ${args.join(" ")}: ${describeDiff(want.stdout, got.stdout)}`);
-          }
+      for (const args of argvs) {
+        const want = await rg(args, dir);
+        const got = ws.run(["--sort", "path", ...args]);
+        if (!equalBytes(got.stdout, want.stdout) || got.code !== want.code) {
+          throw new Error(`rg ${args.join(" ")}: ${describeDiff(want.stdout, got.stdout)}`);
         }
       }
     } finally {
@@ -68,58 +66,54 @@ Deno.test("SIMD needle scan agrees with rg at every offset", TEST_OPTS, async ()
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("SIMD needle scan agrees with rg at every offset", TEST_OPTS, async () => {
+  const argvs = NEEDLES.flatMap((needle) => [
+    ["-n", "-i", needle],
+    ["-n", needle],
+    ["-c", "-i", `${needle}|zz_q`],
+    ["-n", "-i", "-e", needle, "-e", "bQ_Q"],
+  ]);
+  await agreeWithRg(writeFiles, false, argvs);
 });
 
-Deno.test("regexes with several required literals agree with rg", TEST_OPTS, async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const rand = mulberry32(5);
-    const pieces = [
-      "BUF_MAX_LEN = 4;",
-      "if (BUF_MAX_LEN > 4) {",
-      "x_max_y =",
-      "func (s *Store) GetAll() {",
-      "func (s *Store) Put() {",
-      "x.Get(func (y) {})",
-      "func (s Store) Get()",
-      "EXPORT_SYMBOL_GPL(usb_register);",
-      "EXPORT_SYMBOL_GPL(usb_unregister_x);",
-      "register(EXPORT_SYMBOL_GPL",
-      "plain text",
-    ];
-    for (let f = 0; f < 60; f++) {
-      const lines = Array.from(
-        { length: 1 + Math.floor(rand() * 12) },
-        () => pieces[Math.floor(rand() * pieces.length)],
-      );
-      await Deno.writeTextFile(
-        join(dir, `g${String(f).padStart(3, "0")}.c`),
-        lines.join("\n") + "\n",
-      );
-    }
-    const ws = await Workspace.open(dir);
-    ws.buildSketches();
-    try {
-      for (
-        const pattern of [
-          "\\w+_MAX_\\w+ =",
-          "func \\(\\w+ \\*\\w+\\) Get",
-          "EXPORT_SYMBOL_GPL\\(\\w+_register",
-          "(max|func).*(=|get)",
-        ]
-      ) {
-        for (const args of [["-n", "-i", "-e", pattern], ["-c", "-e", pattern]]) {
-          const want = await rg(args, dir);
-          const got = ws.run(["--sort", "path", ...args]);
-          if (!equalBytes(got.stdout, want.stdout) || got.code !== want.code) {
-            throw new Error(`rg ${args.join(" ")}: ${describeDiff(want.stdout, got.stdout)}`);
-          }
-        }
-      }
-    } finally {
-      ws.close();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+/** Files mixing lines that hold one required literal of a regex but not
+ * the others. */
+async function writeMixedLines(dir: string): Promise<void> {
+  const rand = mulberry32(5);
+  const pieces = [
+    "BUF_MAX_LEN = 4;",
+    "if (BUF_MAX_LEN > 4) {",
+    "x_max_y =",
+    "func (s *Store) GetAll() {",
+    "func (s *Store) Put() {",
+    "x.Get(func (y) {})",
+    "func (s Store) Get()",
+    "EXPORT_SYMBOL_GPL(usb_register);",
+    "EXPORT_SYMBOL_GPL(usb_unregister_x);",
+    "register(EXPORT_SYMBOL_GPL",
+    "plain text",
+  ];
+  for (let f = 0; f < 60; f++) {
+    const lines = Array.from(
+      { length: 1 + Math.floor(rand() * 12) },
+      () => pieces[Math.floor(rand() * pieces.length)],
+    );
+    await Deno.writeTextFile(
+      join(dir, `g${String(f).padStart(3, "0")}.c`),
+      lines.join("\n") + "\n",
+    );
   }
+}
+
+Deno.test("regexes with several required literals agree with rg", TEST_OPTS, async () => {
+  const patterns = [
+    "\\w+_MAX_\\w+ =",
+    "func \\(\\w+ \\*\\w+\\) Get",
+    "EXPORT_SYMBOL_GPL\\(\\w+_register",
+    "(max|func).*(=|get)",
+  ];
+  const argvs = patterns.flatMap((p) => [["-n", "-i", "-e", p], ["-c", "-e", p]]);
+  await agreeWithRg(writeMixedLines, true, argvs);
 });
