@@ -3,6 +3,7 @@
  * over a Unix socket, many requests in flight on one connection.
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 
 /** A JSON-RPC error answered by the daemon. */
 export class DaemonError extends Error {
@@ -97,7 +98,7 @@ export class DaemonClient {
         let nl: number;
         while ((nl = chunk.indexOf(10)) >= 0) {
           parts.push(chunk.subarray(0, nl));
-          const line = decoder.decode(parts.length === 1 ? parts[0] : concat(parts));
+          const line = decoder.decode(parts.length === 1 ? parts[0] : concatBytes(parts));
           parts = [];
           chunk = chunk.subarray(nl + 1);
           if (line.trim()) this.#message(JSON.parse(line));
@@ -135,11 +136,4 @@ export class DaemonClient {
     if (msg.error) pending.reject(new DaemonError(msg.error.code, msg.error.message));
     else pending.resolve(msg.result);
   }
-}
-
-/** The bytes of `parts`, one after another. */
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
 }

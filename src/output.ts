@@ -7,6 +7,7 @@
  */
 import { resolve } from "node:path";
 import type { GrepArgs } from "./args.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** Where the command writes. */
 export interface CommandIO {
@@ -23,11 +24,7 @@ export function captureIO(cwd: string): { io: CommandIO; stdout(): Uint8Array; s
   let stderr = "";
   return {
     io: { cwd, stdout: (b) => chunks.push(b), stderr: (t) => (stderr += t) },
-    stdout() {
-      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
-      return out;
-    },
+    stdout: () => concatBytes(chunks),
     stderr: () => stderr,
   };
 }
@@ -116,31 +113,24 @@ function joinPieces(parts: SearchPart[], json: boolean, maxBytes: number): Uint8
   const chunks: Uint8Array[] = [];
   let size = 0;
   let summary: JsonSummary | undefined;
-  const roots = Math.max(0, ...parts.map((p) => p.pieces.length));
-  joining: for (let r = 0; r < roots; r++) {
-    for (const part of parts) {
-      if (size > maxBytes) break joining;
-      let piece = part.pieces[r];
-      if (!piece?.length) continue;
-      if (json) {
-        const [body, last] = splitLastLine(piece);
-        summary = addSummary(summary, last);
-        piece = body;
-      } else if (part.separated && size === 0 && startsWith(piece, SEPARATOR)) {
-        piece = piece.subarray(SEPARATOR.length);
-      }
-      chunks.push(piece);
-      size += piece.length;
+  for (let [part, , piece] of inJoinOrder(parts)) {
+    if (size > maxBytes) break;
+    if (json) {
+      const [body, last] = splitLastLine(piece);
+      summary = addSummary(summary, last);
+      piece = body;
+    } else if (part.separated && size === 0 && startsWith(piece, SEPARATOR)) {
+      piece = piece.subarray(SEPARATOR.length);
     }
+    chunks.push(piece);
+    size += piece.length;
   }
   if (summary && size <= maxBytes) {
     const line = new TextEncoder().encode(JSON.stringify(summary) + "\n");
     chunks.push(line);
     size += line.length;
   }
-  const out = new Uint8Array(size);
-  chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
-  return out;
+  return concatBytes(chunks);
 }
 
 /** The context separator as it reads inside a JSON string. */
@@ -167,24 +157,31 @@ export function joinJsonText(
   }
   const bodies: Uint8Array[] = [];
   let size = 0;
+  for (const [part, root] of inJoinOrder(parts)) {
+    // Without its quotes.
+    let body = part.json![root].subarray(1, -1);
+    if (part.separated && size === 0 && startsWith(body, JSON_SEPARATOR)) {
+      body = body.subarray(JSON_SEPARATOR.length);
+    }
+    bodies.push(body);
+    size += body.length;
+  }
+  return concatBytes([QUOTE, ...bodies, QUOTE]);
+}
+
+const QUOTE = new TextEncoder().encode('"');
+
+/** The parts' non-empty pieces in the order output joins them: root by
+ * root, and within a root part by part (shards in path order); with the
+ * root's index. */
+function* inJoinOrder(parts: SearchPart[]): Generator<[SearchPart, number, Uint8Array]> {
   const roots = Math.max(0, ...parts.map((p) => p.pieces.length));
   for (let r = 0; r < roots; r++) {
     for (const part of parts) {
       const piece = part.pieces[r];
-      if (!piece?.length) continue;
-      // Without its quotes.
-      let body = part.json![r].subarray(1, -1);
-      if (part.separated && size === 0 && startsWith(body, JSON_SEPARATOR)) {
-        body = body.subarray(JSON_SEPARATOR.length);
-      }
-      bodies.push(body);
-      size += body.length;
+      if (piece?.length) yield [part, r, piece];
     }
   }
-  const out = new Uint8Array(size + 2);
-  out[0] = out[out.length - 1] = 0x22;
-  bodies.reduce((at, b) => (out.set(b, at), at + b.length), 1);
-  return out;
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {

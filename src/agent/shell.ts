@@ -4,6 +4,7 @@
  * command started, with the output kept to a head and a tail.
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 
 /** What a shell command did. */
 export interface ShellOutcome {
@@ -44,21 +45,13 @@ class HeadTail {
 
   text(): string {
     const dec = new TextDecoder();
-    const head = new Uint8Array(this.#headBytes);
-    this.#head.reduce((at, c) => (head.set(c, at), at + c.length), 0);
+    const head = concatBytes(this.#head);
     const skipped = this.bytes - this.#headBytes - this.#tail.length;
-    if (skipped === 0) return dec.decode(concat(head, this.#tail));
+    if (skipped === 0) return dec.decode(concatBytes([head, this.#tail]));
     return `${dec.decode(head)}\n[… ${skipped} bytes of output left out …]\n${
       dec.decode(this.#tail)
     }`;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 /**

@@ -5,6 +5,7 @@
  * ({@link JsonText}, from the workers) without making it a string.
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 
 const strict = new TextDecoder("utf-8", { fatal: true });
 const lossy = new TextDecoder();
@@ -70,23 +71,24 @@ export function encodeLine(message: unknown): Uint8Array {
   if (!texts.length) return line;
   // Where a value starts (after `:`, `,` or `[`), the mark's bytes are the
   // mark: no other string equals it, and inside a string a quote is always
-  // escaped, so never preceded by those.
+  // escaped, so never preceded by those. Each text has its mark, in order.
   const pieces: Uint8Array[] = [];
   let from = 0;
-  for (let at = line.indexOf(MARK_BYTES[0]); at >= 0; at = line.indexOf(MARK_BYTES[0], at + 1)) {
-    if (pieces.length / 2 === texts.length) break;
-    if (!":,[".includes(String.fromCharCode(line[at - 1])) || !startsAt(line, MARK_BYTES, at)) {
-      continue;
+  for (const text of texts) {
+    let at = line.indexOf(MARK_BYTES[0], from);
+    while (at >= 0 && !(VALUE_START.includes(line[at - 1]) && startsAt(line, MARK_BYTES, at))) {
+      at = line.indexOf(MARK_BYTES[0], at + 1);
     }
-    pieces.push(line.subarray(from, at), texts[pieces.length / 2]);
+    if (at < 0) throw new Error("encodeLine: a JsonText's mark is missing");
+    pieces.push(line.subarray(from, at), text);
     from = at + MARK_BYTES.length;
-    at = from - 1;
   }
   pieces.push(line.subarray(from));
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  pieces.reduce((o, p) => (out.set(p, o), o + p.length), 0);
-  return out;
+  return concatBytes(pieces);
 }
+
+/** The bytes a JSON value follows: `:`, `,` and `[`. */
+const VALUE_START = [0x3a, 0x2c, 0x5b];
 
 function startsAt(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {
   if (at + prefix.length > bytes.length) return false;

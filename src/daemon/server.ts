@@ -7,6 +7,7 @@
  */
 import { resolve } from "node:path";
 import { type GrepArgs, parseArgs } from "../args.ts";
+import { concatBytes } from "../bytes.ts";
 import { jsonMatches } from "../matches.ts";
 import { captureIO, finishSearch, joinJsonText, type SearchPart, splitMissing } from "../output.ts";
 import type { PathRange } from "../walk.ts";
@@ -128,9 +129,7 @@ async function* lines(conn: Deno.UnixConn, max: number): AsyncGenerator<string |
       if (oversized || size + piece.length > max) yield null;
       else {
         parts.push(piece);
-        const line = new Uint8Array(size + piece.length);
-        parts.reduce((at, p) => (line.set(p, at), at + p.length), 0);
-        yield decoder.decode(line);
+        yield decoder.decode(concatBytes(parts));
       }
       parts = [];
       size = 0;
@@ -338,7 +337,8 @@ export class Daemon {
         const t = this.#tenant(p);
         const [args, max] = [strArray(p, "args"), optNum(p, "max_bytes", 1 << 20)];
         const r = await this.#search(t, args, t.root, signal, max, true);
-        const stdout = r.stdoutJson && r.stdout.length <= max
+        // Given only for answers within max (see joinJsonText).
+        const stdout = r.stdoutJson
           ? { stdout: new JsonText(r.stdoutJson), truncated: false }
           : cappedText(r.stdout, max);
         return { ...stdout, stderr: r.stderr, code: r.code };
