@@ -264,6 +264,8 @@ impl IgnoreTree {
 
     /// Whether a directory entry found while walking should be skipped.
     /// `abs` is its absolute path, `shown` its path as rg would print it.
+    /// (The walk asks [`IgnoreTree::verdict`]; the tests ask this.)
+    #[cfg(test)]
     pub fn skips(&self, level: usize, abs: &str, shown: &str, name: &str, is_dir: bool) -> bool {
         self.verdict(level, abs, shown, name, is_dir) != Verdict::Keep
     }

@@ -358,7 +358,14 @@ impl LineFilter {
             extra.iter().filter(|set| set.iter().all(|n| n.len() >= 3)).map(|set| grams_of(set)).collect();
         let extra = extra
             .into_iter()
-            .map(|set| set.into_iter().map(|n| (anchor_of(&n), n)).map(|(a, n)| (n, a)).collect())
+            .map(|set| {
+                set.into_iter()
+                    .map(|n| {
+                        let anchor = anchor_of(&n);
+                        (n, anchor)
+                    })
+                    .collect()
+            })
             .collect();
         let kept = needles.clone();
         let scan = match &needles[..] {
@@ -465,18 +472,29 @@ fn find_pairs_n<const N: usize>(probes: &[Probe], hay: &[u8], at: usize) -> Opti
             any = v128_or(any, hits[k]);
         }
         if v128_any_true(any) {
-            let mut mask = u32::from(u8x16_bitmask(any));
-            while mask != 0 {
-                let pos = i + mask.trailing_zeros() as usize;
-                if probes.iter().any(|p| p.verify(hay, pos)) {
-                    return Some(pos);
-                }
-                mask &= mask - 1;
+            if let Some(pos) = first_verified(i, any, |pos| probes.iter().any(|p| p.verify(hay, pos))) {
+                return Some(pos);
             }
         }
         i += 16;
     }
     find_scalar(probes, hay, i, hay.len())
+}
+
+/// The first of the candidate positions `i + k` (for each lane `k` set in
+/// `hits`) that `verify` confirms.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn first_verified(i: usize, hits: core::arch::wasm32::v128, verify: impl Fn(usize) -> bool) -> Option<usize> {
+    let mut mask = u32::from(core::arch::wasm32::u8x16_bitmask(hits));
+    while mask != 0 {
+        let pos = i + mask.trailing_zeros() as usize;
+        if verify(pos) {
+            return Some(pos);
+        }
+        mask &= mask - 1;
+    }
+    None
 }
 
 /// The SIMD pass for one needle, four steps of 16 positions per branch:
@@ -499,17 +517,7 @@ fn find_one_pair(probe: &Probe, hay: &[u8], at: usize) -> Option<usize> {
         let (a, b) = unsafe { (v128_load(base.add(i + o1).cast()), v128_load(base.add(i + o2).cast())) };
         v128_and(u8x16_eq(v128_or(a, m1), c1), u8x16_eq(v128_or(b, m2), c2))
     };
-    let check = |i: usize, hits: v128| {
-        let mut mask = u32::from(u8x16_bitmask(hits));
-        while mask != 0 {
-            let pos = i + mask.trailing_zeros() as usize;
-            if probe.verify(hay, pos) {
-                return Some(pos);
-            }
-            mask &= mask - 1;
-        }
-        None
-    };
+    let check = |i: usize, hits: v128| first_verified(i, hits, |pos| probe.verify(hay, pos));
     let mut i = at;
     while i + 48 + reach <= hay.len() {
         let (a, b, c, d) = (step(i), step(i + 16), step(i + 32), step(i + 48));
