@@ -41,7 +41,6 @@ import {
   type Outcome,
   pollUntil,
   REPLY_TIMEOUT_MS,
-  REPO,
   rg,
   rgFiles,
   run,
@@ -49,6 +48,7 @@ import {
   spreadSample,
   startDaemon,
   stopDaemon,
+  taskRunArgs,
   TEST_OPTS,
   withDaemon,
   within,
@@ -367,7 +367,7 @@ async function assertCliLikeRg(socket: string, name: string): Promise<void> {
     rg(args, cwd),
     run(
       Deno.execPath(),
-      ["run", "--quiet", "--allow-all", `${REPO}/grep.ts`, "--daemon", socket, ...args],
+      [...taskRunArgs("grep"), "--daemon", socket, ...args],
       cwd,
     ),
   ]);
@@ -398,7 +398,7 @@ Deno.test({
         const missing = join(d.dir, "nobody.sock");
         const out = await run(
           Deno.execPath(),
-          ["run", "--quiet", "--allow-all", `${REPO}/grep.ts`, "--daemon", missing, "foo"],
+          [...taskRunArgs("grep"), "--daemon", missing, "foo"],
           root,
         );
         strictEqual(out.code, 2, `exit code ${out.code}, stdout ${dec.decode(out.stdout)}`);

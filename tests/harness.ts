@@ -404,8 +404,21 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 // --- a real daemon process --------------------------------------------------------------
 
-/** `daemon.ts` at the repository root. */
-export const DAEMON_TS = `${REPO}/daemon.ts`;
+/**
+ * The `deno run` flags and script of a task in deno.json, with the script
+ * made absolute: tests run commands with the permissions users get from
+ * `deno task NAME`, so a permission a newer Deno starts to require fails a
+ * test (one did: Deno 2.9 wants `--allow-net` for Unix sockets).
+ */
+export function taskRunArgs(name: string): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`)).tasks;
+  const words = String(tasks[name]).split(" ");
+  if (words[0] !== "deno" || words[1] !== "run" || !words.at(-1)!.endsWith(".ts")) {
+    throw new Error(`task ${name} is not 'deno run FLAGS SCRIPT.ts': ${tasks[name]}`);
+  }
+  return [...words.slice(1, -1), `${REPO}/${words.at(-1)}`];
+}
+
 /** Bound on a daemon's start-up (until its socket accepts connections). */
 export const DAEMON_START_MS = 15_000;
 
@@ -425,7 +438,7 @@ export async function acceptsConnections(path: string): Promise<boolean> {
   }
 }
 
-/** A `deno run -A daemon.ts` subprocess with its output collected. */
+/** A `deno task daemon` subprocess (the task's flags, run directly) with its output collected. */
 export class DaemonProcess {
   readonly child: Deno.ChildProcess;
   /** Resolves with the exit status. */
@@ -438,12 +451,18 @@ export class DaemonProcess {
    * Starts `daemon.ts --socket socket ...args` (without waiting for it).
    * @param socket The socket path.
    * @param args More daemon flags, e.g. `["--workers", "2"]`.
+   * @param runArgs `deno` arguments up to the script: by default the
+   * daemon task's.
    */
-  constructor(readonly socket: string, readonly args: string[] = []) {
+  constructor(
+    readonly socket: string,
+    readonly args: string[] = [],
+    runArgs = taskRunArgs("daemon"),
+  ) {
     const env = cleanEnv();
     delete env.CURSERVE_SOCKET;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", DAEMON_TS, "--socket", socket, ...args],
+      args: [...runArgs, "--socket", socket, ...args],
       cwd: REPO,
       clearEnv: true,
       env,
