@@ -1,8 +1,8 @@
 /**
  * `deno task daemon [--socket PATH] [--workers N] [--memory-limit SIZE]
- * [--linger SECONDS] [--socket-mode MODE] [--verbose]`: one long-lived process serving every agent's search tools
- * over a Unix socket (JSON-RPC 2.0 and the original curserve protocol; see
- * docs/PROTOCOL.md).
+ * [--linger SECONDS] [--socket-mode MODE] [--no-pin] [--verbose]`: one
+ * long-lived process serving every agent's search tools over a Unix socket
+ * (JSON-RPC 2.0 and the original curserve protocol; see docs/PROTOCOL.md).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -30,6 +30,9 @@ OPTIONS:
                           16M; 0 never splits)
     --timeout-ms N        Per-request time limit (default: 60000)
     --max-line-bytes N    Longest request line accepted (default: 16777216)
+    --no-pin              Let search workers run on any CPU (default: worker i
+                          stays on the i-th CPU the daemon may use; Linux,
+                          needs --allow-ffi; see src/daemon/affinity.ts)
     --verbose             Log one line per request, with its latency
     -h, --help            Print this help`;
 
@@ -76,6 +79,7 @@ if (import.meta.main) {
         "max-line-bytes": { type: "string" },
         linger: { type: "string" },
         verbose: { type: "boolean" },
+        "no-pin": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -101,6 +105,7 @@ if (import.meta.main) {
     lingerMs: 1000 * nonNegativeInt("linger", flags.linger, 600),
     verbose: flags.verbose ?? false,
     legacyDir: "/tmp",
+    pinWorkers: !flags["no-pin"],
   });
   try {
     await daemon.listen();
@@ -115,4 +120,15 @@ if (import.meta.main) {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   console.error(`curserve daemon listening on ${socket}`);
+  daemon.workerCpus().then(
+    (cpus) => {
+      if (flags.verbose && cpus.length) {
+        console.error(`curserve: search workers pinned to CPUs ${cpus.join(", ")}`);
+      }
+    },
+    (err) =>
+      console.error(
+        `curserve: search workers not pinned to CPUs (${err.message}); --no-pin stops trying`,
+      ),
+  );
 }

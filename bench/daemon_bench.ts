@@ -13,7 +13,8 @@
  * (default 21), `--clients C` (default 100), `--requests N` per client
  * (default 40), `--think-ms T` (each client waits a seeded uniform 0..T ms
  * before each request, default 20), `--workers N` (passed to the daemon;
- * default: its own, one per core), `--quick` (3 runs, 10 clients × 5
+ * default: its own, one per core), `--no-pin` (passed to the daemon: workers
+ * free to run on any CPU), `--quick` (3 runs, 10 clients × 5
  * requests, nothing written), `--out FILE`.
  *
  * Method, so the numbers can be quoted honestly:
@@ -100,6 +101,7 @@ const { values } = parseArgs({
     requests: { type: "string" },
     "think-ms": { type: "string", default: "20" },
     workers: { type: "string" },
+    "no-pin": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
     out: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -108,7 +110,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "usage: deno run -A bench/daemon_bench.ts [--tree PATH | --mb MB [--seed S]] [--runs N]\n" +
-      "         [--clients C] [--requests N] [--think-ms T] [--workers N] [--quick] [--out FILE]",
+      "         [--clients C] [--requests N] [--think-ms T] [--workers N] [--no-pin] [--quick]\n" +
+      "         [--out FILE]",
   );
   Deno.exit(0);
 }
@@ -178,7 +181,9 @@ console.error(
 );
 
 const removeSignalHandlers = DaemonProcess.stopAllOnSignal("daemon_bench");
-const daemon = await DaemonProcess.start(workers);
+const daemon = await DaemonProcess.start(workers, {
+  flags: values["no-pin"] ? ["--no-pin"] : [],
+});
 let report = "";
 try {
   report = await run();
@@ -478,7 +483,7 @@ async function run(): Promise<string> {
 ${runHeader(info)}
 - Daemon: \`deno run -A daemon.ts --socket <tmp>${
     workers === undefined ? "" : ` --workers ${workers}`
-  }\` (${
+  }${values["no-pin"] ? " --no-pin" : ""}\` (${
     workers ?? `default: ${navigator.hardwareConcurrency} = one per core`
   } workers; workspaces of 16 MiB or more are split into shards across them)
 - Requests: \`DaemonClient\` (mod.ts) over the Unix socket; times are full client round trips in ms
@@ -492,6 +497,7 @@ ${runHeader(info)}
     statsAfterOpen.workspaces.find((w) => w.root === root)?.shards ?? "?"
   } |
 | bytes held | ${opened.bytes} (${mib(opened.bytes)}) |
+| search workers kept on CPUs | ${statsAfterOpen.worker_cpus.join(", ") || "none (not pinned)"} |
 | daemon RSS after open | ${mib(statsAfterOpen.rss_bytes)} |
 
 ### Sequential: one request at a time, daemon vs an rg subprocess

@@ -25,6 +25,8 @@ export interface DaemonStats {
   }[];
   clients: number;
   rss_bytes: number;
+  /** The CPU each search worker is kept on; empty when not pinned. */
+  worker_cpus: number[];
 }
 
 /** What the daemon's `grep` method answers. */
@@ -136,19 +138,20 @@ export class DaemonProcess {
    * Starts a daemon and waits until it accepts connections.
    * @param workerCount `--workers` for the daemon; its own default when undefined.
    * @param options `verbose`: start it with `--verbose` (a line per request
-   * with its time inside the daemon); `onStderrLine`: called with each line
-   * it writes to stderr.
+   * with its time inside the daemon); `flags`: more daemon flags (e.g.
+   * `--no-pin`); `onStderrLine`: called with each line it writes to stderr.
    * @throws {Error} When it exits first or does not listen within 120 s.
    */
   static async start(
     workerCount?: number,
-    options: { verbose?: boolean; onStderrLine?: (line: string) => void } = {},
+    options: { verbose?: boolean; flags?: string[]; onStderrLine?: (line: string) => void } = {},
   ): Promise<DaemonProcess> {
     const dir = await Deno.makeTempDir({ prefix: "curserve-bench-daemon-" });
     const socket = join(dir, "daemon.sock");
     const args = ["run", "-A", daemonScript, "--socket", socket];
     if (workerCount !== undefined) args.push("--workers", String(workerCount));
     if (options.verbose) args.push("--verbose");
+    args.push(...options.flags ?? []);
     const child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: "null",

@@ -90,6 +90,7 @@ interface Stats {
   clients: number;
   rss_bytes: number;
   cancelled: number;
+  worker_cpus: number[];
 }
 interface ReadFileResult {
   content: string;
@@ -1587,6 +1588,91 @@ Deno.test({
 
 /** Bound on a daemon that should refuse to start. */
 const DAEMON_EXIT_MS = 15_000;
+
+/** The CPUs each thread of process `pid` may run on (Linux /proc). */
+function threadCpus(pid: number): number[][] {
+  const list = (text: string) =>
+    text.split(",").flatMap((part) => {
+      const [a, b = a] = part.split("-").map(Number);
+      return Array.from({ length: b - a + 1 }, (_, k) => a + k);
+    });
+  return [...Deno.readDirSync(`/proc/${pid}/task`)].map(({ name }) => {
+    const status = Deno.readTextFileSync(`/proc/${pid}/task/${name}/status`);
+    return list(status.match(/^Cpus_allowed_list:\s*(\S+)$/m)![1]);
+  });
+}
+
+Deno.test({
+  name:
+    "daemon: search workers are pinned one per CPU (src/daemon/affinity.ts); --no-pin frees them",
+  ...TEST_OPTS,
+  ignore: Deno.build.os !== "linux",
+  async fn(t) {
+    const ours = threadCpus(Deno.pid)[0];
+    await t.step(
+      "by default each worker thread may run on one CPU only, a different one each",
+      () =>
+        withDaemon(["--workers", "2"], async (d) => {
+          const c = await LineSocket.connect(d.socket);
+          try {
+            const { worker_cpus } = await c.result("stats", {}) as Stats;
+            strictEqual(worker_cpus.length, 2, JSON.stringify(worker_cpus));
+            for (const cpu of worker_cpus) ok(ours.includes(cpu), `CPU ${cpu} not in ${ours}`);
+            if (ours.length >= 2) notStrictEqual(worker_cpus[0], worker_cpus[1]);
+            const single = threadCpus(d.process.child.pid).filter((cpus) => cpus.length === 1);
+            for (const cpu of worker_cpus) {
+              ok(single.some(([only]) => only === cpu), `no thread kept on CPU ${cpu}`);
+            }
+            // Pinned workers still search.
+            const { workspace } = await c.result("open", { root }) as { workspace: string };
+            const r = await c.result("grep", { workspace, args: ["-c", "foo"] }) as {
+              code: number;
+            };
+            strictEqual(r.code, 0);
+          } finally {
+            c.close();
+          }
+        }),
+    );
+    await t.step(
+      "--no-pin leaves every thread free",
+      () =>
+        withDaemon(["--workers", "2", "--no-pin"], async (d) => {
+          const c = await LineSocket.connect(d.socket);
+          try {
+            deepStrictEqual((await c.result("stats", {}) as Stats).worker_cpus, []);
+            for (const cpus of threadCpus(d.process.child.pid)) deepStrictEqual(cpus, ours);
+          } finally {
+            c.close();
+          }
+        }),
+    );
+    await t.step("without --allow-ffi the daemon says so once and serves unpinned", async () => {
+      const dir = await Deno.makeTempDir({ prefix: "curserve-noffi-" });
+      const p = new DaemonProcess(
+        join(dir, "d.sock"),
+        [],
+        taskRunArgs("daemon").filter((flag) => flag !== "--allow-ffi"),
+      );
+      try {
+        await p.ready();
+        const c = await LineSocket.connect(p.socket);
+        try {
+          deepStrictEqual((await c.result("stats", {}) as Stats).worker_cpus, []);
+        } finally {
+          c.close();
+        }
+        await pollUntil("the daemon's note", () => p.output, (o) => o.includes("not pinned"), {
+          timeoutMs: REPLY_TIMEOUT_MS,
+        });
+        match(p.output, /search workers not pinned to CPUs \(needs --allow-ffi\)/);
+      } finally {
+        await p.stop();
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+});
 
 /** Starts a daemon on `socket`, checks it answers, and stops it. */
 async function serveOnce(socket: string): Promise<void> {

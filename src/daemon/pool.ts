@@ -79,8 +79,13 @@ export class WorkerPool {
   #nextId = 1;
   /** Requests dropped before they ran (client gone or timed out). */
   cancelled = 0;
+  /** The CPU each worker is pinned to, once they are; rejects saying why
+   * they could not be. Empty when not asked to pin. */
+  readonly cpus: Promise<number[]>;
 
-  constructor(size: number) {
+  /** @param pin Keep worker `i` on the `i`-th CPU the daemon may use
+   * (src/daemon/affinity.ts). */
+  constructor(size: number, { pin = false } = {}) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
       const { promise: ready, resolve } = Promise.withResolvers<void>();
@@ -106,6 +111,12 @@ export class WorkerPool {
         started: 0,
       });
     }
+    // Queued first, so each worker is pinned before its first search.
+    this.cpus = pin
+      ? Promise.all(this.#workers.map((_, i) => this.call(i, "pin", { slot: i })))
+        .then((all) => all.map((r) => (r as { cpu: number }).cpu))
+      : Promise.resolve([]);
+    this.cpus.catch(() => {}); // the daemon reports it
   }
 
   get size(): number {

@@ -37,6 +37,8 @@ export interface DaemonOptions {
   verbose: boolean;
   /** Directory of the original protocol's response sockets. */
   legacyDir: string;
+  /** Keep each search worker on its own CPU (src/daemon/affinity.ts). */
+  pinWorkers?: boolean;
 }
 
 /** A share of a workspace held by one worker: the files in `range` (in
@@ -188,7 +190,7 @@ export class Daemon {
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
-    this.#pool = new WorkerPool(opts.workers);
+    this.#pool = new WorkerPool(opts.workers, { pin: opts.pinWorkers });
     this.legacy = new LegacyBridge(this, opts.legacyDir);
   }
 
@@ -746,6 +748,12 @@ export class Daemon {
     return { stdout: new TextDecoder().decode(r.stdout), stderr: r.stderr, code: r.code };
   }
 
+  /** The CPU each search worker is pinned to (none unless asked to pin);
+   * rejects saying why they could not be pinned. */
+  workerCpus(): Promise<number[]> {
+    return this.#pool.cpus;
+  }
+
   async stats(): Promise<unknown> {
     const workspaces = await Promise.all([...this.#byId.values()].map(async (t) => {
       // Current sizes come from the worker: files change after loading.
@@ -778,6 +786,7 @@ export class Daemon {
       clients: this.#clients.size,
       rss_bytes: Deno.memoryUsage().rss,
       cancelled: this.#pool.cancelled,
+      worker_cpus: await this.#pool.cpus.catch(() => []),
     };
   }
 

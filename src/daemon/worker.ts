@@ -16,6 +16,7 @@ import { runGrep } from "../cli.ts";
 import { jsonString } from "../core.ts";
 import { captureIO, type SearchPart } from "../output.ts";
 import { type PathRange, planShards } from "../walk.ts";
+import { pinThread } from "./affinity.ts";
 
 /** What a worker reports back for one request; `done` marks the last
  * answer to a batch. */
@@ -83,6 +84,10 @@ const OPS: Record<string, Op> = {
     sketchInBackground(ws);
     const s = ws.stats();
     return { files: s.files, bytes: s.bytes, load_ms: Math.round(s.loadMs) };
+  },
+  /** Keeps this worker's thread on one CPU (see affinity.ts). */
+  pin(p) {
+    return { cpu: pinThread(Number(p.slot)) };
   },
   /** Splits a tree into shares for several workers (src/walk.ts). */
   plan(p) {
