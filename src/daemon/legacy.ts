@@ -6,6 +6,7 @@
  * @module
  */
 import type { Client, Daemon } from "./server.ts";
+import { listenUnix } from "./unix_socket.ts";
 
 type Message = Record<string, unknown>;
 
@@ -83,8 +84,7 @@ export class LegacyBridge {
     } catch {
       // none left over
     }
-    const listener = Deno.listen({ transport: "unix", path });
-    Deno.chmodSync(path, 0o600);
+    const listener = listenUnix(path, 0o600);
     const alloc: Allocation = { holder, workspace, listener, path };
     this.#allocations.set(pid, alloc);
     this.#accept(pid, alloc);

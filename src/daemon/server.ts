@@ -15,6 +15,7 @@ import { confine, listDirectory, sliceLines } from "../files.ts";
 import { LegacyBridge } from "./legacy.ts";
 import { RpcError, WorkerPool } from "./pool.ts";
 import { cappedText, encodeLine, JsonText } from "./reply.ts";
+import { listenUnix } from "./unix_socket.ts";
 
 /** How the daemon runs. */
 export interface DaemonOptions {
@@ -212,8 +213,7 @@ export class Daemon {
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
-    this.#listener = Deno.listen({ transport: "unix", path });
-    Deno.chmodSync(path, this.#opts.socketMode);
+    this.#listener = listenUnix(path, this.#opts.socketMode);
     this.#serve(this.#listener);
   }
 
