@@ -4,12 +4,15 @@
  * ends, in both cases and with near misses (one probe byte right, the
  * other wrong). Sketches are not built, so every file is scanned; a second
  * test builds them, for regexes with several required literals (a line, or
- * a file's sketch, without one of them is ruled out before the regex).
+ * a file's sketch, without one of them is ruled out before the regex); a
+ * third, for files long enough to be cut into blocks, only some of which
+ * are scanned (line numbers, context and offsets must still be rg's).
  */
 import { join } from "node:path";
 import { mulberry32 } from "../bench/corpus.ts";
 import { Workspace } from "../mod.ts";
-import { describeDiff, equalBytes, rg, TEST_OPTS } from "./harness.ts";
+import { describeDiff, equalBytes, normalize, rg, TEST_OPTS } from "./harness.ts";
+import type { ParityCase } from "./parity_cases.ts";
 
 const NEEDLES = ["get_buffer", "Qz9", "xq_zv_w"];
 
@@ -54,10 +57,13 @@ async function agreeWithRg(
     if (sketched) ws.buildSketches();
     try {
       for (const args of argvs) {
-        const want = await rg(args, dir);
+        const theirs = await rg(args, dir);
         const got = ws.run(["--sort", "path", ...args]);
-        if (!equalBytes(got.stdout, want.stdout) || got.code !== want.code) {
-          throw new Error(`rg ${args.join(" ")}: ${describeDiff(want.stdout, got.stdout)}`);
+        // --json carries timings: blanked on both sides.
+        const want = normalize({ args } as ParityCase, theirs.stdout);
+        const ours = normalize({ args } as ParityCase, got.stdout);
+        if (!equalBytes(ours, want) || got.code !== theirs.code) {
+          throw new Error(`rg ${args.join(" ")}: ${describeDiff(want, ours)}`);
         }
       }
     } finally {
@@ -116,4 +122,71 @@ Deno.test("regexes with several required literals agree with rg", TEST_OPTS, asy
   ];
   const argvs = patterns.flatMap((p) => [["-n", "-i", "-e", p], ["-c", "-e", p]]);
   await agreeWithRg(writeMixedLines, true, argvs);
+});
+
+/** Files of many 2 KiB blocks (see BLOCK_BYTES in core-wasm/src/sketch.rs)
+ * with needles planted on lines near block ends, on the first and last
+ * lines, in lines longer than a block, in CRLF files and with no final
+ * line end; lines around them differ, so context lines tell if a number
+ * or an offset is off. */
+async function writeBlockFiles(dir: string): Promise<void> {
+  const rand = mulberry32(23);
+  const planted = [
+    "x = get_buffer(len);",
+    "Get_Buffer",
+    "fn parse_header(input: &str)",
+    "Sherlock Holmes, said Watson",
+    "failed to probe device",
+    "get_bufer (a near miss)",
+  ];
+  const filler = () =>
+    Array.from({ length: 3 + Math.floor(rand() * 12) }, () => {
+      const w = ["alpha", "beta", "gamma_delta", "buffer", "parse", "get", "probe", "x"];
+      return w[Math.floor(rand() * w.length)];
+    }).join(" ");
+  for (let f = 0; f < 24; f++) {
+    const lines: string[] = [];
+    const count = 600 + Math.floor(rand() * 1400);
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      let line = `${i}: ${filler()}`;
+      // Near where a block may end (every ~2 KiB), or anywhere, or never.
+      const nearEnd = bytes % 2048 > 1900 && rand() < 0.3;
+      if (i === 0 && f % 3 === 0 || nearEnd || rand() < 0.004) {
+        line += " " + planted[Math.floor(rand() * planted.length)];
+      }
+      if (rand() < 0.003) line += " " + "long ".repeat(600) + "get_buffer";
+      lines.push(line);
+      bytes += line.length + 1;
+    }
+    if (f % 4 === 1) lines.push("last line get_buffer");
+    const eol = f % 5 === 2 ? "\r\n" : "\n";
+    const text = lines.join(eol) + (f % 4 === 1 ? "" : eol);
+    await Deno.writeTextFile(join(dir, `b${String(f).padStart(2, "0")}.txt`), text);
+  }
+}
+
+Deno.test("searches that skip blocks of long files agree with rg", TEST_OPTS, async () => {
+  const patterns = [
+    "get_buffer",
+    "fn parse_\\w+",
+    "Sherlock|Holmes",
+    "failed to probe",
+    "\\w+_buffer\\b",
+  ];
+  const flagSets = [
+    ["-n", "-i"],
+    ["-n"],
+    ["-c", "-i"],
+    ["-l"],
+    ["-n", "-o", "-i"],
+    ["-n", "-w", "-i"],
+    ["-n", "-A", "2", "-i"],
+    ["-n", "-B", "3"],
+    ["-n", "-C", "1", "-i"],
+    ["-n", "-m", "1", "-i"],
+    ["--json", "-i"],
+  ];
+  const argvs = patterns.flatMap((p) => flagSets.map((flags) => [...flags, "-e", p]));
+  await agreeWithRg(writeBlockFiles, true, argvs);
 });

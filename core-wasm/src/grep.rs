@@ -165,12 +165,21 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
         |f: &FileEntry, shown: (&str, usize), binary: BinaryMode, result: &mut GrepResult| {
             let narrow = !f.wide_folds;
             search_scratch.set_narrow(narrow);
+            let mut blocks = None;
             if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), &f.sketch) {
                 let extra = matcher.extra_grams(narrow);
                 if !sketch.may_contain_any(needles) || !extra.iter().all(|set| sketch.may_contain_any(set)) {
                     // Searched, in effect: it holds no needle, so no match.
                     result.files_searched += 1;
                     return;
+                }
+                // A match within one line lies within one block.
+                if !matcher.is_multiline() {
+                    blocks = sketch.plan(f.data.len(), needles, extra);
+                    if blocks.as_ref().is_some_and(|b| b.ranges.is_empty()) {
+                        result.files_searched += 1;
+                        return;
+                    }
                 }
             }
             let shown = (shown.0, &f.path[shown.1..]);
@@ -197,6 +206,7 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
                 matcher,
                 &mut search_scratch,
                 &mut printer,
+                blocks.as_ref(),
             );
             let report = printer.finish(&outcome);
             result.files_searched += 1;

@@ -5,6 +5,7 @@
 //! decides how they are printed.
 
 use crate::matcher::{Matcher, MatcherScratch};
+use crate::sketch::BlockPlan;
 
 /// rg reads files in 64 KiB chunks; binary detection is tied to them.
 pub const BUFFER_CAPACITY: usize = 64 * 1024;
@@ -90,7 +91,10 @@ fn buffer_start_of_line(data: &[u8], end: usize) -> usize {
 }
 
 /// Searches one file, reporting lines to `sink`. `first_nul` is the offset
-/// of the file's first NUL byte, if any.
+/// of the file's first NUL byte, if any. `blocks`, for a line-by-line
+/// search, says which ranges of lines may match (from the file's sketch):
+/// the others are not scanned, nor are their line ends counted.
+#[allow(clippy::too_many_arguments)]
 pub fn search_file(
     data: &[u8],
     first_nul: Option<usize>,
@@ -99,6 +103,7 @@ pub fn search_file(
     matcher: &Matcher,
     scratch: &mut MatcherScratch,
     sink: &mut dyn Sink,
+    blocks: Option<&BlockPlan>,
 ) -> FileOutcome {
     let mut outcome = FileOutcome::default();
     let hay = match binary {
@@ -123,17 +128,26 @@ pub fn search_file(
     if cfg.max_count == Some(0) || hay.is_empty() {
         return outcome;
     }
+    // Only where every line is whole, and each match is within a line.
+    let blocks = blocks.filter(|_| hay.len() == data.len() && !matcher.is_multiline());
     let mut run = Run {
         hay,
         cfg,
         sink,
-        lines: LineCounter::default(),
+        lines: LineCounter { anchors: blocks.map(|b| (b.starts, b.lines)), ..LineCounter::default() },
         printed_end: None,
         match_count: 0,
         after_remaining: 0,
         stopped: false,
     };
-    let blocks = MatchBlocks { matcher, scratch, hay, pos: 0, pending: None };
+    let blocks = MatchBlocks {
+        matcher,
+        scratch,
+        hay,
+        pos: 0,
+        pending: None,
+        ranges: blocks.map(|b| b.ranges.as_slice()),
+    };
     if cfg.invert {
         run.invert(blocks);
     } else {
@@ -165,19 +179,42 @@ struct MatchBlocks<'a, 'm> {
     hay: &'a [u8],
     pos: usize,
     pending: Option<(usize, usize)>,
+    /// The only whole-line ranges that may match (see [`BlockPlan`]), those
+    /// not yet passed first.
+    ranges: Option<&'a [(usize, usize)]>,
 }
 
 impl MatchBlocks<'_, '_> {
     fn next_block(&mut self) -> Option<(usize, usize)> {
         let hay = self.hay;
         if !self.matcher.is_multiline() {
-            if self.pos >= hay.len() {
-                return None;
+            loop {
+                // Search up to the end of the range `pos` is in (or the next).
+                let end = match &mut self.ranges {
+                    None => hay.len(),
+                    Some(ranges) => {
+                        while ranges.first().is_some_and(|r| r.1 <= self.pos) {
+                            *ranges = &ranges[1..];
+                        }
+                        let &(start, end) = ranges.first()?;
+                        self.pos = self.pos.max(start);
+                        end
+                    }
+                };
+                if self.pos >= end {
+                    return None;
+                }
+                // A range ends after a line end, so lines found in it are whole.
+                match self.matcher.find_line_at(self.scratch, &hay[..end], self.pos) {
+                    Some(at) => {
+                        let (start, end) = line_bounds(hay, at);
+                        self.pos = end;
+                        return Some((start, end));
+                    }
+                    None if self.ranges.is_some() => self.pos = end,
+                    None => return None,
+                }
             }
-            let at = self.matcher.find_line_at(self.scratch, hay, self.pos)?;
-            let (start, end) = line_bounds(hay, at);
-            self.pos = end;
-            return Some((start, end));
         }
         loop {
             let found = if self.pos < hay.len() || (self.pos == hay.len() && hay.is_empty()) {
@@ -224,14 +261,25 @@ fn locate_lines(hay: &[u8], ms: usize, me: usize) -> (usize, usize) {
 
 /// Counts lines incrementally: the number of the line starting at `pos`.
 #[derive(Default)]
-struct LineCounter {
+struct LineCounter<'a> {
     pos: usize,
     line: u64,
+    /// Offsets where the count of line ends before them is known (block
+    /// starts, and those counts), to jump over unscanned blocks.
+    anchors: Option<(&'a [u32], &'a [u32])>,
 }
 
-impl LineCounter {
+impl LineCounter<'_> {
     fn number_at(&mut self, hay: &[u8], offset: usize) -> u64 {
         debug_assert!(offset >= self.pos);
+        if let Some((starts, lines)) = self.anchors {
+            // The last block start at or before `offset`, if past `pos`.
+            let k = starts.partition_point(|&s| s as usize <= offset) - 1;
+            if starts[k] as usize > self.pos {
+                self.pos = starts[k] as usize;
+                self.line = u64::from(lines[k]);
+            }
+        }
         self.line += memchr::memchr_iter(b'\n', &hay[self.pos..offset]).count() as u64;
         self.pos = offset;
         self.line + 1
@@ -243,7 +291,7 @@ struct Run<'a> {
     hay: &'a [u8],
     cfg: &'a SearchConfig,
     sink: &'a mut dyn Sink,
-    lines: LineCounter,
+    lines: LineCounter<'a>,
     /// End offset of the last line handed to the sink.
     printed_end: Option<usize>,
     match_count: u64,
