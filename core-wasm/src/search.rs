@@ -91,9 +91,10 @@ fn buffer_start_of_line(data: &[u8], end: usize) -> usize {
 }
 
 /// Searches one file, reporting lines to `sink`. `first_nul` is the offset
-/// of the file's first NUL byte, if any. `blocks`, for a line-by-line
-/// search, says which ranges of lines may match (from the file's sketch):
-/// the others are not scanned, nor are their line ends counted.
+/// of the file's first NUL byte, if any. `blocks`, given only for a
+/// line-by-line search, says which ranges of lines may match (from the
+/// file's sketch): the others are not scanned, nor are their line ends
+/// counted.
 #[allow(clippy::too_many_arguments)]
 pub fn search_file(
     data: &[u8],
@@ -128,8 +129,9 @@ pub fn search_file(
     if cfg.max_count == Some(0) || hay.is_empty() {
         return outcome;
     }
-    // Only where every line is whole, and each match is within a line.
-    let blocks = blocks.filter(|_| hay.len() == data.len() && !matcher.is_multiline());
+    debug_assert!(blocks.is_none() || !matcher.is_multiline(), "a match may span blocks");
+    // Only where every line is whole (not cut short at binary data).
+    let blocks = blocks.filter(|_| hay.len() == data.len());
     let mut run = Run {
         hay,
         cfg,

@@ -115,6 +115,14 @@ impl GramCounts {
     }
 }
 
+fn set_bit(words: &mut [u64], bit: u32) {
+    words[(bit >> 6) as usize] |= 1 << (bit & 63);
+}
+
+fn has_bit(words: &[u64], bit: u32) -> bool {
+    words[(bit >> 6) as usize] & (1 << (bit & 63)) != 0
+}
+
 /// One bitset of hashed grams, of a power of two bits near `len >> shift`.
 #[derive(Clone, Debug)]
 struct Bits {
@@ -130,13 +138,11 @@ impl Bits {
     }
 
     fn set(&mut self, hash: u32) {
-        let h = hash >> (32 - self.log2);
-        self.words[(h >> 6) as usize] |= 1 << (h & 63);
+        set_bit(&mut self.words, hash >> (32 - self.log2));
     }
 
     fn has(&self, hash: u32) -> bool {
-        let h = hash >> (32 - self.log2);
-        self.words[(h >> 6) as usize] & (1 << (h & 63)) != 0
+        has_bit(&self.words, hash >> (32 - self.log2))
     }
 }
 
@@ -208,8 +214,7 @@ impl Sketch {
                 let h = gram_hash(t & ((1 << (8 * n)) - 1), n);
                 grams.set(h);
                 if blocked && n >= BLOCK_MIN_GRAM && i + 1 - n >= block_start {
-                    let bit = block_bit(h);
-                    block[(bit >> 6) as usize] |= 1 << (bit & 63);
+                    set_bit(&mut block, block_bit(h));
                 }
             }
             if b == b'\n' {
@@ -258,10 +263,7 @@ impl Sketch {
         let any = |bits: &[u64], set: &[Vec<u32>]| {
             set.iter().any(|grams| {
                 // Trigrams are not in block bitsets: they say nothing here.
-                grams.iter().filter(|&&g| gram_len(g) >= BLOCK_MIN_GRAM).all(|&g| {
-                    let bit = block_bit(g);
-                    bits[(bit >> 6) as usize] & (1 << (bit & 63)) != 0
-                })
+                grams.iter().filter(|&&g| gram_len(g) >= BLOCK_MIN_GRAM).all(|&g| has_bit(bits, block_bit(g)))
             })
         };
         for (k, bits) in b.bits.chunks_exact(BLOCK_WORDS).enumerate() {
