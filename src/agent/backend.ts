@@ -6,7 +6,8 @@
  * traditional path that other agents take, kept for comparison.
  * @module
  */
-import { DaemonClient, DaemonError, Workspace } from "../../mod.ts";
+import { DaemonClient, DaemonError } from "../client.ts";
+import { Workspace } from "../workspace.ts";
 import { type FileSlice, listDirectory, sliceLines } from "../files.ts";
 import { ToolError } from "./paths.ts";
 

@@ -10,7 +10,7 @@
  * `{id, requeue}` or, while loading, `{id, progress}`.
  * @module
  */
-import { Workspace } from "../../mod.ts";
+import { Workspace } from "../workspace.ts";
 import type { GrepArgs } from "../args.ts";
 import { runGrep } from "../cli.ts";
 import { jsonString } from "../core.ts";
