@@ -62,13 +62,15 @@ export function confine(root: string, path: string): string {
   return abs;
 }
 
-/** A directory's entries sorted by name, without names matching `ignore`. */
-export async function listDirectory(
+/** A directory's entries sorted by name, without names matching `ignore`.
+ * Synchronous: the daemon runs it with a user's rights, which hold only
+ * for synchronous calls (src/daemon/credentials.ts). */
+export function listDirectory(
   dir: string,
   ignore: string[] = [],
-): Promise<{ name: string; type: "file" | "dir" }[]> {
+): { name: string; type: "file" | "dir" }[] {
   const entries: { name: string; type: "file" | "dir" }[] = [];
-  for await (const e of Deno.readDir(dir)) {
+  for (const e of Deno.readDirSync(dir)) {
     if (ignore.some((glob) => matchesGlob(e.name, glob))) continue;
     entries.push({ name: e.name, type: e.isDirectory ? "dir" : "file" });
   }

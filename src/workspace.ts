@@ -148,19 +148,29 @@ export class Workspace {
    * @throws {TypeError} When `root` is not a readable directory.
    */
   static open(root: string, options: OpenOptions = {}): Promise<Workspace> {
+    try {
+      return Promise.resolve(Workspace.openSync(root, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * {@link open}, synchronously: every file-system access happens before it
+   * returns (the daemon's workers run it with a user's rights, which hold
+   * only for synchronous calls; see src/daemon/credentials.ts).
+   * @throws {TypeError} When `root` is not a readable directory.
+   */
+  static openSync(root: string, options: OpenOptions = {}): Workspace {
     const abs = resolve(root);
     let info: Deno.FileInfo;
     try {
       info = Deno.statSync(abs);
     } catch (err) {
-      return Promise.reject(
-        new TypeError(`Cannot open workspace ${abs}: ${(err as Error).message}`),
-      );
+      throw new TypeError(`Cannot open workspace ${abs}: ${(err as Error).message}`);
     }
-    if (!info.isDirectory) {
-      return Promise.reject(new TypeError(`Cannot open workspace ${abs}: not a directory`));
-    }
-    return Promise.resolve(new Workspace(abs, options, load(abs, options)));
+    if (!info.isDirectory) throw new TypeError(`Cannot open workspace ${abs}: not a directory`);
+    return new Workspace(abs, options, load(abs, options));
   }
 
   /**
@@ -176,6 +186,13 @@ export class Workspace {
     const inside = paths.map((p) => resolve(this.root, p)).filter((p) =>
       p === this.root || p.startsWith(this.root + "/")
     );
+    // The root itself (`""`, `"."`): read it all again. The walker's
+    // update would find the root outside every walked directory and drop
+    // everything (a `touch` of the root emptied the workspace).
+    if (inside.includes(this.root)) {
+      this.reload();
+      return inside.length;
+    }
     for (const abs of inside) {
       if (this.#loaded.walker.update(abs) === "reload") {
         this.reload();

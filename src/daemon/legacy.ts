@@ -5,7 +5,8 @@
  * receives the answers to its `request_ripgrep` messages.
  * @module
  */
-import type { Client, Daemon } from "./server.ts";
+import type { Client, Daemon, Tenant } from "./server.ts";
+import { type Peer, uidOfProcess } from "./peer.ts";
 import { listenUnix } from "./unix_socket.ts";
 
 type Message = Record<string, unknown>;
@@ -13,7 +14,9 @@ type Message = Record<string, unknown>;
 /** A process id's workspace and response socket. */
 interface Allocation {
   holder: object;
-  workspace: Awaited<ReturnType<Daemon["open"]>>;
+  /** The user who allocated it: only they may search through it. */
+  owner: Peer;
+  workspace: Tenant;
   listener: Deno.Listener<Deno.UnixConn>;
   path: string;
   responder?: Deno.UnixConn;
@@ -32,7 +35,10 @@ async function writeLine(conn: Deno.UnixConn, message: unknown): Promise<void> {
 export function legacyArgs(m: Message): string[] {
   const o = (typeof m.options === "object" && m.options !== null ? m.options : {}) as Message;
   const args: string[] = [];
-  if (o.ignore_case) args.push("-i");
+  // qwen-code's fork sends ignore_case; the original service's own client
+  // case_sensitive (false: ignore case).
+  if (o.ignore_case || o.case_sensitive === false || m.case_sensitive === false) args.push("-i");
+  else if (o.case_sensitive === true || m.case_sensitive === true) args.push("-s");
   if (o.line_number) args.push("-n");
   if (o.with_filename) args.push("-H");
   const globs = [
@@ -54,38 +60,62 @@ export class LegacyBridge {
 
   constructor(private daemon: Daemon, private dir: string) {}
 
-  /** Answers one message of the original protocol. */
+  /** Answers one message of the original protocol; resolves once the
+   * answer is written. */
   async handle(client: Client, m: Message): Promise<void> {
+    const started = performance.now();
+    const what = `${String(m.type)} pid=${String(m.pid)}`;
     try {
       if (m.type === "alloc_pid") await this.#alloc(client, m);
       // The fork's TypeScript client says request_grep for the same thing.
       else if (m.type === "request_ripgrep" || m.type === "request_grep") {
-        await this.#ripgrep(client, m);
+        await this.#ripgrep(client, m, started, what);
+        return;
       } else throw new TypeError(`unknown message type: ${String(m.type)}`);
+      this.daemon.log(client, what, started, "ok");
     } catch (err) {
-      client.send({ response_status: 0, error: err instanceof Error ? err.message : String(err) });
+      this.daemon.log(client, what, started, "error");
+      await client.send({
+        response_status: 0,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 
   async #alloc(client: Client, m: Message): Promise<void> {
     const pid = m.pid;
-    if (typeof pid !== "number" || !Number.isInteger(pid) || typeof m.repo_dir_path !== "string") {
-      throw new TypeError("alloc_pid needs an integer pid and a string repo_dir_path");
+    if (
+      typeof pid !== "number" || !Number.isSafeInteger(pid) || pid <= 0 ||
+      typeof m.repo_dir_path !== "string"
+    ) {
+      throw new TypeError("alloc_pid needs a positive integer pid and a string repo_dir_path");
+    }
+    // A pid names the caller's own process (or one of the same user), so
+    // nobody can point another user's agent at a tree of their choosing.
+    const who = client.peer;
+    if (pid !== who.pid && who.uid !== 0 && uidOfProcess(pid) !== who.uid) {
+      throw new TypeError(`pid ${pid} is not a process of yours (uid ${who.uid})`);
+    }
+    const previous = this.#allocations.get(pid);
+    if (previous && previous.owner.uid !== who.uid && who.uid !== 0) {
+      throw new TypeError(`pid ${pid} is allocated by another user`);
     }
     this.#free(pid);
     // The allocation itself holds the workspace: it lives as long as the
     // process keeps its response socket (or, failing that, runs at all).
     const holder = {};
-    const workspace = await this.daemon.open(holder, m.repo_dir_path);
+    const workspace = await this.daemon.open(holder, who, m.repo_dir_path);
     const { files } = await workspace.loaded;
     const path = `${this.dir}/qwen_code_response_${pid}.sock`;
+    let listener: Deno.Listener<Deno.UnixConn>;
     try {
-      Deno.removeSync(path);
-    } catch {
-      // none left over
+      // Owned by the user, mode 0600: only they (and root) can connect.
+      listener = listenUnix(path, 0o600, { uid: who.uid, gid: who.gid });
+    } catch (err) {
+      this.daemon.release(holder, workspace);
+      throw new Error(`cannot create the response socket ${path}: ${(err as Error).message}`);
     }
-    const listener = listenUnix(path, 0o600);
-    const alloc: Allocation = { holder, workspace, listener, path };
+    const alloc: Allocation = { holder, owner: { ...who }, workspace, listener, path };
     this.#allocations.set(pid, alloc);
     this.#accept(pid, alloc);
     // A process that never connects to its response socket gives it up.
@@ -93,7 +123,7 @@ export class LegacyBridge {
       if (this.#allocations.get(pid) === alloc && !alloc.responder) this.#free(pid);
     }, UNCLAIMED_MS);
     Deno.unrefTimer(t);
-    client.send({ response_status: 1, text: `Allocated ${files} files` });
+    await client.send({ response_status: 1, text: `Allocated ${files} files` });
   }
 
   /** Takes the client's connection to its response socket; when that
@@ -118,23 +148,38 @@ export class LegacyBridge {
     }
   }
 
-  async #ripgrep(client: Client, m: Message): Promise<void> {
-    const alloc = typeof m.pid === "number" ? this.#allocations.get(m.pid) : undefined;
-    const reply = async (message: unknown) => {
+  async #ripgrep(client: Client, m: Message, started: number, what: string): Promise<void> {
+    const found = typeof m.pid === "number" ? this.#allocations.get(m.pid) : undefined;
+    // Another user's allocation is as absent as none.
+    const alloc = found && (found.owner.uid === client.peer.uid || client.peer.uid === 0)
+      ? found
+      : undefined;
+    const reply = async (
+      message: { response_status: 0; error: string } | { response_status: 1; text: string },
+    ) => {
+      this.daemon.log(client, what, started, message.response_status ? "ok" : "error");
       if (alloc?.responder) await writeLine(alloc.responder, message).catch(() => {});
-      else client.send(message);
+      else await client.send(message);
     };
-    const workspace = alloc?.workspace;
+    if (!alloc) {
+      // The original service's words, to the letter.
+      return reply({
+        response_status: 0,
+        error: `PID ${String(m.pid)} has no allocated codebase. Call alloc_pid first.`,
+      });
+    }
     let args: string[];
     try {
       args = legacyArgs(m);
     } catch (err) {
-      await reply({ response_status: 0, error: (err as Error).message });
-      return;
+      return reply({ response_status: 0, error: (err as Error).message });
     }
-    const r = workspace
-      ? await this.daemon.grep(workspace, args)
-      : await this.daemon.grepCli("/", args) as { stdout: string; stderr: string; code: number };
+    let r: { stdout: string; stderr: string; code: number };
+    try {
+      r = await this.daemon.grep(alloc.workspace, args);
+    } catch (err) {
+      return reply({ response_status: 0, error: (err as Error).message });
+    }
     await reply(
       r.code === 2
         ? { response_status: 0, error: r.stderr.trim() }

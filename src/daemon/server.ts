@@ -16,6 +16,35 @@ import { LegacyBridge } from "./legacy.ts";
 import { RpcError, WorkerPool } from "./pool.ts";
 import { cappedText, encodeLine, JsonText } from "./reply.ts";
 import { listenUnix } from "./unix_socket.ts";
+import { asUser, canSwitchUsers } from "./credentials.ts";
+import { type Peer, peerCredentialsAvailable, PeerIdentifier } from "./peer.ts";
+import { type Changes, inotifyAvailable, TreeWatcher } from "../inotify.ts";
+
+/** Per-user and per-connection bounds; see docs/PROTOCOL.md "Limits". */
+export interface Limits {
+  /** Connections one user may hold open. */
+  connectionsPerUser: number;
+  /** Requests of one connection that may be in flight (counted until
+   * their reply is written): past it the daemon stops reading from it. */
+  inflightPerConnection: number;
+  /** Requests of one user in flight, over all their connections. */
+  inflightPerUser: number;
+  /** Workspaces one user may hold open. */
+  workspacesPerUser: number;
+  /** Bytes of files one user's workspaces may hold (0: no limit). */
+  bytesPerUser: number;
+  /** The largest `max_bytes` a grep may ask for. */
+  maxReplyBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  connectionsPerUser: 256,
+  inflightPerConnection: 16,
+  inflightPerUser: 64,
+  workspacesPerUser: 32,
+  bytesPerUser: 0,
+  maxReplyBytes: 64 << 20,
+};
 
 /** How the daemon runs. */
 export interface DaemonOptions {
@@ -23,6 +52,11 @@ export interface DaemonOptions {
   workers: number;
   /** Octal file mode of the socket, e.g. 0o600. */
   socketMode: number;
+  /** Group given the socket file (null: the daemon's own). */
+  socketGroup?: number | null;
+  /** Also listen here, for the original protocol's clients (whose path
+   * is fixed: /tmp/mem_search_service_requests.sock). */
+  legacySocket?: string;
   /** Longest request line accepted, in bytes. */
   maxLineBytes: number;
   /** Per-request time limit. */
@@ -40,6 +74,7 @@ export interface DaemonOptions {
   legacyDir: string;
   /** Keep each search worker on its own CPU (src/daemon/affinity.ts). */
   pinWorkers?: boolean;
+  limits?: Partial<Limits>;
 }
 
 /** A share of a workspace held by one worker: the files in `range` (in
@@ -60,16 +95,19 @@ interface Printed {
   stdoutJson?: Uint8Array;
 }
 
-/** One shared workspace. */
-interface Tenant {
+/** One workspace: a tree loaded for one user (with one set of load
+ * options), shared by every client of that user that opens it. */
+export interface Tenant {
+  /** Random: a handle names one workspace, never a guessable one. */
   id: string;
   root: string;
+  /** Whose rights read it. */
+  owner: Peer;
   /** One, or several for a large workspace; none until loaded. */
   shards: Shard[];
   loaded: Promise<{ files: number; bytes: number; load_ms: number }>;
   /** References held per holder (a client, or a legacy allocation). */
   clients: Map<object, number>;
-  watcher?: Deno.FsWatcher;
   hidden: boolean;
   noIgnore: boolean;
   /** Bytes held, as of the last load. */
@@ -79,22 +117,50 @@ interface Tenant {
   lastUsed: number;
   /** Unloaded to stay within the memory limit; reloads on next use. */
   evicted: boolean;
+  /** The root was deleted or moved away: requests fail until it is back. */
+  gone: boolean;
+  /** Watched (its directories are in the daemon's inotify instance). */
+  watched: boolean;
+  /** Without inotify: Deno's watcher, applied as events arrive. */
+  fallbackWatcher?: Deno.FsWatcher;
   /** Frees it, once nobody has held it for the linger time. */
   lingering?: ReturnType<typeof setTimeout>;
 }
 
-/** A connected client: serialized writes, and the workspaces it holds. */
+/** Counts one user's use of the daemon, for the per-user limits. */
+interface UserUse {
+  connections: number;
+  inflight: number;
+  /** Read loops waiting for one of the user's requests to finish. */
+  waiting: (() => void)[];
+}
+
+/** A connected client: who it is, serialized writes, what it holds. */
 export class Client {
   #writing = Promise.resolve();
   closed = false;
   /** Aborted when the client goes away: its queued work is dropped. */
   readonly gone = new AbortController();
+  /** Requests read but not yet answered (reply not yet written). */
+  inflight = 0;
+  /** Wakes the read loop when a request finishes. */
+  #wake?: () => void;
 
-  constructor(readonly conn: Deno.UnixConn) {}
+  constructor(readonly conn: Deno.UnixConn, readonly peer: Peer) {}
 
-  /** Sends one JSON message as a line (dropped once the client is gone). */
+  /** Sends one JSON message as a line (dropped once the client is gone);
+   * resolves once it is written. */
   send(message: unknown): Promise<void> {
-    const bytes = encodeLine(message);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeLine(message);
+    } catch (err) {
+      bytes = encodeLine({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32603, message: String(err) },
+      });
+    }
     this.#writing = this.#writing.then(async () => {
       if (this.closed) return;
       try {
@@ -106,6 +172,18 @@ export class Client {
       }
     });
     return this.#writing;
+  }
+
+  /** Resolves at the next finished request (or at once if none runs). */
+  nextFinished(): Promise<void> {
+    return new Promise((resolve) => this.#wake = resolve);
+  }
+
+  finished(): void {
+    this.inflight--;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 }
 
@@ -181,52 +259,137 @@ function strArray(p: Params, key: string, fallback?: string[]): string[] {
 
 export class Daemon {
   #opts: DaemonOptions;
+  #limits: Limits;
   #pool: WorkerPool;
-  #listener?: Deno.Listener<Deno.UnixConn>;
+  #listeners: Deno.Listener<Deno.UnixConn>[] = [];
   #tenants = new Map<string, Tenant>();
   #byId = new Map<string, Tenant>();
   #clients = new Set<Client>();
-  #nextTenant = 1;
+  #users = new Map<number, UserUse>();
+  #watcher?: TreeWatcher;
+  #poll?: ReturnType<typeof setInterval>;
+  #closing = false;
+  /** Whether reads can take on each user's rights (root, with FFI). */
+  readonly multiUser: boolean;
+  /** Whether connections' peers are known from the kernel. */
+  readonly identifiesPeers: boolean;
   readonly legacy: LegacyBridge;
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
+    this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.#pool = new WorkerPool(opts.workers, { pin: opts.pinWorkers });
     this.legacy = new LegacyBridge(this, opts.legacyDir);
+    this.multiUser = canSwitchUsers();
+    this.identifiesPeers = peerCredentialsAvailable();
+    if (inotifyAvailable()) {
+      try {
+        this.#watcher = new TreeWatcher();
+      } catch (err) {
+        console.error(`curserve: no inotify (${(err as Error).message}); using Deno's watcher`);
+      }
+    }
+  }
+
+  /** The process's own identity, for connections that cannot be told apart. */
+  #self(pid = 0): Peer {
+    return { pid, uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0, groups: [] };
   }
 
   /**
-   * Listens on the socket, replacing a stale socket file.
+   * Listens on the socket (and the legacy one, if asked), replacing a
+   * stale socket file.
    * @throws {Deno.errors.AddrInUse} When a live daemon already answers there.
    */
   async listen(): Promise<void> {
-    const path = this.#opts.socket;
-    try {
-      Deno.lstatSync(path);
-      try {
-        (await Deno.connect({ transport: "unix", path })).close();
-        throw new Deno.errors.AddrInUse(`a curserve daemon is already listening on ${path}`);
-      } catch (err) {
-        if (err instanceof Deno.errors.AddrInUse) throw err;
-        Deno.removeSync(path); // stale: nobody answers
-      }
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    const paths = [
+      this.#opts.socket,
+      ...(this.#opts.legacySocket ? [this.#opts.legacySocket] : []),
+    ];
+    if (!this.identifiesPeers && (this.#opts.socketMode & 0o077)) {
+      throw new Error(
+        "the socket would let other users connect, but without --allow-ffi their identity " +
+          "cannot be read from the kernel; keep --socket-mode 600 or allow FFI",
+      );
     }
-    this.#listener = listenUnix(path, this.#opts.socketMode);
-    this.#serve(this.#listener);
+    for (const path of paths) {
+      await removeStaleSocket(path);
+      const listener = listenUnix(path, this.#opts.socketMode, {
+        uid: null,
+        gid: this.#opts.socketGroup ?? null,
+      });
+      this.#listeners.push(listener);
+      const bound = (listener.addr as Deno.UnixAddr).path;
+      this.#serve(listener, this.identifiesPeers ? new PeerIdentifier(bound) : undefined);
+    }
+    // Others' changes are applied within about this long even when no
+    // request comes to drain them (requests drain their own at once).
+    this.#poll = setInterval(() => this.#applyChanges(), 50);
+    Deno.unrefTimer(this.#poll);
   }
 
-  async #serve(listener: Deno.Listener<Deno.UnixConn>): Promise<void> {
-    try {
-      for await (const conn of listener) this.#handle(new Client(conn));
-    } catch {
-      // listener closed
+  /** Accepts connections until closed. Failures to accept (out of file
+   * descriptors, say) are logged and retried with backoff: the listener
+   * stays open and the connections wait in its backlog. */
+  async #serve(listener: Deno.Listener<Deno.UnixConn>, ids?: PeerIdentifier): Promise<void> {
+    let backoff = 10;
+    while (!this.#closing) {
+      let conn: Deno.UnixConn;
+      try {
+        conn = await listener.accept();
+        backoff = 10;
+      } catch (err) {
+        if (this.#closing || err instanceof Deno.errors.BadResource) return;
+        console.error(
+          `curserve: cannot accept a connection (${(err as Error).message}); ` +
+            `retrying in ${backoff} ms`,
+        );
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 1000);
+        continue;
+      }
+      let peer: Peer;
+      try {
+        // At once, before the next accept (see PeerIdentifier).
+        peer = ids ? ids.identifyNewest() : this.#self();
+      } catch (err) {
+        console.error(`curserve: refused a connection: cannot identify it (${err})`);
+        refuse(conn, "the daemon could not identify this connection");
+        continue;
+      }
+      const why = this.#refusal(peer);
+      if (why) {
+        if (this.#opts.verbose) console.error(`curserve: refused uid ${peer.uid}: ${why}`);
+        refuse(conn, why);
+        continue;
+      }
+      this.#handle(new Client(conn, peer));
     }
+  }
+
+  /** Why a peer may not connect now, or undefined. */
+  #refusal(peer: Peer): string | undefined {
+    const own = Deno.uid();
+    if (!this.multiUser && peer.uid !== own) {
+      return `this daemon runs as uid ${own} and serves only that user`;
+    }
+    const use = this.#use(peer.uid);
+    if (use.connections >= this.#limits.connectionsPerUser) {
+      return `uid ${peer.uid} already has ${use.connections} connections (the limit)`;
+    }
+    return undefined;
+  }
+
+  #use(uid: number): UserUse {
+    let use = this.#users.get(uid);
+    if (!use) this.#users.set(uid, use = { connections: 0, inflight: 0, waiting: [] });
+    return use;
   }
 
   async #handle(client: Client): Promise<void> {
     this.#clients.add(client);
+    const use = this.#use(client.peer.uid);
+    use.connections++;
     try {
       for await (const line of lines(client.conn, this.#opts.maxLineBytes)) {
         if (line === null) {
@@ -236,36 +399,73 @@ export class Daemon {
           continue;
         }
         if (line.trim() === "") continue;
-        // Not awaited: requests on one connection run side by side.
-        this.#dispatch(client, line);
+        // Backpressure: a client whose replies are not read, or who sends
+        // faster than it is answered, waits here; nothing more is read
+        // from it (and its socket fills) until requests finish.
+        while (
+          client.inflight >= this.#limits.inflightPerConnection ||
+          use.inflight >= this.#limits.inflightPerUser
+        ) {
+          if (client.closed) return;
+          const next = client.inflight
+            ? client.nextFinished()
+            : new Promise<void>((resolve) => use.waiting.push(resolve));
+          await next;
+        }
+        client.inflight++;
+        use.inflight++;
+        const done = () => {
+          client.finished();
+          use.inflight--;
+          use.waiting.shift()?.();
+        };
+        try {
+          // Not awaited: requests on one connection run side by side.
+          this.#dispatch(client, line).then(done, done);
+        } catch (err) {
+          done();
+          console.error(`curserve: request failed unexpectedly: ${err}`);
+        }
       }
     } finally {
+      use.connections--;
       this.disconnect(client);
     }
   }
 
-  #dispatch(client: Client, line: string): void {
+  /** Answers one request line; resolves once the reply is written. */
+  async #dispatch(client: Client, line: string): Promise<void> {
     let msg: unknown;
     try {
       msg = JSON.parse(line);
     } catch (err) {
-      client.send(rpcError(null, -32700, `parse error: ${(err as Error).message}`));
-      return;
+      return client.send(rpcError(null, -32700, `parse error: ${(err as Error).message}`));
     }
-    if (typeof msg === "object" && msg !== null && "type" in msg && !("jsonrpc" in msg)) {
-      this.legacy.handle(client, msg as Params);
-      return;
+    if (Array.isArray(msg)) {
+      return client.send(
+        rpcError(null, -32600, "batch requests are not supported: send one JSON object per line"),
+      );
+    }
+    if (typeof msg !== "object" || msg === null) {
+      return client.send(
+        rpcError(null, -32600, `a request must be a JSON object, not ${describe(msg)}`),
+      );
+    }
+    if ("type" in msg && !("jsonrpc" in msg)) {
+      return this.legacy.handle(client, msg as Params);
     }
     const req = msg as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
-    const id = typeof req.id === "string" || typeof req.id === "number" ? req.id : null;
+    const id = typeof req.id === "string" || (typeof req.id === "number" && isFinite(req.id))
+      ? req.id
+      : null;
     if (req.jsonrpc !== "2.0" || typeof req.method !== "string") {
-      client.send(rpcError(id, -32600, 'invalid request: needs "jsonrpc": "2.0" and a "method"'));
-      return;
+      return client.send(
+        rpcError(id, -32600, 'invalid request: needs "jsonrpc": "2.0" and a "method"'),
+      );
     }
     const params = req.params ?? {};
     if (typeof params !== "object" || Array.isArray(params) || params === null) {
-      client.send(rpcError(id, -32602, "params must be an object"));
-      return;
+      return client.send(rpcError(id, -32602, "params must be an object"));
     }
     const method = req.method;
     const started = performance.now();
@@ -281,31 +481,33 @@ export class Daemon {
       this.#opts.timeoutMs,
     );
     const signal = AbortSignal.any([client.gone.signal, expired.signal]);
-    Promise.race([this.call(client, method, params as Params, id, signal), timeout]).finally(() =>
-      clearTimeout(timer)
-    ).then(
-      (result) => {
-        this.#log(method, started, "ok");
-        if (id !== null) client.send({ jsonrpc: "2.0", id, result });
-      },
-      (err) => {
-        const code = err instanceof RpcError ? err.code : -32000;
-        this.#log(method, started, `error ${code}`);
-        if (id !== null) {
-          client.send(rpcError(id, code, err instanceof Error ? err.message : String(err)));
-        }
-      },
-    );
+    let reply: unknown;
+    try {
+      const result = await Promise.race([
+        this.call(client, method, params as Params, id, signal),
+        timeout,
+      ]);
+      reply = { jsonrpc: "2.0", id, result };
+      this.log(client, method, started, "ok", result);
+    } catch (err) {
+      const code = err instanceof RpcError ? err.code : -32000;
+      this.log(client, method, started, `error ${code}`);
+      reply = rpcError(id, code, err instanceof Error ? err.message : String(err));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (id !== null) await client.send(reply);
   }
 
-  #log(method: string, started: number, status: string): void {
-    if (this.#opts.verbose) {
-      console.error(
-        `${new Date().toISOString()} ${method} ${
-          (performance.now() - started).toFixed(1)
-        }ms ${status}`,
-      );
-    }
+  /** With --verbose, one line per request of either protocol. */
+  log(client: Client, what: string, started: number, status: string, result?: unknown): void {
+    if (!this.#opts.verbose) return;
+    const size = resultSize(result);
+    console.error(
+      `${new Date().toISOString()} uid=${client.peer.uid} pid=${client.peer.pid} ${what} ${
+        (performance.now() - started).toFixed(1)
+      }ms ${status}${size === undefined ? "" : ` ${size}B`}`,
+    );
   }
 
   /** Runs one method for a client; `signal` calls off work not yet started. */
@@ -316,10 +518,12 @@ export class Daemon {
     id: unknown = null,
     signal?: AbortSignal,
   ): Promise<unknown> {
+    const who = client.peer;
     switch (method) {
       case "open": {
         const t = await this.open(
           client,
+          who,
           str(p, "root"),
           optBool(p, "hidden"),
           optBool(p, "no_ignore"),
@@ -336,8 +540,9 @@ export class Daemon {
         return { workspace: t.id, root: t.root, ...(await t.loaded) };
       }
       case "grep": {
-        const t = this.#tenant(p);
-        const [args, max] = [strArray(p, "args"), optNum(p, "max_bytes", 1 << 20)];
+        const t = this.#tenant(p, who);
+        const args = strArray(p, "args");
+        const max = Math.min(optNum(p, "max_bytes", 1 << 20), this.#limits.maxReplyBytes);
         const r = await this.#search(t, args, t.root, signal, max, true);
         // Given only for answers within max (see joinJsonText).
         const stdout = r.stdoutJson
@@ -346,7 +551,7 @@ export class Daemon {
         return { ...stdout, stderr: r.stderr, code: r.code };
       }
       case "matches": {
-        const t = this.#tenant(p);
+        const t = this.#tenant(p, who);
         const [args, limit] = [strArray(p, "args"), optNum(p, "limit", 1000)];
         const r = await this.#search(t, ["--json", ...args], t.root, signal);
         if (r.code === 2) throw new RpcError(-32000, r.stderr.trim());
@@ -358,77 +563,85 @@ export class Daemon {
         };
       }
       case "glob": {
-        const t = this.#tenant(p);
+        const t = this.#tenant(p, who);
         // Checked to stay inside, then passed as given: rg prints it so.
         const path = p.path === undefined ? undefined : str(p, "path");
         if (path !== undefined) this.#confine(t, path);
         const [pattern, limit] = [str(p, "pattern"), optNum(p, "limit", 10000)];
-        const argv = ["--files", "-g", pattern, ...(path === undefined ? [] : [path])];
+        // `--` so that a path (or pattern) is never read as a flag.
+        const argv = ["--files", "-g", pattern, "--", ...(path === undefined ? [] : [path])];
         const r = await this.#search(t, argv, t.root, signal);
         if (r.code === 2) throw new RpcError(-32000, r.stderr.trim());
         const files = new TextDecoder().decode(r.stdout).split("\n").filter((f) => f !== "");
         return { files: files.slice(0, limit), truncated: files.length > limit };
       }
       case "list_directory": {
-        const t = this.#tenant(p);
+        const t = this.#tenant(p, who);
         const dir = this.#confine(t, str(p, "path"));
+        const ignore = strArray(p, "ignore", []);
         try {
-          return { entries: await listDirectory(dir, strArray(p, "ignore", [])) };
+          return { entries: asUser(t.owner, () => listDirectory(dir, ignore)) };
         } catch (err) {
           throw new RpcError(-32602, `cannot list ${p.path}: ${(err as Error).message}`);
         }
       }
       case "read_file": {
-        const t = this.#tenant(p);
+        const t = this.#tenant(p, who);
         const path = this.#confine(t, str(p, "path"));
         const [offset, limit] = [optNum(p, "offset", 0), optNum(p, "limit", 2000)];
-        // Read here, asynchronously, rather than queue behind searches in
-        // the workspace's worker: a small read should never wait for a grep.
+        // Read here rather than queue behind searches in the workspace's
+        // worker (a small read should never wait for a grep), synchronously,
+        // with the user's rights (see credentials.ts).
         let bytes: Uint8Array;
         try {
-          bytes = await Deno.readFile(path);
+          bytes = asUser(t.owner, () => readRegularFile(path, READ_FILE_MAX_BYTES));
         } catch (err) {
           throw new RpcError(-32602, `cannot read ${p.path}: ${(err as Error).message}`);
         }
         return sliceLines(bytes, offset, limit);
       }
       case "notify_changed": {
-        const t = this.#tenant(p);
+        const t = this.#tenant(p, who);
         const paths = strArray(p, "paths").map((x) => this.#confine(t, x));
+        await this.#fresh(t);
         const done = await this.#work(t, "refresh", { paths }) as { updated: number }[];
         return { updated: done[0].updated };
       }
       case "close": {
-        this.release(client, this.#tenant(p));
+        this.release(client, this.#tenant(p, who));
         return {};
       }
       case "stats":
-        return this.stats();
+        return this.stats(who);
       case "grep_cli":
-        return this.grepCli(str(p, "cwd"), strArray(p, "argv"), signal);
+        return this.grepCli(client, str(p, "cwd"), strArray(p, "argv"), signal);
       default:
         throw new RpcError(-32601, `unknown method: ${method}`);
     }
   }
 
-  #tenant(p: Params): Tenant {
+  /** The workspace a request names, if it is the caller's: another
+   * user's handle is as unknown as a made-up one. */
+  #tenant(p: Params, who: Peer): Tenant {
     const t = this.#byId.get(str(p, "workspace"));
-    if (!t) throw new RpcError(-32602, `unknown workspace: ${p.workspace}`);
+    if (!t || !mayUse(who, t)) throw new RpcError(-32602, `unknown workspace: ${p.workspace}`);
     return t;
   }
 
   #confine(t: Tenant, path: string): string {
     try {
-      return confine(t.root, path);
+      return asUser(t.owner, () => confine(t.root, path));
     } catch (err) {
       throw new RpcError(-32602, (err as Error).message);
     }
   }
 
-  /** Opens (or shares) the workspace at `root`, counting a reference for
-   * `holder`. */
+  /** Opens (or shares) `who`'s workspace at `root`, counting a reference
+   * for `holder`. The root is resolved, and must be a directory `who` can
+   * list, with `who`'s own rights. */
   async open(
     holder: object,
+    who: Peer,
     root: string,
     hidden = false,
     noIgnore = false,
@@ -436,18 +649,31 @@ export class Daemon {
   ): Promise<Tenant> {
     let real: string;
     try {
-      real = await Deno.realPath(resolve(root));
-      if (!(await Deno.stat(real)).isDirectory) throw new Error("not a directory");
+      real = asUser(who, () => {
+        const path = Deno.realPathSync(resolve(root));
+        if (!Deno.statSync(path).isDirectory) throw new Error("not a directory");
+        Deno.readDirSync(path)[Symbol.iterator]().next(); // listable by them
+        return path;
+      });
     } catch (err) {
       throw new RpcError(-32602, `cannot open workspace ${root}: ${(err as Error).message}`);
     }
-    const key = `${real}\0${hidden}\0${noIgnore}`;
+    // Tenants are per user: one user's copy was read with their rights.
+    const key = `${who.uid}\0${real}\0${hidden}\0${noIgnore}`;
     let t = this.#tenants.get(key);
     if (!t) {
-      const id = `ws${this.#nextTenant++}`;
+      const held = [...this.#byId.values()].filter((x) => x.owner.uid === who.uid).length;
+      if (held >= this.#limits.workspacesPerUser) {
+        throw new RpcError(
+          -32000,
+          `uid ${who.uid} already holds ${held} workspaces (the limit); close one first`,
+        );
+      }
+      const id = `ws-${crypto.randomUUID()}`;
       t = {
         id,
         root: real,
+        owner: { ...who },
         shards: [],
         loaded: Promise.resolve({ files: 0, bytes: 0, load_ms: 0 }),
         clients: new Map(),
@@ -457,6 +683,8 @@ export class Daemon {
         inflight: 0,
         lastUsed: performance.now(),
         evicted: true,
+        gone: false,
+        watched: false,
       };
       this.#tenants.set(key, t);
       this.#byId.set(id, t);
@@ -466,19 +694,31 @@ export class Daemon {
     clearTimeout(t.lingering);
     t.lingering = undefined;
     t.clients.set(holder, (t.clients.get(holder) ?? 0) + 1);
-    await t.loaded;
+    try {
+      await t.loaded;
+    } catch (err) {
+      this.release(holder, t);
+      throw err;
+    }
+    if (holder instanceof Client && holder.closed) {
+      // It left while the workspace loaded: its reference goes with it.
+      this.release(holder, t, true);
+      throw new RpcError(-32000, "client went away");
+    }
     return t;
   }
 
   /** Loads a tenant's files into workers (first open, or after eviction):
    * a large tree is split into shards of about equal size spread over the
-   * workers (see `planShards` in src/walk.ts), loaded side by side. */
+   * workers (see `planShards` in src/walk.ts), loaded side by side. The
+   * tree is watched before it is read, so no change falls between. */
   #load(t: Tenant, onProgress?: (p: { files: number; bytes: number }) => void): Promise<unknown> {
     t.evicted = false;
     t.shards = [];
-    const where = { root: t.root, hidden: t.hidden, no_ignore: t.noIgnore };
+    const where = { root: t.root, hidden: t.hidden, no_ignore: t.noIgnore, as: t.owner };
     t.loaded = (async () => {
       const started = performance.now();
+      await this.#watch(t);
       let bounds: string[] = [];
       if (Number.isFinite(this.#opts.shardBytes)) {
         const [planner] = this.#pool.assign();
@@ -487,8 +727,9 @@ export class Daemon {
             ...where,
             workers: this.#pool.size,
             shard_bytes: this.#opts.shardBytes,
-          }) as { bounds: string[] };
+          }) as { bounds: string[]; bytes: number };
           bounds = plan.bounds;
+          this.#checkBudget(t, plan.bytes);
         } finally {
           this.#pool.release(planner);
         }
@@ -519,14 +760,141 @@ export class Daemon {
     })();
     return t.loaded.then((r) => {
       t.bytes = r.bytes;
-      this.#watch(t);
       this.#enforceBudget(t);
     });
   }
 
+  /** Refuses a load that would take `who` past their byte quota. */
+  #checkBudget(t: Tenant, bytes: number): void {
+    const quota = this.#limits.bytesPerUser;
+    if (!quota) return;
+    const held = [...this.#byId.values()]
+      .filter((x) => x !== t && x.owner.uid === t.owner.uid && !x.evicted)
+      .reduce((n, x) => n + x.bytes, 0);
+    if (held + bytes > quota) {
+      throw new RpcError(
+        -32000,
+        `cannot open ${t.root}: its ${bytes} bytes would take uid ${t.owner.uid} past the ` +
+          `per-user limit of ${quota} bytes (${held} already held)`,
+      );
+    }
+  }
+
+  /**
+   * Brings a tenant up to date with the disk before a request is served:
+   * takes the file events the kernel has queued for it (every change made
+   * before the request was sent is among them) and queues their refresh
+   * ahead of the request's own work. A root that is gone fails the
+   * request; one that came back is read again.
+   */
+  async #fresh(t: Tenant): Promise<void> {
+    if (this.#watcher && t.watched) {
+      const changes = this.#watcher.drain(t).get(t);
+      if (changes) this.#apply(t, changes);
+    }
+    if (t.gone) {
+      if (!this.#rootIsBack(t)) {
+        throw new RpcError(
+          -32001,
+          `the workspace root ${t.root} is gone (deleted or moved); ` +
+            "requests fail until a directory is there again",
+        );
+      }
+      t.gone = false;
+      if (this.#watcher) {
+        this.#watcher.unwatch(t);
+        t.watched = false;
+      }
+      await this.#watch(t);
+      this.#refresh(t, [t.root]);
+    }
+  }
+
+  #rootIsBack(t: Tenant): boolean {
+    try {
+      return asUser(t.owner, () => Deno.statSync(t.root).isDirectory);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Applies every tenant's queued changes (others' writes, within ~50 ms). */
+  #applyChanges(): void {
+    if (!this.#watcher) return;
+    try {
+      for (const [owner, changes] of this.#watcher.drain()) this.#apply(owner as Tenant, changes);
+    } catch (err) {
+      console.error(`curserve: reading file events failed: ${(err as Error).message}`);
+    }
+  }
+
+  #apply(t: Tenant, changes: Changes): void {
+    if (!this.#byId.has(t.id) || t.evicted) return;
+    if (changes.rootGone && !this.#rootIsBack(t)) {
+      t.gone = true;
+      if (this.#opts.verbose) console.error(`curserve: workspace root ${t.root} is gone`);
+      return;
+    }
+    if (changes.overflow || changes.rootGone) {
+      // Events were lost, or the root was replaced: read it all again.
+      this.#refresh(t, [t.root]);
+      return;
+    }
+    const paths = [...changes.paths].filter((p) =>
+      !p.includes("/.git/") || p.includes("/.git/info/")
+    );
+    if (paths.length) this.#refresh(t, paths);
+  }
+
+  /** Queues a refresh of `paths` in every shard, ahead of what follows. */
+  #refresh(t: Tenant, paths: string[]): void {
+    this.#work(t, "refresh", { paths }).catch((err) =>
+      console.error(`curserve: refreshing ${t.root} failed: ${(err as Error).message}`)
+    );
+  }
+
+  /** Keeps answers true after edits: the tree's directories are watched. */
+  async #watch(t: Tenant): Promise<void> {
+    if (t.watched || !this.#byId.has(t.id)) return;
+    t.watched = true;
+    if (this.#watcher) {
+      try {
+        await this.#watcher.watchTree(t);
+      } catch (err) {
+        console.error(`curserve: not watching ${t.root}: ${(err as Error).message}`);
+      }
+      return;
+    }
+    // Without inotify, events come from Deno's watcher, applied as they
+    // arrive: a request may then not yet see a change made just before it.
+    try {
+      t.fallbackWatcher = Deno.watchFs(t.root, { recursive: true });
+    } catch (err) {
+      console.error(`curserve: not watching ${t.root}: ${(err as Error).message}`);
+      return;
+    }
+    (async () => {
+      try {
+        for await (const event of t.fallbackWatcher!) {
+          const paths = new Set(event.paths.filter((p) => p !== t.root));
+          if (paths.size) this.#apply(t, { paths, overflow: false, rootGone: false });
+        }
+      } catch {
+        // watcher closed
+      }
+    })();
+  }
+
+  #unwatch(t: Tenant): void {
+    this.#watcher?.unwatch(t);
+    t.fallbackWatcher?.close();
+    t.fallbackWatcher = undefined;
+    t.watched = false;
+  }
+
   /** Runs `op` on every shard of a tenant's workspace (reloading it if it
-   * was evicted); answers in shard order. `params` may depend on how many
-   * shards there are, known once loaded. */
+   * was evicted), with the owner's rights; answers in shard order.
+   * `params` may depend on how many shards there are, known once loaded. */
   async #work(
     t: Tenant,
     op: string,
@@ -541,7 +909,7 @@ export class Daemon {
       const p = typeof params === "function" ? params(t.shards.length) : params;
       return await Promise.all(
         t.shards.map((s) =>
-          this.#pool.call(s.worker, op, { key: s.key, ...p }, { signal, group: t.id })
+          this.#pool.call(s.worker, op, { key: s.key, ...p, as: t.owner }, { signal, group: t.id })
         ),
       );
     } finally {
@@ -567,8 +935,9 @@ export class Daemon {
     } catch (err) {
       return { stdout: new Uint8Array(), stderr: (err as Error).message + "\n", code: 2 };
     }
+    await this.#fresh(t);
     // Like rg, name paths that do not exist and search the others.
-    const { existing, missing } = splitMissing(args.paths, cwd);
+    const { existing, missing } = asUser(t.owner, () => splitMissing(args.paths, cwd));
     const parts = await this.#work(t, "part", (shards) => ({
       args,
       paths: existing,
@@ -578,9 +947,10 @@ export class Daemon {
       ...(jsonText ? { json_text: true } : {}),
     }), signal) as SearchPart[];
     if (parts.some((p) => p.fromDisk)) {
-      // Files the workspace skipped are in play: rg's answer from disk.
+      // Files the workspace skipped are in play: rg's answer from disk,
+      // read with the owner's rights.
       const worker = t.shards[0]?.worker ?? 0;
-      return await this.#pool.call(worker, "cli", { cwd, argv }, {
+      return await this.#pool.call(worker, "cli", { cwd, argv, as: t.owner }, {
         signal,
         group: t.id,
       }) as Printed;
@@ -617,8 +987,7 @@ export class Daemon {
   /** Frees a tenant's memory in its workers and stops watching it. */
   #unload(t: Tenant): void {
     t.evicted = true;
-    t.watcher?.close();
-    t.watcher = undefined;
+    this.#unwatch(t);
     for (const { worker, key } of t.shards) {
       this.#pool.call(worker, "close", { key }).catch(() => {}).finally(() =>
         this.#pool.release(worker)
@@ -627,42 +996,11 @@ export class Daemon {
     t.shards = [];
   }
 
-  /** Keeps answers true after edits: file events refresh the workspace. */
-  #watch(t: Tenant): void {
-    if (!this.#byId.has(t.id)) return;
-    let watcher: Deno.FsWatcher;
-    try {
-      watcher = Deno.watchFs(t.root, { recursive: true });
-    } catch (err) {
-      console.error(`curserve: not watching ${t.root}: ${(err as Error).message}`);
-      return;
-    }
-    t.watcher = watcher;
-    let pending = new Set<string>();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const flush = () => {
-      timer = undefined;
-      const paths = [...pending].filter((p) => !p.includes("/.git/") || p.includes("/.git/info/"));
-      pending = new Set();
-      if (paths.length && !t.evicted) this.#work(t, "refresh", { paths }).catch(() => {});
-    };
-    (async () => {
-      try {
-        for await (const event of watcher) {
-          for (const p of event.paths) pending.add(p);
-          // Batch bursts (an editor's save, a checkout) into one refresh.
-          timer ??= setTimeout(flush, 100);
-        }
-      } catch {
-        // watcher closed
-      }
-    })();
-  }
-
   #drop(key: string, t: Tenant): void {
     this.#tenants.delete(key);
     this.#byId.delete(t.id);
     if (!t.evicted) this.#unload(t);
+    else this.#unwatch(t);
   }
 
   /** Drops one of `holder`'s references; after the last one the workspace
@@ -700,11 +1038,12 @@ export class Daemon {
     }
   }
 
-  /** The tenant whose root holds `path`, if any (deepest root wins). */
-  tenantFor(path: string): Tenant | undefined {
+  /** `who`'s workspace whose root holds `path`, if any (deepest wins). */
+  tenantFor(who: Peer, path: string): Tenant | undefined {
     let best: Tenant | undefined;
     for (const t of this.#byId.values()) {
       if (
+        t.owner.uid === who.uid && !t.hidden && !t.noIgnore &&
         (path === t.root || path.startsWith(t.root + "/")) &&
         (!best || t.root.length > best.root.length)
       ) {
@@ -714,26 +1053,39 @@ export class Daemon {
     return best;
   }
 
-  /** Runs a `grep` command line for `--daemon`: through a loaded workspace
-   * when one holds all it searches, else from disk in a worker. */
+  /**
+   * Runs a `grep` command line from `cwd` for `--daemon` and the rg shim,
+   * with the caller's rights: through the caller's workspace holding `cwd`
+   * when there is one (the enclosing git repository is opened on first
+   * use, and held for the connection), else from disk.
+   */
   async grepCli(
+    client: Client,
     cwd: string,
     argv: string[],
     signal?: AbortSignal,
   ): Promise<{ stdout: string; stdout_base64?: string; stderr: string; code: number }> {
+    const who = client.peer;
     let real: string;
     try {
-      real = await Deno.realPath(cwd);
+      real = asUser(who, () => Deno.realPathSync(cwd));
     } catch (err) {
       throw new RpcError(-32602, `cannot use ${cwd}: ${(err as Error).message}`);
     }
-    const t = this.tenantFor(real);
+    let t = this.tenantFor(who, real);
+    if (!t) {
+      const repo = asUser(who, () => gitRoot(real));
+      if (repo) t = await this.open(client, who, repo).catch(() => undefined);
+    }
     let r: Printed;
-    if (t && covers(t, argv, real)) r = await this.#search(t, argv, real, signal);
-    else {
+    if (t && asUser(who, () => covers(t!, argv, real))) {
+      r = await this.#search(t, argv, real, signal);
+    } else {
       const [worker] = this.#pool.assign();
       try {
-        r = await this.#pool.call(worker, "cli", { cwd: real, argv }, { signal }) as Printed;
+        r = await this.#pool.call(worker, "cli", { cwd: real, argv, as: who }, {
+          signal,
+        }) as Printed;
       } finally {
         this.#pool.release(worker);
       }
@@ -754,8 +1106,11 @@ export class Daemon {
     return this.#pool.cpus;
   }
 
-  async stats(): Promise<unknown> {
-    const workspaces = await Promise.all([...this.#byId.values()].map(async (t) => {
+  /** What the daemon holds, as `who` may see it: their own workspaces
+   * (root sees every user's). */
+  async stats(who: Peer): Promise<unknown> {
+    const visible = [...this.#byId.values()].filter((t) => mayUse(who, t));
+    const workspaces = await Promise.all(visible.map(async (t) => {
       // Current sizes come from the worker: files change after loading.
       const none = { files: 0, bytes: 0, unsketched: 0 };
       const s = t.evicted ? none : await t.loaded
@@ -773,39 +1128,132 @@ export class Daemon {
       return {
         workspace: t.id,
         root: t.root,
+        uid: t.owner.uid,
         shards: t.shards.length,
         files: s.files,
         bytes: s.bytes,
         unsketched_files: s.unsketched,
         clients: t.clients.size,
         evicted: t.evicted,
+        gone: t.gone,
       };
     }));
+    const clients = who.uid === 0
+      ? this.#clients.size
+      : [...this.#clients].filter((c) => c.peer.uid === who.uid).length;
     return {
       workspaces,
-      clients: this.#clients.size,
+      clients,
       rss_bytes: Deno.memoryUsage().rss,
       cancelled: this.#pool.cancelled,
       worker_cpus: await this.#pool.cpus.catch(() => []),
+      watched_directories: this.#watcher?.watches ?? 0,
+      multi_user: this.multiUser,
     };
   }
 
   /** Closes every client and socket; removes socket files. */
   async close(): Promise<void> {
-    this.#listener?.close();
+    this.#closing = true;
+    clearInterval(this.#poll);
+    for (const l of this.#listeners) l.close();
     for (const c of [...this.#clients]) this.disconnect(c);
     for (const t of this.#byId.values()) {
-      t.watcher?.close();
+      this.#unwatch(t);
       clearTimeout(t.lingering);
     }
+    this.#watcher?.close();
     await this.legacy.close();
     this.#pool.terminate();
-    try {
-      Deno.removeSync(this.#opts.socket);
-    } catch {
-      // already gone
+    for (const path of [this.#opts.socket, this.#opts.legacySocket]) {
+      if (!path) continue;
+      try {
+        Deno.removeSync(path);
+      } catch {
+        // already gone
+      }
     }
   }
+}
+
+/** The largest file `read_file` reads whole (its lines are then sliced). */
+const READ_FILE_MAX_BYTES = 64 << 20;
+
+/** Whether `who` may use workspace `t`: their own, or root. */
+function mayUse(who: Peer, t: Tenant): boolean {
+  return who.uid === 0 || t.owner.uid === who.uid;
+}
+
+/** Removes a socket file nobody answers on.
+ * @throws {Deno.errors.AddrInUse} When a daemon answers there. */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    Deno.lstatSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw err;
+  }
+  try {
+    (await Deno.connect({ transport: "unix", path })).close();
+  } catch {
+    Deno.removeSync(path); // stale: nobody answers
+    return;
+  }
+  throw new Deno.errors.AddrInUse(`a curserve daemon is already listening on ${path}`);
+}
+
+/** Tells a connection why it is refused, then closes it. */
+function refuse(conn: Deno.UnixConn, why: string): void {
+  const line = encodeLine(rpcError(null, -32003, `connection refused: ${why}`));
+  conn.write(line).catch(() => {}).finally(() => {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  });
+}
+
+/** What a JSON value is, for an error message. */
+function describe(v: unknown): string {
+  return v === null ? "null" : typeof v === "object" ? "an array" : `a ${typeof v}`;
+}
+
+/** Rough size of a result in bytes, for the log. */
+function resultSize(result: unknown): number | undefined {
+  if (typeof result !== "object" || result === null) return undefined;
+  const r = result as Record<string, unknown>;
+  if (r.stdout instanceof JsonText) return r.stdout.json.length;
+  if (typeof r.stdout === "string") return r.stdout.length;
+  if (typeof r.content === "string") return r.content.length;
+  if (Array.isArray(r.files)) return r.files.length;
+  return undefined;
+}
+
+/** The top of the git repository holding `dir`, if any. */
+function gitRoot(dir: string): string | undefined {
+  for (let d = dir;; d = d.slice(0, d.lastIndexOf("/")) || "/") {
+    try {
+      Deno.lstatSync(`${d}/.git`);
+      return d;
+    } catch {
+      // not here
+    }
+    if (d === "/") return undefined;
+  }
+}
+
+/** A regular file's bytes, at most `max` of them; never blocks on a FIFO
+ * or device (only regular files are opened).
+ * @throws {Error} For anything else, or a file over `max`. */
+function readRegularFile(path: string, max: number): Uint8Array {
+  const info = Deno.statSync(path);
+  if (info.isDirectory) throw new Error("is a directory");
+  if (!info.isFile) throw new Error("not a regular file");
+  if (info.size > max) {
+    throw new Error(`the file is ${info.size} bytes, more than read_file reads (${max})`);
+  }
+  return Deno.readFileSync(path);
 }
 
 function rpcError(id: unknown, code: number, message: string) {

@@ -17,6 +17,7 @@ import { jsonString } from "../core.ts";
 import { captureIO, type SearchPart } from "../output.ts";
 import { type PathRange, planShards } from "../walk.ts";
 import { pinThread } from "./affinity.ts";
+import { asUser, type Credentials } from "./credentials.ts";
 
 /** What a worker reports back for one request; `done` marks the last
  * answer to a batch. */
@@ -73,8 +74,8 @@ function sketchInBackground(ws: Workspace): void {
 type Op = (p: Record<string, unknown>, progress: (files: number, bytes: number) => void) => unknown;
 
 const OPS: Record<string, Op> = {
-  async open(p, progress) {
-    const ws = await Workspace.open(String(p.root), {
+  open(p, progress) {
+    const ws = Workspace.openSync(String(p.root), {
       hidden: Boolean(p.hidden),
       noIgnore: Boolean(p.no_ignore),
       range: p.range as PathRange,
@@ -148,7 +149,9 @@ async function handle({ id, op, params }: WorkerRequest): Promise<WorkerReply> {
   try {
     const fn = OPS[op];
     if (!fn) throw new BadParams(`unknown operation: ${op}`);
-    return { id, result: await fn(params, progress) };
+    // With the requesting user's file-system rights: every file this
+    // operation opens, lists or stats is checked by the kernel as theirs.
+    return { id, result: asUser(params.as as Credentials | undefined, () => fn(params, progress)) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof BadParams || err instanceof TypeError ? -32602 : -32000;
