@@ -143,7 +143,7 @@ const OPS: Record<string, Op> = {
 };
 
 /** Runs one request and posts its reply; errors become error replies. */
-async function handle({ id, op, params }: WorkerRequest): Promise<WorkerReply> {
+function handle({ id, op, params }: WorkerRequest): WorkerReply {
   const progress = (files: number, bytes: number) =>
     scope.postMessage({ id, progress: { files, bytes } });
   try {
@@ -186,7 +186,7 @@ function transferable(reply: WorkerReply): Transferable[] {
 function post(reply: WorkerReply): void {
   scope.postMessage(reply, transferable(reply));
 }
-scope.onmessage = async ({ data }) => {
+scope.onmessage = ({ data }) => {
   if ("yieldFlag" in data) yieldFlag = data.yieldFlag;
   else if ("batch" in data) {
     // One message for several requests saves a round trip through the
@@ -201,9 +201,9 @@ scope.onmessage = async ({ data }) => {
         );
         return;
       }
-      post({ ...await handle(batch[i]), done });
+      post({ ...handle(batch[i]), done });
     }
-  } else post(await handle(data));
+  } else post(handle(data));
 };
 // Messages posted before this module finished loading may be lost, so the
 // pool waits for this before sending any.
