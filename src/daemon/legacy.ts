@@ -25,6 +25,9 @@ interface Allocation {
 const encoder = new TextEncoder();
 /** How long an allocation waits for its process to connect. */
 const UNCLAIMED_MS = 60_000;
+/** Allocations one user may hold (each is a listening socket and a
+ * workspace reference). */
+export const ALLOCATIONS_PER_USER = 64;
 
 async function writeLine(conn: Deno.UnixConn, message: unknown): Promise<void> {
   const bytes = encoder.encode(JSON.stringify(message) + "\n");
@@ -101,6 +104,11 @@ export class LegacyBridge {
       throw new TypeError(`pid ${pid} is allocated by another user`);
     }
     this.#free(pid);
+    if (this.count(who.uid) >= ALLOCATIONS_PER_USER) {
+      throw new TypeError(
+        `uid ${who.uid} already holds ${ALLOCATIONS_PER_USER} allocations (the limit)`,
+      );
+    }
     // The allocation itself holds the workspace: it lives as long as the
     // process keeps its response socket (or, failing that, runs at all).
     const holder = {};
@@ -199,6 +207,13 @@ export class LegacyBridge {
       // already gone
     }
     this.daemon.release(alloc.holder, alloc.workspace);
+  }
+
+  /** Allocations held by `uid` (all of them for undefined). */
+  count(uid?: number): number {
+    let n = 0;
+    for (const a of this.#allocations.values()) if (uid === undefined || a.owner.uid === uid) n++;
+    return n;
   }
 
   async close(): Promise<void> {

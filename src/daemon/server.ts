@@ -458,6 +458,11 @@ export class Daemon {
     const id = typeof req.id === "string" || (typeof req.id === "number" && isFinite(req.id))
       ? req.id
       : null;
+    if (id === null && "id" in req && req.id !== null) {
+      return client.send(
+        rpcError(null, -32600, "invalid request: id must be a string or a finite number"),
+      );
+    }
     if (req.jsonrpc !== "2.0" || typeof req.method !== "string") {
       return client.send(
         rpcError(id, -32600, 'invalid request: needs "jsonrpc": "2.0" and a "method"'),
@@ -1147,6 +1152,7 @@ export class Daemon {
       rss_bytes: Deno.memoryUsage().rss,
       cancelled: this.#pool.cancelled,
       worker_cpus: await this.#pool.cpus.catch(() => []),
+      legacy_allocations: this.legacy.count(who.uid === 0 ? undefined : who.uid),
       watched_directories: this.#watcher?.watches ?? 0,
       multi_user: this.multiUser,
     };
