@@ -5,11 +5,13 @@
  */
 import { parseArgs } from "node:util";
 import type { BackendChoice } from "./backend.ts";
+import { clientSocketPath } from "../socket_path.ts";
 
 /** vLLM's default address. */
 export const DEFAULT_BASE_URL = "http://localhost:8000/v1";
 /** Where the daemon listens unless told otherwise. */
-export const DEFAULT_SOCKET = "/tmp/curserve.sock";
+/** Where the daemon is looked for by default (see src/socket_path.ts). */
+export const DEFAULT_SOCKET = clientSocketPath();
 
 /** Everything a run is configured with. */
 export interface AgentConfig {
