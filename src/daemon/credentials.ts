@@ -38,12 +38,16 @@ const SYMBOLS = {
 } as const;
 
 let libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
+let ownUid: number | null | undefined;
 /** This thread's own credentials, to return to. */
 let own: Credentials | undefined;
 
-/** Whether this process can take on other users' file-system rights. */
+let switchable: boolean | undefined;
+
+/** Whether this process can take on other users' file-system rights
+ * (asked once: a permission query costs tens of microseconds). */
 export function canSwitchUsers(): boolean {
-  return Deno.build.os === "linux" && Deno.uid() === 0 &&
+  return switchable ??= Deno.build.os === "linux" && Deno.uid() === 0 &&
     SYS_SETGROUPS[Deno.build.arch] !== undefined &&
     Deno.permissions.querySync({ name: "ffi" }).state === "granted";
 }
@@ -84,7 +88,7 @@ function apply(c: Credentials): void {
  * does not run), or what `fn` throws.
  */
 export function asUser<T>(who: Credentials | undefined, fn: () => T): T {
-  if (!who || who.uid === Deno.uid()) return fn();
+  if (!who || who.uid === (ownUid ??= Deno.uid())) return fn();
   if (!canSwitchUsers()) {
     throw new Error(`this daemon cannot read files as uid ${who.uid}`);
   }

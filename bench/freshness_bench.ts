@@ -1,0 +1,120 @@
+/**
+ * What read-your-writes costs: grep latency (p50/p99) of one paced client
+ * on a generated corpus, with no writes and with a writer changing a file
+ * every 10 ms, plus how many answers after the client's own write were
+ * stale. Run it against this checkout's daemon and another's to compare:
+ *
+ *   deno run -A bench/freshness_bench.ts [--mb 50] [--rounds 300] [--daemon DIR]...
+ *
+ * Each `--daemon DIR` is a checkout whose daemon.ts is measured (default:
+ * this one); they run one after the other, twice, alternating.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { DaemonClient } from "../src/client.ts";
+import { cachedCorpus } from "./corpus.ts";
+import { waitForSketches } from "./daemon_process.ts";
+import { percentile, sleep } from "./stats.ts";
+
+const flags = parseArgs({
+  options: {
+    mb: { type: "string", default: "50" },
+    rounds: { type: "string", default: "300" },
+    daemon: { type: "string", multiple: true },
+  },
+}).values;
+const rounds = Number(flags.rounds);
+const checkouts = flags.daemon?.length ? flags.daemon : [new URL("..", import.meta.url).pathname];
+const corpus = await cachedCorpus(Number(flags.mb));
+const scratch = join(corpus, "curserve_freshness_scratch.txt");
+
+async function startDaemon(
+  checkout: string,
+): Promise<{ child: Deno.ChildProcess; socket: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "curserve-fresh-bench-" });
+  const socket = join(dir, "d.sock");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(checkout, "daemon.ts"), "--socket", socket],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 300; i++) {
+    try {
+      (await Deno.connect({ transport: "unix", path: socket })).close();
+      return { child, socket };
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`daemon of ${checkout} did not start`);
+}
+
+interface Phase {
+  p50: number;
+  p99: number;
+  stale: number;
+}
+
+async function measure(checkout: string): Promise<{ idle: Phase; writes: Phase }> {
+  await Deno.writeTextFile(scratch, "nothing yet\n");
+  const { child, socket } = await startDaemon(checkout);
+  const client = await DaemonClient.connect(socket);
+  try {
+    const { workspace } = await client.request<{ workspace: string }>("open", { root: corpus });
+    await waitForSketches(client);
+    const phase = async (writer: boolean): Promise<Phase> => {
+      let writing = writer;
+      const background = (async () => {
+        for (let i = 0; writing; i++) {
+          await Deno.writeTextFile(join(corpus, "curserve_freshness_other.txt"), `other ${i}\n`);
+          await sleep(10);
+        }
+      })();
+      const times: number[] = [];
+      let stale = 0;
+      for (let k = 0; k < rounds; k++) {
+        const marker = `fresh_marker_${writer ? "w" : "i"}_${k}_${Date.now()}`;
+        // The client's own write, then at once a search for it.
+        await Deno.writeTextFile(scratch, `${marker}\n`);
+        const t0 = performance.now();
+        const r = await client.request<{ stdout: string }>("grep", {
+          workspace,
+          args: ["-n", marker],
+        });
+        times.push(performance.now() - t0);
+        if (!r.stdout.includes(marker)) stale++;
+        await sleep(5);
+      }
+      writing = false;
+      await background;
+      times.sort((a, b) => a - b);
+      return { p50: percentile(times, 50), p99: percentile(times, 99), stale };
+    };
+    return { idle: await phase(false), writes: await phase(true) };
+  } finally {
+    client.close();
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(scratch).catch(() => {});
+    await Deno.remove(join(corpus, "curserve_freshness_other.txt")).catch(() => {});
+  }
+}
+
+console.log(`corpus: ${corpus} (${flags.mb} MB), ${rounds} greps per phase, paced 5 ms\n`);
+console.log(
+  "| daemon | run | grep p50 / p99, no writes | stale | p50 / p99, writer every 10 ms | stale |",
+);
+console.log("| --- | --- | --- | --- | --- | --- |");
+for (let run = 1; run <= 2; run++) {
+  for (const checkout of checkouts) {
+    const { idle, writes } = await measure(checkout);
+    const f = (x: number) => x.toFixed(2);
+    console.log(
+      `| ${checkout} | ${run} | ${f(idle.p50)} / ${f(idle.p99)} ms | ${idle.stale}/${rounds} | ${
+        f(writes.p50)
+      } / ${f(writes.p99)} ms | ${writes.stale}/${rounds} |`,
+    );
+  }
+}
