@@ -440,6 +440,20 @@ Deno.test("mcp: the first call reports progress while the workspace loads", TEST
     };
     await withServer(["--root", tmp, "--daemon", NO_DAEMON, "--backend", "local"], check);
     await withDaemon([], (d) => withServer(["--root", tmp, "--daemon", d.socket], check));
+    // calls that arrive together wait for one load
+    await withServer(["--root", tmp, "--daemon", NO_DAEMON], async (s) => {
+      const answers = await Promise.all(
+        ["d1/f1.txt", "d2/f2.txt", "d3/f3.txt"].map((file) =>
+          ok_(s, "read_file", { file_path: file })
+        ),
+      );
+      deepStrictEqual(answers, [
+        "     1\tfile 1/1 needle",
+        "     1\tfile 2/2 needle",
+        "     1\tfile 3/3 needle",
+      ]);
+      strictEqual(s.stderr().split(" opened (local backend)").length - 1, 1, s.stderr());
+    });
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
