@@ -174,9 +174,9 @@ export function createMcpServer(options: McpServerOptions): { server: Server; cl
           },
         }).catch((err: unknown) => options.log(`cannot send progress: ${(err as Error).message}`));
       };
-      let tools: ToolBox;
+      let toolBox: ToolBox;
       try {
-        tools = await box.get(onProgress);
+        toolBox = await box.get(onProgress);
       } catch (err) {
         return textResult(
           `Error: cannot open ${options.root} (${options.backend} backend` +
@@ -185,7 +185,7 @@ export function createMcpServer(options: McpServerOptions): { server: Server; cl
           true,
         );
       }
-      const outcome = await tools.call(name, args);
+      const outcome = await toolBox.call(name, args);
       return textResult(outcome.content, !outcome.ok);
     },
   );
