@@ -31,6 +31,9 @@ export interface SearchOutput {
   truncated: boolean;
 }
 
+/** Told how far a workspace's load has come (files and bytes read so far). */
+export type LoadProgress = (progress: { files: number; bytes: number }) => void;
+
 /** Bytes of files sketched per slice in the in-process backend (~20 ms). */
 const SKETCH_SLICE_BYTES = 2 << 20;
 
@@ -121,9 +124,12 @@ export class LocalBackend extends DiskReads implements ReadBackend {
     this.#sketch();
   }
 
-  /** Loads `root` (every file rg would search) into memory. */
-  static async open(root: string): Promise<LocalBackend> {
-    return new LocalBackend(await Workspace.open(root));
+  /**
+   * Loads `root` (every file rg would search) into memory.
+   * @param onProgress Called every 1000 files and at the end of the load.
+   */
+  static async open(root: string, onProgress?: LoadProgress): Promise<LocalBackend> {
+    return new LocalBackend(await Workspace.open(root, { onProgress }));
   }
 
   grep(args: string[]): Promise<SearchOutput> {
@@ -261,15 +267,32 @@ interface Session {
   workspace: string | number;
 }
 
-/** Connects to the daemon on `socket` and opens `root` (loaded unless another client has). */
-async function connectAndOpen(socket: string, root: string): Promise<Session> {
+/**
+ * Connects to the daemon on `socket` and opens `root` (loaded unless another
+ * client has), passing on the daemon's progress notifications while it loads.
+ */
+async function connectAndOpen(
+  socket: string,
+  root: string,
+  onProgress?: LoadProgress,
+): Promise<Session> {
   const client = await DaemonClient.connect(socket);
+  let opening = true; // the open is this new connection's only request
+  if (onProgress) {
+    client.onNotification((n) => {
+      if (opening && n.method === "progress") {
+        onProgress({ files: Number(n.params.files), bytes: Number(n.params.bytes) });
+      }
+    });
+  }
   try {
     const { workspace } = await client.request<{ workspace: string | number }>("open", { root });
     return { client, workspace };
   } catch (err) {
     client.close();
     throw err;
+  } finally {
+    opening = false;
   }
 }
 
@@ -284,10 +307,15 @@ export class DaemonBackend implements ReadBackend {
 
   /**
    * Opens `root` in the daemon listening on `socket`.
+   * @param onProgress Called with the daemon's progress while it loads `root`.
    * @throws When no daemon listens there, or it cannot open the root.
    */
-  static async open(socket: string, root: string): Promise<DaemonBackend> {
-    return new DaemonBackend(socket, root, await connectAndOpen(socket, root));
+  static async open(
+    socket: string,
+    root: string,
+    onProgress?: LoadProgress,
+  ): Promise<DaemonBackend> {
+    return new DaemonBackend(socket, root, await connectAndOpen(socket, root, onProgress));
   }
 
   /**
@@ -314,7 +342,7 @@ export class DaemonBackend implements ReadBackend {
         } catch (again) {
           throw new ToolError(
             `the daemon on ${this.socket} is gone (${(again as Error).message}); restart it, ` +
-              `or run the agent with --backend local`,
+              `or use --backend local`,
           );
         }
       }
@@ -363,6 +391,7 @@ function noListener(err: unknown): boolean {
  * Opens the backend `choice` names for `root`. `auto` takes the daemon on
  * `socket` when one answers there, else loads the workspace in-process and
  * calls `notice` with a one-line explanation.
+ * @param onProgress Told how the load goes (by the daemon or in-process).
  * @throws When the chosen daemon cannot be reached or cannot open `root`.
  */
 export async function openBackend(
@@ -370,21 +399,22 @@ export async function openBackend(
   root: string,
   socket: string,
   notice: (line: string) => void,
+  onProgress?: LoadProgress,
 ): Promise<ReadBackend> {
   switch (choice) {
     case "rg":
       return new RgBackend(root);
     case "local":
-      return await LocalBackend.open(root);
+      return await LocalBackend.open(root, onProgress);
     case "daemon":
-      return await DaemonBackend.open(socket, root);
+      return await DaemonBackend.open(socket, root, onProgress);
     case "auto":
       try {
-        return await DaemonBackend.open(socket, root);
+        return await DaemonBackend.open(socket, root, onProgress);
       } catch (err) {
         if (!noListener(err)) throw err;
         notice(`no curserve daemon on ${socket}: searching in-process`);
-        return await LocalBackend.open(root);
+        return await LocalBackend.open(root, onProgress);
       }
   }
 }

@@ -129,3 +129,13 @@ export const TOOL_SCHEMAS: ToolSchema[] = [
 
 /** The names of the tools, for checking what the model called. */
 export const TOOL_NAMES: ReadonlySet<string> = new Set(TOOL_SCHEMAS.map((t) => t.function.name));
+
+/** The tools that only read the workspace. */
+export const READ_TOOL_NAMES: readonly string[] = [
+  "grep_search",
+  "glob",
+  "list_directory",
+  "read_file",
+];
+/** The tools that change files (and then tell the backend). */
+export const WRITE_TOOL_NAMES: readonly string[] = ["edit", "write_file"];

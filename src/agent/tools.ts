@@ -71,6 +71,15 @@ export function parseToolArgs(text: string): Args {
         `send one JSON object with the tool's parameters`,
     );
   }
+  return argsObject(value);
+}
+
+/**
+ * Checks that already-parsed arguments are one object (`undefined` is none).
+ * @throws {ToolError} When they are anything else.
+ */
+export function argsObject(value: unknown): Args {
+  if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ToolError("the arguments must be a JSON object with the tool's parameters");
   }
@@ -134,17 +143,22 @@ export interface ToolOutcome {
   content: string;
 }
 
-/** Runs the tools of one agent session against one workspace. */
+/**
+ * Runs the tools of one session against one workspace: the agent's, and the
+ * MCP server's (which offers a subset of them).
+ */
 export class ToolBox {
   /**
    * @param paths Confines every path to the workspace.
    * @param backend Answers the read tools; told about every write.
    * @param signal Aborted on Ctrl-C (kills a running shell command).
+   * @param tools The tools this session offers (the others are unknown to it).
    */
   constructor(
     readonly paths: WorkspacePaths,
     readonly backend: ReadBackend,
     readonly signal?: AbortSignal,
+    readonly tools: ReadonlySet<string> = TOOL_NAMES,
   ) {}
 
   /**
@@ -152,13 +166,21 @@ export class ToolBox {
    * the model's mistakes or a tool's failure: those come back as
    * `{ ok: false, content: "Error: ..." }` for the model to read.
    */
-  async run(name: string, argsText: string): Promise<ToolOutcome> {
+  run(name: string, argsText: string): Promise<ToolOutcome> {
+    return this.#outcome(name, () => parseToolArgs(argsText));
+  }
+
+  /** {@link run} with arguments already parsed (an object, as MCP sends them). */
+  call(name: string, args: unknown): Promise<ToolOutcome> {
+    return this.#outcome(name, () => argsObject(args));
+  }
+
+  async #outcome(name: string, args: () => Args): Promise<ToolOutcome> {
     try {
-      if (!TOOL_NAMES.has(name)) {
-        throw new ToolError(`unknown tool '${name}'; the tools are ${[...TOOL_NAMES].join(", ")}`);
+      if (!this.tools.has(name)) {
+        throw new ToolError(`unknown tool '${name}'; the tools are ${[...this.tools].join(", ")}`);
       }
-      const args = parseToolArgs(argsText);
-      return { ok: true, content: await this.#dispatch(name, args) };
+      return { ok: true, content: await this.#dispatch(name, args()) };
     } catch (err) {
       if (this.signal?.aborted) throw err;
       const message = err instanceof ToolError
