@@ -302,12 +302,21 @@ export class Walker {
     } catch {
       info = undefined;
     }
-    const forget = () => {
-      this.corpus.removeFile(abs);
+    /** @param replacing The file is read again at once: its entry is
+     * overwritten in place (keeping the corpus's order and index). */
+    const forget = (replacing = false) => {
+      if (!replacing) this.corpus.removeFile(abs);
+      // Only a directory has entries below it: sweeping the corpus and
+      // both maps for a file's edit cost over a millisecond per refresh.
+      if (!this.#walked.has(abs) && !this.skipped.get(abs)?.isDir) {
+        this.skipped.delete(abs);
+        return;
+      }
       this.corpus.removeUnder(abs);
+      const below = abs + "/";
       for (const map of [this.#walked, this.skipped]) {
         for (const d of map.keys()) {
-          if (d === abs || d.startsWith(abs + "/")) map.delete(d);
+          if (d === abs || d.startsWith(below)) map.delete(d);
         }
       }
     };
@@ -324,7 +333,7 @@ export class Walker {
       name,
       Uint8Array.of(info.isDirectory ? 1 : 0),
     );
-    forget();
+    forget(keep[0] === KEEP && info.isFile && this.corpus.hasFile(abs));
     if (keep[0] !== KEEP) {
       this.#skip(abs, info.isDirectory, keep[0] === SKIP_HIDDEN);
       return "ok";

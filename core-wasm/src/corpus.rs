@@ -32,7 +32,14 @@ pub struct FileEntry {
 pub struct Corpus {
     files: Vec<FileEntry>,
     by_path: HashMap<String, usize>,
+    /// Files are in walk order and indexed: no file was added or removed
+    /// since the last [`Corpus::prepare`].
     sorted: bool,
+    /// Some file's bytes changed in place (same path): only those files
+    /// need scanning again; order, index and selections still hold. An
+    /// edit rewrites one file, and re-sorting every file after it made the
+    /// next search twice as slow.
+    rescan: bool,
     bytes: usize,
     /// Trigram frequencies of the sketched files (never decreased: a
     /// heuristic for choosing needles, not an index).
@@ -68,8 +75,11 @@ impl Corpus {
                 self.files[i].data = data;
                 self.files[i].scanned = false;
                 self.files[i].sketch = None;
-                self.files[i].walked |= walked;
-                self.sorted = false;
+                if walked && !self.files[i].walked {
+                    self.files[i].walked = true;
+                    self.sorted = false; // selections may depend on it
+                }
+                self.rescan = true;
                 i
             }
             None => {
@@ -99,7 +109,7 @@ impl Corpus {
                 f.data = f.data[..len].into();
                 f.scanned = false;
                 f.sketch = None;
-                self.sorted = false;
+                self.rescan = true;
             }
         }
     }
@@ -172,13 +182,17 @@ impl Corpus {
     /// Sorts into walk order and indexes binary data, if files were added,
     /// changed or removed since the last call.
     pub fn prepare(&mut self) {
-        if self.sorted {
+        if self.sorted && !self.rescan {
             return;
         }
         for f in self.files.iter_mut().filter(|f| !f.scanned) {
             f.first_nul = memchr::memchr(0, &f.data);
             f.wide_folds = crate::prefilter::holds_wide_folds(&f.data);
             f.scanned = true;
+        }
+        self.rescan = false;
+        if self.sorted {
+            return;
         }
         self.files.sort_unstable_by(|a, b| walk_order(&a.path, &b.path));
         for (i, f) in self.files.iter().enumerate() {
@@ -232,6 +246,21 @@ mod tests {
         let mut v = vec!["/r/a.txt", "/r/a/b", "/r/B", "/r/a-b"];
         v.sort_by(|a, b| walk_order(a, b));
         assert_eq!(v, vec!["/r/B", "/r/a/b", "/r/a-b", "/r/a.txt"]);
+    }
+
+    #[test]
+    fn a_file_changed_in_place_is_rescanned_without_reordering() {
+        let mut c = Corpus::new();
+        c.insert("/r/b.rs", 1, true);
+        c.insert("/r/a.rs", 1, true);
+        c.prepare();
+        let pick_all = |files: &[FileEntry]| (0..files.len() as u32).collect();
+        assert_eq!(c.selection("k", pick_all).len(), 2);
+        c.insert("/r/b.rs", 3, true).copy_from_slice(b"x\0y");
+        c.prepare();
+        assert_eq!(c.get("/r/b.rs").unwrap().first_nul, Some(1), "the new bytes were not scanned");
+        assert_eq!(c.files()[1].path, "/r/b.rs");
+        assert_eq!(c.selection("k", |_| unreachable!("kept")).len(), 2);
     }
 
     #[test]

@@ -1,0 +1,125 @@
+/**
+ * Fairness: one user's small grep, p50/p99, on an idle daemon and while two
+ * other clients run pathological searches (`(?:\w|\s){2000}Q`, which takes
+ * seconds per MB) on workspaces of their own, back to back. Run it against
+ * one or more checkouts' daemons to compare:
+ *
+ *   deno run -A bench/fairness_bench.ts [--rounds 100] [--timeout-ms 5000] [--daemon DIR]...
+ *
+ * The pathological searches run with the daemon's `--timeout-ms`; the
+ * small grep's workspace is a 1 MB generated tree, the attackers' a 14 MB
+ * one each (opened with different options, so they are separate workspaces
+ * and land on separate workers).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { DaemonClient } from "../src/client.ts";
+import { cachedCorpus } from "./corpus.ts";
+import { percentile, sleep } from "./stats.ts";
+
+const flags = parseArgs({
+  options: {
+    rounds: { type: "string", default: "100" },
+    "timeout-ms": { type: "string", default: "5000" },
+    daemon: { type: "string", multiple: true },
+  },
+}).values;
+const rounds = Number(flags.rounds);
+const checkouts = flags.daemon?.length ? flags.daemon : [new URL("..", import.meta.url).pathname];
+const small = await cachedCorpus(1);
+const big = await cachedCorpus(14);
+const SLOW = "(?:\\w|\\s){2000}Q";
+
+async function startDaemon(checkout: string) {
+  const dir = await Deno.makeTempDir({ prefix: "curserve-fair-bench-" });
+  const socket = join(dir, "d.sock");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(checkout, "daemon.ts"),
+      "--socket",
+      socket,
+      "--timeout-ms",
+      String(flags["timeout-ms"]),
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 300; i++) {
+    try {
+      (await Deno.connect({ transport: "unix", path: socket })).close();
+      return { child, socket };
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`daemon of ${checkout} did not start`);
+}
+
+async function victimLatencies(client: DaemonClient, workspace: string): Promise<number[]> {
+  const times: number[] = [];
+  for (let k = 0; k < rounds; k++) {
+    const t0 = performance.now();
+    await client.request("grep", { workspace, args: ["-c", "get_buffer"] });
+    times.push(performance.now() - t0);
+    await sleep(20);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+async function measure(checkout: string) {
+  const { child, socket } = await startDaemon(checkout);
+  const victim = await DaemonClient.connect(socket);
+  const attackers = await Promise.all([0, 1].map(() => DaemonClient.connect(socket)));
+  try {
+    const { workspace } = await victim.request<{ workspace: string }>("open", { root: small });
+    const theirs = await Promise.all(
+      attackers.map((a, i) =>
+        a.request<{ workspace: string }>("open", { root: big, hidden: i === 1 })
+      ),
+    );
+    await sleep(3000); // background sketches
+    const idle = await victimLatencies(victim, workspace);
+    let attacking = true;
+    let slowDone = 0;
+    const loops = attackers.map(async (a, i) => {
+      while (attacking) {
+        await a.request("grep", { workspace: theirs[i].workspace, args: ["-c", SLOW] })
+          .catch(() => {});
+        slowDone++;
+      }
+    });
+    await sleep(500);
+    const loaded = await victimLatencies(victim, workspace);
+    attacking = false;
+    for (const a of attackers) a.close(); // in-flight slow searches are dropped
+    await Promise.allSettled(loops);
+    return { idle, loaded, slowDone };
+  } finally {
+    victim.close();
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+console.log(
+  `small grep: -c get_buffer on 1 MB, ${rounds} rounds paced 20 ms; two clients looping ` +
+    `-c '${SLOW}' on 14 MB each; --timeout-ms ${flags["timeout-ms"]}\n`,
+);
+console.log(
+  "| daemon | idle p50 / p99 | under attack p50 / p99 | p50 ratio | slow searches answered |",
+);
+console.log("| --- | --- | --- | --- | --- |");
+for (const checkout of checkouts) {
+  const { idle, loaded, slowDone } = await measure(checkout);
+  const f = (xs: number[]) =>
+    `${percentile(xs, 50).toFixed(2)} / ${percentile(xs, 99).toFixed(1)} ms`;
+  console.log(
+    `| ${checkout} | ${f(idle)} | ${f(loaded)} | ${
+      (percentile(loaded, 50) / percentile(idle, 50)).toFixed(1)
+    }x | ${slowDone} |`,
+  );
+}
