@@ -166,6 +166,10 @@ export class Walker {
   #onFile?: (report: LoadReport) => void;
   /** What the walk skipped, by absolute path. */
   readonly skipped = new Map<string, SkippedEntry>();
+  /** Files and directories the walk could not read (with the rights it
+   * ran with): rg reports each one a search reaches and exits 2, so such
+   * a search is answered from disk. */
+  readonly unreadable = new Set<string>();
 
   constructor(
     private corpus: CoreCorpus,
@@ -243,6 +247,7 @@ export class Walker {
       listing = listDir(abs);
     } catch (err) {
       this.#report.errors.push(`${shown || "./"}: ${osErrorText(err)}`);
+      this.unreadable.add(abs);
       return;
     }
     const level = this.#addLevel(parent, abs, listing.names);
@@ -308,12 +313,14 @@ export class Walker {
       if (!replacing) this.corpus.removeFile(abs);
       // Only a directory has entries below it: sweeping the corpus and
       // both maps for a file's edit cost over a millisecond per refresh.
+      this.unreadable.delete(abs);
       if (!this.#walked.has(abs) && !this.skipped.get(abs)?.isDir) {
         this.skipped.delete(abs);
         return;
       }
       this.corpus.removeUnder(abs);
       const below = abs + "/";
+      for (const u of this.unreadable) if (u.startsWith(below)) this.unreadable.delete(u);
       for (const map of [this.#walked, this.skipped]) {
         for (const d of map.keys()) {
           if (d === abs || d.startsWith(below)) map.delete(d);
@@ -361,8 +368,10 @@ export class Walker {
       } else size = readFileInto(this.corpus, abs, walked);
     } catch (err) {
       this.#report.errors.push(`${shown}: ${osErrorText(err)}`);
+      this.unreadable.add(abs);
       return;
     }
+    this.unreadable.delete(abs);
     this.#report.files += 1;
     this.#report.bytes += size;
     this.#onFile?.(this.#report);

@@ -316,7 +316,7 @@ export class Workspace {
     maxBytes?: number,
   ): SearchPart {
     const roots = args.paths.length > 0 && paths.length === 0 ? [] : this.#roots(paths, cwd);
-    const reached = this.#reachesSkipped(args, roots, cwd);
+    const reached = this.#reachesUnreadable(roots) || this.#reachesSkipped(args, roots, cwd);
     if (reached === true) {
       return { pieces: [], matched: false, searched: 0, separated: shard, fromDisk: true };
     }
@@ -415,6 +415,20 @@ export class Workspace {
     if (rescued.length === 0) return [];
     const namesWillDo = args.files && roots.length <= 1 && !rescued.some((e) => e.isDir);
     return namesWillDo ? rescued.map((e) => e.shown) : true;
+  }
+
+  /** Whether a search of `roots` reaches a file or directory the load
+   * could not read: rg names each in an error and exits 2 (and `--files`
+   * lists an unreadable file's name), so only the disk answers exactly. */
+  #reachesUnreadable(roots: SearchRoot[]): boolean {
+    const unreadable = this.#loaded.walker.unreadable;
+    if (unreadable.size === 0) return false;
+    for (const u of unreadable) {
+      for (const { path } of roots) {
+        if (u === path || u.startsWith(path + "/") || path.startsWith(u + "/")) return true;
+      }
+    }
+    return false;
   }
 
   /** Search roots for paths given relative to `cwd` (default: the root). */
