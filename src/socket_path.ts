@@ -23,15 +23,28 @@ function env(name: string): string | undefined {
   }
 }
 
-/** The socket of a daemon run by the current user (not root). */
-export function userSocketPath(): string {
+/** This process's uid, or undefined without --allow-sys (clients such as
+ * the MCP server run without it). */
+function uid(): number | undefined {
+  try {
+    return Deno.uid() ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The socket of a daemon run by the current user (not root), if known. */
+export function userSocketPath(): string | undefined {
   const runtime = env("XDG_RUNTIME_DIR");
-  return runtime ? `${runtime}/curserve.sock` : `/tmp/curserve-${Deno.uid()}/curserve.sock`;
+  if (runtime) return `${runtime}/curserve.sock`;
+  const id = uid();
+  return id === undefined ? undefined : `/tmp/curserve-${id}/curserve.sock`;
 }
 
 /** Where a daemon started now listens unless told otherwise. */
 export function daemonSocketPath(): string {
-  return env("CURSERVE_SOCKET") ?? (Deno.uid() === 0 ? SYSTEM_SOCKET : userSocketPath());
+  return env("CURSERVE_SOCKET") ??
+    (uid() === 0 ? SYSTEM_SOCKET : userSocketPath() ?? SYSTEM_SOCKET);
 }
 
 /**
@@ -41,13 +54,13 @@ export function daemonSocketPath(): string {
 export function clientSocketPath(): string {
   const explicit = env("CURSERVE_SOCKET");
   if (explicit) return explicit;
-  if (Deno.uid() !== 0) {
-    const own = userSocketPath();
+  const own = uid() === 0 ? undefined : userSocketPath();
+  if (own) {
     try {
       Deno.lstatSync(own);
       return own;
     } catch {
-      // no daemon of the user's own
+      // no daemon of the user's own (or no permission to look)
     }
   }
   return SYSTEM_SOCKET;

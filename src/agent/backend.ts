@@ -296,12 +296,19 @@ async function connectAndOpen(
   }
 }
 
-/** Asks a running daemon, which holds the workspace for every agent using it. */
-export class DaemonBackend implements ReadBackend {
+/**
+ * Asks a running daemon, which holds the workspace for every agent using
+ * it, for searches. Files and directories are read here: the agent runs as
+ * its user, whose rights the daemon would read with too, and a round trip
+ * to the daemon costs more than the read (0.7-0.9 ms against 0.2 ms for a
+ * small file on a 2-vCPU machine).
+ */
+export class DaemonBackend extends DiskReads implements ReadBackend {
   readonly kind = "daemon";
   #session: Session;
 
-  private constructor(readonly socket: string, readonly root: string, session: Session) {
+  private constructor(readonly socket: string, root: string, session: Session) {
+    super(root);
     this.#session = session;
   }
 
@@ -362,15 +369,6 @@ export class DaemonBackend implements ReadBackend {
 
   glob(pattern: string, path: string | undefined, limit: number) {
     return this.#ask<{ files: string[]; truncated: boolean }>("glob", { pattern, path, limit });
-  }
-
-  async listDirectory(abs: string, ignore: string[]): Promise<DirEntry[]> {
-    return (await this.#ask<{ entries: DirEntry[] }>("list_directory", { path: abs, ignore }))
-      .entries;
-  }
-
-  readFile(abs: string, offset: number, limit: number): Promise<FileSlice> {
-    return this.#ask<FileSlice>("read_file", { path: abs, offset, limit });
   }
 
   async changed(abs: string[]): Promise<void> {

@@ -474,6 +474,23 @@ export class Daemon {
     }
     const method = req.method;
     const started = performance.now();
+    if (INLINE_METHODS.has(method)) {
+      // Answered on this thread at once: no queue to leave, nothing to
+      // time out, so none of the machinery below (it cost about half of a
+      // read_file's round trip).
+      let reply: unknown;
+      try {
+        const result = this.#inline(client, method, params as Params);
+        reply = { jsonrpc: "2.0", id, result };
+        this.log(client, method, started, "ok", result);
+      } catch (err) {
+        const code = err instanceof RpcError ? err.code : -32000;
+        this.log(client, method, started, `error ${code}`);
+        reply = rpcError(id, code, err instanceof Error ? err.message : String(err));
+      }
+      if (id !== null) await client.send(reply);
+      return;
+    }
     // The timeout answers at once, and also stops the request from starting
     // later if it is still queued behind other searches.
     const expired = new AbortController();
@@ -580,6 +597,31 @@ export class Daemon {
         const files = new TextDecoder().decode(r.stdout).split("\n").filter((f) => f !== "");
         return { files: files.slice(0, limit), truncated: files.length > limit };
       }
+      case "notify_changed": {
+        const t = this.#tenant(p, who);
+        const paths = strArray(p, "paths").map((x) => this.#confine(t, x));
+        await this.#fresh(t);
+        const done = await this.#work(t, "refresh", { paths }) as { updated: number }[];
+        return { updated: done[0].updated };
+      }
+      case "close": {
+        this.release(client, this.#tenant(p, who));
+        return {};
+      }
+      case "stats":
+        return this.stats(who);
+      case "grep_cli":
+        return this.grepCli(client, str(p, "cwd"), strArray(p, "argv"), signal);
+      default:
+        throw new RpcError(-32601, `unknown method: ${method}`);
+    }
+  }
+
+  /** The methods answered synchronously on the socket thread (see
+   * {@link INLINE_METHODS}). */
+  #inline(client: Client, method: string, p: Params): unknown {
+    const who = client.peer;
+    switch (method) {
       case "list_directory": {
         const t = this.#tenant(p, who);
         const dir = this.#confine(t, str(p, "path"));
@@ -605,21 +647,6 @@ export class Daemon {
         }
         return sliceLines(bytes, offset, limit);
       }
-      case "notify_changed": {
-        const t = this.#tenant(p, who);
-        const paths = strArray(p, "paths").map((x) => this.#confine(t, x));
-        await this.#fresh(t);
-        const done = await this.#work(t, "refresh", { paths }) as { updated: number }[];
-        return { updated: done[0].updated };
-      }
-      case "close": {
-        this.release(client, this.#tenant(p, who));
-        return {};
-      }
-      case "stats":
-        return this.stats(who);
-      case "grep_cli":
-        return this.grepCli(client, str(p, "cwd"), strArray(p, "argv"), signal);
       default:
         throw new RpcError(-32601, `unknown method: ${method}`);
     }
@@ -1181,6 +1208,10 @@ export class Daemon {
     }
   }
 }
+
+/** Methods that read the disk synchronously with the caller's rights and
+ * never wait for a worker. */
+const INLINE_METHODS = new Set(["read_file", "list_directory"]);
 
 /** The largest file `read_file` reads whole (its lines are then sliced). */
 const READ_FILE_MAX_BYTES = 64 << 20;
