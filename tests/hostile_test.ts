@@ -113,6 +113,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "hostile: read_file of a FIFO, a socket or a directory is refused without blocking",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await makeTree();
+    try {
+      const mk = await new Deno.Command("mkfifo", { args: [join(root, "pipe")] }).output();
+      strictEqual(mk.code, 0);
+      await Deno.mkdir(join(root, "dir"));
+      await withDaemon([], async (d) => {
+        const s = await LineSocket.connect(d.socket);
+        try {
+          const { workspace } = await s.result("open", { root });
+          for (const [path, why] of [["pipe", /not a regular file/], ["dir", /is a directory/]]) {
+            const r = await s.call("read_file", { workspace, path });
+            ok(r.error && (why as RegExp).test(r.error.message), JSON.stringify(r));
+          }
+          // The socket thread was never blocked: others are served.
+          await answersLikeRg(d.socket, root);
+        } finally {
+          s.close();
+        }
+      });
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "hostile: out of file descriptors, the daemon goes on accepting once some are free",
   ...TEST_OPTS,
   async fn() {

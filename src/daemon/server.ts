@@ -16,6 +16,7 @@ import { LegacyBridge } from "./legacy.ts";
 import { RpcError, WorkerPool } from "./pool.ts";
 import { cappedText, encodeLine, JsonText } from "./reply.ts";
 import { listenUnix } from "./unix_socket.ts";
+import { readRegularFile } from "./regular_file.ts";
 import { asUser, canSwitchUsers } from "./credentials.ts";
 import { type Peer, peerCredentialsAvailable, PeerIdentifier } from "./peer.ts";
 import { type Changes, inotifyAvailable, TreeWatcher } from "../inotify.ts";
@@ -1278,19 +1279,6 @@ function gitRoot(dir: string): string | undefined {
     }
     if (d === "/") return undefined;
   }
-}
-
-/** A regular file's bytes, at most `max` of them; never blocks on a FIFO
- * or device (only regular files are opened).
- * @throws {Error} For anything else, or a file over `max`. */
-function readRegularFile(path: string, max: number): Uint8Array {
-  const info = Deno.statSync(path);
-  if (info.isDirectory) throw new Error("is a directory");
-  if (!info.isFile) throw new Error("not a regular file");
-  if (info.size > max) {
-    throw new Error(`the file is ${info.size} bytes, more than read_file reads (${max})`);
-  }
-  return Deno.readFileSync(path);
 }
 
 function rpcError(id: unknown, code: number, message: string) {
