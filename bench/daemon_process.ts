@@ -144,11 +144,17 @@ export class DaemonProcess {
    */
   static async start(
     workerCount?: number,
-    options: { verbose?: boolean; flags?: string[]; onStderrLine?: (line: string) => void } = {},
+    options: {
+      verbose?: boolean;
+      flags?: string[];
+      onStderrLine?: (line: string) => void;
+      /** Another checkout's daemon.ts, to compare versions. */
+      script?: string;
+    } = {},
   ): Promise<DaemonProcess> {
     const dir = await Deno.makeTempDir({ prefix: "curserve-bench-daemon-" });
     const socket = join(dir, "daemon.sock");
-    const args = ["run", "-A", daemonScript, "--socket", socket];
+    const args = ["run", "-A", options.script ?? daemonScript, "--socket", socket];
     if (workerCount !== undefined) args.push("--workers", String(workerCount));
     if (options.verbose) args.push("--verbose");
     args.push(...options.flags ?? []);

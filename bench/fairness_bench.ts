@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DaemonClient } from "../src/client.ts";
 import { cachedCorpus } from "./corpus.ts";
+import { DaemonProcess } from "./daemon_process.ts";
 import { percentile, sleep } from "./stats.ts";
 
 const flags = parseArgs({
@@ -31,34 +32,6 @@ const small = await cachedCorpus(1);
 const big = await cachedCorpus(14);
 const SLOW = "(?:\\w|\\s){2000}Q";
 
-async function startDaemon(checkout: string) {
-  const dir = await Deno.makeTempDir({ prefix: "curserve-fair-bench-" });
-  const socket = join(dir, "d.sock");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      join(checkout, "daemon.ts"),
-      "--socket",
-      socket,
-      "--timeout-ms",
-      String(flags["timeout-ms"]),
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  for (let i = 0; i < 300; i++) {
-    try {
-      (await Deno.connect({ transport: "unix", path: socket })).close();
-      return { child, socket };
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`daemon of ${checkout} did not start`);
-}
-
 async function victimLatencies(client: DaemonClient, workspace: string): Promise<number[]> {
   const times: number[] = [];
   for (let k = 0; k < rounds; k++) {
@@ -71,7 +44,11 @@ async function victimLatencies(client: DaemonClient, workspace: string): Promise
 }
 
 async function measure(checkout: string) {
-  const { child, socket } = await startDaemon(checkout);
+  const daemon = await DaemonProcess.start(undefined, {
+    script: join(checkout, "daemon.ts"),
+    flags: ["--timeout-ms", String(flags["timeout-ms"])],
+  });
+  const socket = daemon.socket;
   const victim = await DaemonClient.connect(socket);
   const attackers = await Promise.all([0, 1].map(() => DaemonClient.connect(socket)));
   try {
@@ -100,8 +77,7 @@ async function measure(checkout: string) {
     return { idle, loaded, slowDone };
   } finally {
     victim.close();
-    child.kill("SIGTERM");
-    await child.status;
+    await daemon.stop();
   }
 }
 

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DaemonClient } from "../src/client.ts";
 import { cachedCorpus } from "./corpus.ts";
-import { waitForSketches } from "./daemon_process.ts";
+import { DaemonProcess, waitForSketches } from "./daemon_process.ts";
 import { percentile, sleep } from "./stats.ts";
 
 const flags = parseArgs({
@@ -29,28 +29,6 @@ const checkouts = flags.daemon?.length ? flags.daemon : [new URL("..", import.me
 const corpus = await cachedCorpus(Number(flags.mb));
 const scratch = join(corpus, "curserve_freshness_scratch.txt");
 
-async function startDaemon(
-  checkout: string,
-): Promise<{ child: Deno.ChildProcess; socket: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "curserve-fresh-bench-" });
-  const socket = join(dir, "d.sock");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(checkout, "daemon.ts"), "--socket", socket],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  for (let i = 0; i < 300; i++) {
-    try {
-      (await Deno.connect({ transport: "unix", path: socket })).close();
-      return { child, socket };
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`daemon of ${checkout} did not start`);
-}
-
 interface Phase {
   p50: number;
   p99: number;
@@ -59,7 +37,11 @@ interface Phase {
 
 async function measure(checkout: string): Promise<{ idle: Phase; own: Phase; writes: Phase }> {
   await Deno.writeTextFile(scratch, "nothing yet\n");
-  const { child, socket } = await startDaemon(checkout);
+  const daemon = await DaemonProcess.start(undefined, {
+    script: join(checkout, "daemon.ts"),
+    flags: [],
+  });
+  const socket = daemon.socket;
   const client = await DaemonClient.connect(socket);
   try {
     const { workspace } = await client.request<{ workspace: string }>("open", { root: corpus });
@@ -101,8 +83,7 @@ async function measure(checkout: string): Promise<{ idle: Phase; own: Phase; wri
     };
   } finally {
     client.close();
-    child.kill("SIGTERM");
-    await child.status;
+    await daemon.stop();
     await Deno.remove(scratch).catch(() => {});
     await Deno.remove(join(corpus, "curserve_freshness_other.txt")).catch(() => {});
   }

@@ -11,6 +11,7 @@
  * watched for several trees has one watch, with several owners.
  * @module
  */
+import { cString } from "./cstring.ts";
 
 const IN_NONBLOCK = 0o4000;
 const IN_CLOEXEC = 0o2000000;
@@ -50,15 +51,7 @@ function errno(): number {
   return new Deno.UnsafePointerView(libc!.__errno_location()!).getInt32();
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function cString(path: string): Uint8Array<ArrayBuffer> {
-  const bytes = encoder.encode(path);
-  const buf = new Uint8Array(bytes.length + 1);
-  buf.set(bytes);
-  return buf;
-}
 
 /** Something that wants to hear about changes below its root. */
 export interface WatchOwner {

@@ -14,6 +14,7 @@
  * connection is refused (fail closed).
  * @module
  */
+import { cString } from "../cstring.ts";
 
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
@@ -54,15 +55,7 @@ function symbols() {
   return libc ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function cString(s: string): Uint8Array<ArrayBuffer> {
-  const b = encoder.encode(s);
-  const buf = new Uint8Array(b.length + 1);
-  buf.set(b);
-  return buf;
-}
 
 /** Names in a directory, through libc (`struct dirent`: name at byte 19). */
 function listNames(dir: string): string[] {

@@ -7,6 +7,7 @@
  * Without FFI permission it falls back to stat-then-read.
  * @module
  */
+import { cString } from "../cstring.ts";
 
 const O_RDONLY = 0;
 const O_NONBLOCK = 0o4000;
@@ -56,8 +57,7 @@ function osError(lib: NonNullable<typeof libc>): Error {
 export function readRegularFile(path: string, max: number): Uint8Array {
   const lib = symbols();
   if (!lib) return fallback(path, max);
-  const name = new TextEncoder().encode(path + "\0");
-  const fd = lib.open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  const fd = lib.open(cString(path), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw osError(lib);
   try {
     // struct stat on x86_64: st_mode (u32) at byte 24, st_size (i64) at 48.

@@ -477,20 +477,14 @@ export class Daemon {
     const started = performance.now();
     if (INLINE_METHODS.has(method)) {
       // Answered on this thread at once: no queue to leave, nothing to
-      // time out, so none of the machinery below (it cost about half of a
-      // read_file's round trip).
-      let reply: unknown;
-      try {
-        const result = this.#inline(client, method, params as Params);
-        reply = { jsonrpc: "2.0", id, result };
-        this.log(client, method, started, "ok", result);
-      } catch (err) {
-        const code = err instanceof RpcError ? err.code : -32000;
-        this.log(client, method, started, `error ${code}`);
-        reply = rpcError(id, code, err instanceof Error ? err.message : String(err));
-      }
-      if (id !== null) await client.send(reply);
-      return;
+      // time out, so none of the machinery below.
+      return this.#answer(
+        client,
+        id,
+        method,
+        started,
+        () => this.#inline(client, method, params as Params),
+      );
     }
     // The timeout answers at once, and also stops the request from starting
     // later if it is still queued behind other searches.
@@ -504,20 +498,37 @@ export class Daemon {
       this.#opts.timeoutMs,
     );
     const signal = AbortSignal.any([client.gone.signal, expired.signal]);
+    try {
+      await this.#answer(
+        client,
+        id,
+        method,
+        started,
+        () => Promise.race([this.call(client, method, params as Params, id, signal), timeout]),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs a request's work and sends its result or error (nothing for a
+   * notification, which has no id), logged with --verbose. */
+  async #answer(
+    client: Client,
+    id: string | number | null,
+    method: string,
+    started: number,
+    work: () => unknown,
+  ): Promise<void> {
     let reply: unknown;
     try {
-      const result = await Promise.race([
-        this.call(client, method, params as Params, id, signal),
-        timeout,
-      ]);
+      const result = await work();
       reply = { jsonrpc: "2.0", id, result };
       this.log(client, method, started, "ok", result);
     } catch (err) {
       const code = err instanceof RpcError ? err.code : -32000;
       this.log(client, method, started, `error ${code}`);
       reply = rpcError(id, code, err instanceof Error ? err.message : String(err));
-    } finally {
-      clearTimeout(timer);
     }
     if (id !== null) await client.send(reply);
   }
