@@ -51,7 +51,7 @@ function agentEnv(): Record<string, string> {
 /** Starts `deno run -A agent.ts ...args` with its output piped. */
 function spawnAgent(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", AGENT_TS, ...args],
+    args: ["run", "--allow-all", `--lock=${REPO}/npm.lock`, AGENT_TS, ...args],
     cwd: REPO,
     clearEnv: true,
     env: agentEnv(),

@@ -5,7 +5,7 @@
  * that pass (429, 5xx, a connection refused while a server restarts).
  * @module
  */
-import OpenAI from "openai";
+import OpenAI from "npm:openai@5.23.2";
 import type { ToolSchema } from "./schemas.ts";
 
 /** A chat message, as the API takes it. */
