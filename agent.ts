@@ -55,7 +55,11 @@ if (import.meta.main) {
     config = parseAgentArgs(Deno.args, (name) => Deno.env.get(name));
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`error: ${err.message}\n\n${HELP}`);
+    // The message and how to call, not the whole help: the message stays in view.
+    console.error(
+      `error: ${err.message}\n\nUSAGE:\n    deno task agent [OPTIONS] <WORKSPACE> <PROMPT>\n\n` +
+        `--help lists the options.`,
+    );
     Deno.exit(EXIT.usage);
   }
   if (config === "help") {

@@ -7,8 +7,8 @@
  */
 import process from "node:process";
 import { resolve } from "node:path";
-// @ts-types="@modelcontextprotocol/sdk/server/stdio"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/server/stdio"
+import { StdioServerTransport } from "npm:@modelcontextprotocol/sdk@1.32.2/server/stdio.js";
 import { type McpConfig, parseMcpArgs, UsageError } from "./src/mcp/args.ts";
 import { createMcpServer } from "./src/mcp/server.ts";
 

@@ -44,6 +44,8 @@ import { intOption, median, ms, percentile, runHeader, runInfo, runRg, sleep } f
 const MIX: ToolMix = { grep: 40, read_file: 30, glob: 15, list_directory: 15 };
 const BACKENDS = ["daemon", "local", "rg"] as const;
 const AGENT_TS = new URL("../agent.ts", import.meta.url).pathname;
+/** The lockfile of the npm packages (deno.json has none: see the README). */
+const NPM_LOCK = new URL("../npm.lock", import.meta.url).pathname;
 
 /** The calls of the conversation, drawn from the workspace's own names and shape. */
 async function drawCalls(
@@ -106,7 +108,17 @@ async function measure(
       : { text: "Done." };
   });
   try {
-    const args = ["run", "-A", AGENT_TS, root, "benchmark", "--json", "--backend", backend];
+    const args = [
+      "run",
+      "-A",
+      `--lock=${NPM_LOCK}`,
+      AGENT_TS,
+      root,
+      "benchmark",
+      "--json",
+      "--backend",
+      backend,
+    ];
     args.push("--base-url", fake.baseURL, "--max-turns", String(turns + 1));
     if (socket) args.push("--daemon", socket);
     const t0 = performance.now();

@@ -966,7 +966,7 @@ function withIgnoreCase(base: Query[]): Query[] {
 /**
  * The benchmark searches: a literal, a `-w` word, an alternation of
  * literals, a regex with an inner literal, one with no leading literal (plus,
- * for trees, the literal-led regex from DESIGN.md's table), each with and
+ * for trees, a literal-led regex), each with and
  * without `-i`. `generated` fits {@link generateCorpus} trees (`get_buffer` is
  * a common identifier there); `tree` fits the Linux source and other C trees.
  */

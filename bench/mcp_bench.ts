@@ -23,10 +23,10 @@
  */
 import { basename, dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { Client } from "@modelcontextprotocol/sdk/client";
+import { Client } from "npm:@modelcontextprotocol/sdk@1.32.2/client";
 // The SDK's export map sends "./*.js" types to "*.js.d.ts", which do not exist: name them.
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/stdio"
+import { StdioClientTransport } from "npm:@modelcontextprotocol/sdk@1.32.2/client/stdio.js";
 import { DaemonClient } from "../mod.ts";
 import { type AgentSearch, SearchVocabulary } from "./agent_mix.ts";
 import { cachedCorpus, mulberry32 } from "./corpus.ts";

@@ -6,11 +6,11 @@
  * subprocess path's latencies differ by orders of magnitude.
  * @module
  */
-import { initWasm, Resvg } from "@resvg/resvg-wasm";
+import { initWasm, Resvg } from "npm:@resvg/resvg-wasm@2.6.2";
 
 // Importing the font package's manifest makes Deno fetch the package (and
-// record it in deno.lock); the .ttf itself is then read from its folder.
-await import("dejavu-fonts-ttf/package.json", { with: { type: "json" } });
+// record it in npm.lock); the .ttf itself is then read from its folder.
+await import("npm:dejavu-fonts-ttf@2.37.3/package.json", { with: { type: "json" } });
 
 /** One line of a plot: latency samples in ms. */
 export interface Series {
@@ -190,11 +190,11 @@ let ready: Promise<Uint8Array> | undefined;
 function init(): Promise<Uint8Array> {
   ready ??= (async () => {
     const wasm = await Deno.readFile(
-      new URL(import.meta.resolve("@resvg/resvg-wasm/index_bg.wasm")),
+      new URL(import.meta.resolve("npm:@resvg/resvg-wasm@2.6.2/index_bg.wasm")),
     );
     await initWasm(wasm);
     return await Deno.readFile(
-      new URL(import.meta.resolve("dejavu-fonts-ttf/ttf/DejaVuSans.ttf")),
+      new URL(import.meta.resolve("npm:dejavu-fonts-ttf@2.37.3/ttf/DejaVuSans.ttf")),
     );
   })();
   return ready;

@@ -8,7 +8,7 @@
 # Env: CURSERVE_CRATE_DIR (default core-wasm, relative to the repo root) builds
 # another copy of the crate, e.g. a throwaway one in /tmp; output goes to its lib/.
 #
-# Toolchain (see shared DESIGN.md): Debian's Rust 1.96 in /usr/bin builds std
+# Toolchain (README.md, "The WASM core"): Debian's Rust 1.96 in /usr/bin builds std
 # from source (-Zbuild-std), linked by wasm-ld-19; wasm-bindgen-cli must match
 # the wasm-bindgen version pinned in Cargo.lock.
 set -euo pipefail

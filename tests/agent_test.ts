@@ -51,7 +51,7 @@ function agentEnv(): Record<string, string> {
 /** Starts `deno run -A agent.ts ...args` with its output piped. */
 function spawnAgent(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", AGENT_TS, ...args],
+    args: ["run", "--allow-all", `--lock=${REPO}/npm.lock`, AGENT_TS, ...args],
     cwd: REPO,
     clearEnv: true,
     env: agentEnv(),
@@ -411,6 +411,68 @@ Deno.test(
   },
 );
 
+/** A local port nothing listens on: one that was just free. */
+async function deadPort(): Promise<number> {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(),
+  );
+  const port = server.addr.port;
+  await server.shutdown();
+  return port;
+}
+
+Deno.test(
+  "agent: a refused connection says so on each retry, and the final error names the cause and a fix",
+  TEST_OPTS,
+  async () => {
+    const url = `http://127.0.0.1:${await deadPort()}/v1`;
+    await withWorkspace(async (ws) => {
+      for (const json of [false, true]) {
+        const run = await runAgent([
+          ws,
+          "hello",
+          "--base-url",
+          url,
+          "--backend",
+          "local",
+          "--retries",
+          "3",
+          "--retry-base-ms",
+          "1",
+          ...(json ? ["--json"] : []),
+        ]);
+        strictEqual(run.code, 1, describe(run));
+        const lines = run.stderr.split("\n").filter((l) => l !== "");
+        // one line per retry, in order, with the doubling wait
+        deepStrictEqual(lines.filter((l) => l.includes("; retry ")), [
+          `agent: model endpoint ${url} refused the connection; retry 1/3 in 1 ms`,
+          `agent: model endpoint ${url} refused the connection; retry 2/3 in 2 ms`,
+          `agent: model endpoint ${url} refused the connection; retry 3/3 in 4 ms`,
+        ]);
+        const error = lines.at(-1)!;
+        ok(
+          error.startsWith(
+            `agent: error: cannot reach the model endpoint ${url} (after 4 attempts): ` +
+              "connection refused. ",
+          ),
+          error,
+        );
+        includes(error, "--base-url");
+        includes(error, "vllm serve");
+        excludes(run.stderr, "fetch failed");
+        if (json) {
+          const events = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
+          strictEqual(events.at(-1).type, "error");
+          strictEqual(`agent: error: ${events.at(-1).message}`, error);
+        } else {
+          strictEqual(run.stdout, "");
+        }
+      }
+    });
+  },
+);
+
 Deno.test("agent: 500 and 429 are retried, then the answer comes", TEST_OPTS, async () => {
   await withWorkspace(async (ws) => {
     const run = await converse(
@@ -593,6 +655,22 @@ Deno.test("agent: --help, and usage errors exit 2", TEST_OPTS, async () => {
     const run = await runAgent(args);
     strictEqual(run.code, 2, `${args.join(" ")}: ${describe(run)}`);
     match(run.stderr, /^error: /);
+  }
+  // node:util's own wording (with an unbalanced quote) is replaced by ours
+  for (
+    const [args, message] of [
+      [
+        ["ws", "p", "--bogus"],
+        "unknown flag '--bogus' (a prompt that starts with '-' goes after '--')",
+      ],
+      [["ws", "p", "--model"], "--model needs a value"],
+      [["--json=yes", "ws", "p"], "--json takes no value"],
+    ] as const
+  ) {
+    const run = await runAgent([...args]);
+    strictEqual(run.code, 2, `${args.join(" ")}: ${describe(run)}`);
+    strictEqual(run.stderr.split("\n")[0], `error: ${message}`);
+    includes(run.stderr, "--help lists the options.");
   }
   const missing = await runAgent(["/nonexistent/workspace", "hello", "--model", "m"]);
   strictEqual(missing.code, 2, describe(missing));

@@ -52,7 +52,15 @@ Deno.test("bench/load.ts --quick writes a report and a latency CDF plot", async 
   const out = await Deno.makeTempDir({ prefix: "curserve-load-test-" });
   try {
     const run = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", script, "--quick", "--out", out],
+      args: [
+        "run",
+        "-A",
+        `--lock=${new URL("../npm.lock", import.meta.url).pathname}`,
+        script,
+        "--quick",
+        "--out",
+        out,
+      ],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -14,16 +14,11 @@
  */
 import { deepStrictEqual, match, ok, rejects, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client";
-// The SDK's export map sends "./*.js" types to "*.js.d.ts", which do not exist: name them.
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import type { Progress } from "@modelcontextprotocol/sdk/types.js";
 import { makeFixtureTree } from "./fixtures.ts";
 import {
   cleanEnv,
   fixtureRoot,
+  type Json,
   pollUntil,
   REPO,
   rg,
@@ -34,6 +29,51 @@ import {
   within,
 } from "./harness.ts";
 import { MAX_LINE_CHARS, READ_TOOL_NAMES, TOOL_SCHEMAS } from "../src/agent/schemas.ts";
+
+/** The SDK's own client, loaded when a test first needs it. A static
+ * import would put the SDK in the graph of every `deno test tests/`, which
+ * must type-check and run its core tests with no npm registry
+ * (tests/offline_test.ts); the specifier is built so it stays out. */
+const SDK = "npm:@modelcontextprotocol/sdk@1.32.2";
+let sdk: Promise<{ Client: ClientClass; StdioClientTransport: TransportClass }> | undefined;
+function loadSdk(): Promise<{ Client: ClientClass; StdioClientTransport: TransportClass }> {
+  return sdk ??= Promise.all([import(`${SDK}/client`), import(`${SDK}/client/stdio.js`)])
+    .then(([c, t]) => ({ Client: c.Client, StdioClientTransport: t.StdioClientTransport }));
+}
+
+/** The parts of the SDK's types these tests use. */
+interface Progress {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+interface Client {
+  onerror?: (err: Error) => void;
+  connect(transport: Transport): Promise<void>;
+  close(): Promise<void>;
+  listTools(): Promise<{ tools: Json[] }>;
+  callTool(
+    req: { name: string; arguments: Record<string, unknown> },
+    schema?: unknown,
+    options?: { onprogress?: (p: Progress) => void },
+  ): Promise<Json>;
+  getServerVersion(): { name: string; version: string } | undefined;
+  getInstructions(): string | undefined;
+}
+type ClientClass = new (info: { name: string; version: string }) => Client;
+interface Transport {
+  stderr?: { on(event: "data", fn: (chunk: Uint8Array) => void): void } | null;
+  close(): Promise<void>;
+}
+type TransportClass = new (
+  options: {
+    command: string;
+    args: string[];
+    cwd: string;
+    env: Record<string, string>;
+    stderr: "pipe";
+  },
+) => Transport;
 
 /** Bound on one answer from the server: a guard against hangs only. */
 const CALL_MS = 60_000;
@@ -72,6 +112,7 @@ async function connect(
   const command = how.task
     ? ["task", "--quiet", "--config", `${REPO}/deno.json`, "mcp", ...args]
     : [...taskRunArgs("mcp"), ...args];
+  const { Client, StdioClientTransport } = await loadSdk();
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
     args: command,

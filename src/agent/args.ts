@@ -50,6 +50,24 @@ function count(name: string, text: string | undefined, fallback: number, min: nu
 }
 
 /**
+ * node:util's parseArgs errors in our words: its unknown-option message ends
+ * with an unbalanced quote (`as in '-- "--bogus"`) and its wording is not ours.
+ */
+function parseArgsMessage(err: Error & { code?: string }): string {
+  const option = err.message.match(/'(-[^' ]*)/)?.[1];
+  switch (err.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown flag '${option}' (a prompt that starts with '-' goes after '--')`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return /does not take/.test(err.message)
+        ? `${option} takes no value`
+        : `${option} needs a value`;
+    default:
+      return err.message;
+  }
+}
+
+/**
  * Parses the agent's arguments.
  * @param argv The arguments (without the program).
  * @param env Where defaults come from (`OPENAI_BASE_URL`, `OPENAI_MODEL`,
@@ -83,7 +101,7 @@ export function parseAgentArgs(
       },
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(parseArgsMessage(err as Error & { code?: string }));
   }
   const v = parsed.values;
   if (v.help) return "help";

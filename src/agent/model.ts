@@ -5,7 +5,7 @@
  * that pass (429, 5xx, a connection refused while a server restarts).
  * @module
  */
-import OpenAI from "openai";
+import OpenAI from "npm:openai@5.23.2";
 import type { ToolSchema } from "./schemas.ts";
 
 /** A chat message, as the API takes it. */
@@ -52,6 +52,8 @@ export interface ModelOptions {
   /** First backoff; it doubles with each retry (a Retry-After header wins). */
   retryBaseMs: number;
   signal?: AbortSignal;
+  /** Told of each retry before its wait, in one line a user can read. */
+  onRetry?: (line: string) => void;
 }
 
 /** Longest wait between attempts, whatever the server asks for. */
@@ -173,7 +175,12 @@ export class Model {
         if (!transient || attempt >= this.options.retries || this.options.signal?.aborted) {
           throw this.#fatal(what, err, attempt + 1);
         }
-        await sleep(this.#backoff(err, attempt), this.options.signal);
+        const wait = this.#backoff(err, attempt);
+        this.options.onRetry?.(
+          `model endpoint ${this.options.baseURL} ${failure(err)}; ` +
+            `retry ${attempt + 1}/${this.options.retries} in ${seconds(wait)}`,
+        );
+        await sleep(wait, this.options.signal);
       }
     }
   }
@@ -195,8 +202,12 @@ export class Model {
     const tries = attempts > 1 ? ` (after ${attempts} attempts)` : "";
     const url = this.options.baseURL;
     if (err instanceof OpenAI.APIConnectionError) {
-      const cause = (err.cause as Error | undefined)?.message ?? err.message;
-      return new ModelError(`cannot reach the model endpoint ${url}${tries}: ${cause}`);
+      return new ModelError(
+        `cannot reach the model endpoint ${url}${tries}: ${connectionCause(err)}. ` +
+          `Is a model server running there? Start vLLM (\`vllm serve MODEL ` +
+          `--enable-auto-tool-choice --tool-call-parser hermes\` listens on ` +
+          `http://localhost:8000/v1) or pass --base-url (or set $OPENAI_BASE_URL)`,
+      );
     }
     if (err instanceof OpenAI.APIError && err.status !== undefined) {
       return new ModelError(
@@ -205,4 +216,38 @@ export class Model {
     }
     return new ModelError(`${what} failed: ${(err as Error)?.message ?? String(err)}`);
   }
+}
+
+/**
+ * Why a connection failed, from the innermost cause: the package says only
+ * "Connection error." and fetch "fetch failed"; Deno's own error under them
+ * names the reason (e.g. "tcp connect error: Connection refused (os error 111)").
+ */
+function connectionCause(err: Error): string {
+  let inner: unknown = err;
+  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+  const text = inner instanceof Error ? inner.message : String(inner);
+  if (/connection refused/i.test(text)) return "connection refused";
+  if (/dns error|failed to lookup address/i.test(text)) {
+    return "host name not found (DNS lookup failed)";
+  }
+  if (/timed out/i.test(text)) return "connection timed out";
+  return text;
+}
+
+/** What went wrong in an attempt that will be retried, as "model endpoint URL ..." continues. */
+function failure(err: unknown): string {
+  if (err instanceof OpenAI.APIConnectionError) {
+    const cause = connectionCause(err);
+    return cause === "connection refused" ? "refused the connection" : `is unreachable: ${cause}`;
+  }
+  if (err instanceof OpenAI.APIError && err.status !== undefined) {
+    return `answered HTTP ${err.status}`;
+  }
+  return `failed (${(err as Error)?.message ?? String(err)})`;
+}
+
+/** A wait for people: "2 s", "1.5 s", "250 ms". */
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${Math.round(ms)} ms`;
 }

@@ -99,6 +99,7 @@ export async function runAgent(config: AgentConfig): Promise<number> {
       retries: config.retries,
       retryBaseMs: config.retryBaseMs,
       signal: stop.signal,
+      onRetry: (line) => console.error(`agent: ${line}`),
     });
     const modelName = config.model ?? await model.defaultModel();
     transcript.model = modelName;

@@ -6,9 +6,9 @@
  * daemon, or loaded in-process), which reports MCP progress while it loads.
  * @module
  */
-import { Server } from "@modelcontextprotocol/sdk/server";
+import { Server } from "npm:@modelcontextprotocol/sdk@1.32.2/server";
 // The SDK's export map sends "./*.js" types to "*.js.d.ts", which do not exist: name them.
-// @ts-types="@modelcontextprotocol/sdk/types"
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
 import {
   CallToolRequestSchema,
   type CallToolResult,
@@ -16,7 +16,7 @@ import {
   ListToolsRequestSchema,
   McpError,
   type Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
 import { type BackendChoice, type LoadProgress, openBackend } from "../agent/backend.ts";
 import { WorkspacePaths } from "../agent/paths.ts";
 import { READ_TOOL_NAMES, TOOL_SCHEMAS, WRITE_TOOL_NAMES } from "../agent/schemas.ts";
