@@ -51,4 +51,11 @@ export interface GrepRequest {
   iglobs: string[];
   types: string[];
   types_not: string[];
+  /** rg's `--regex-size-limit` in bytes (default: rg 13's effective
+   * 100 MiB); a pattern over it fails with rg's "Compiled regex exceeds
+   * size limit of N bytes." before any search. */
+  regex_size_limit?: number;
+  /** rg's `--dfa-size-limit` in bytes (default: rg 13's 1000 MiB); the
+   * lazy DFA's cache takes at most 64 MiB of it. */
+  dfa_size_limit?: number;
 }

@@ -5,7 +5,7 @@
  * by the core, from the ignore-file text this module hands it.
  * @module
  */
-import { CoreCorpus, CoreWalkRules, readFileInto } from "./core.ts";
+import { CoreCorpus, CoreWalkRules, OverBudget, readFileInto, SkippedFile } from "./core.ts";
 import { osErrorText } from "./output.ts";
 
 /** What the walk skips and selects. */
@@ -30,6 +30,20 @@ export interface WalkOptions {
   list?: (abs: string) => void;
   /** Hold each file's name but not its contents (enough for `--files`). */
   namesOnly?: boolean;
+  /** Skip files larger than this, as rg's `--max-filesize` does. */
+  maxFileBytes?: number;
+  /** Stop the load (throwing {@link LoadLimitError}) rather than hold more
+   * than this many bytes of files. */
+  maxBytes?: number;
+}
+
+/** A load stopped because the files would take more than its byte budget. */
+export class LoadLimitError extends RangeError {
+  constructor(readonly limit: number, readonly reached: number, readonly files: number) {
+    super(
+      `loading stopped at the byte budget of ${limit} bytes: ${files} files held ${reached} bytes and the next needed more`,
+    );
+  }
 }
 
 /** A contiguous share of a tree in {@link walkOrder}: `from` inclusive, `to`
@@ -130,6 +144,8 @@ function parentDir(path: string): string | null {
 
 function readText(path: string): string {
   try {
+    // An ignore file that is a FIFO would block the read forever.
+    if (!Deno.statSync(path).isFile) return "";
     return Deno.readTextFileSync(path);
   } catch {
     return "";
@@ -365,10 +381,23 @@ export class Walker {
       if (this.#opts.namesOnly) {
         this.corpus.allocFile(abs, 0, walked);
         size = 0;
-      } else size = readFileInto(this.corpus, abs, walked);
+      } else {
+        size = readFileInto(this.corpus, abs, walked, {
+          maxFileBytes: this.#opts.maxFileBytes,
+          room: (this.#opts.maxBytes ?? Infinity) - this.#report.bytes,
+        });
+      }
     } catch (err) {
-      this.#report.errors.push(`${shown}: ${osErrorText(err)}`);
-      this.unreadable.add(abs);
+      if (err instanceof OverBudget) {
+        throw new LoadLimitError(this.#opts.maxBytes!, this.#report.bytes, this.#report.files);
+      }
+      // Too large: skipped without a word, as by rg's --max-filesize. A
+      // named FIFO or device (which rg would block on): said so.
+      if (err instanceof SkippedFile && walked) return;
+      if (!(err instanceof SkippedFile) || err.message === "not a regular file") {
+        this.#report.errors.push(`${shown}: ${osErrorText(err)}`);
+        this.unreadable.add(abs);
+      }
       return;
     }
     this.unreadable.delete(abs);

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { type GrepArgs, parseArgs } from "./args.ts";
 import { runGrep, searchPart } from "./cli.ts";
 import { captureIO, finishSearch, type SearchPart, splitMissing } from "./output.ts";
-import { CoreCorpus, globsRescue, wasmMemoryBytes } from "./core.ts";
+import { CoreCorpus, coreEpoch, coreRestarting, globsRescue, wasmMemoryBytes } from "./core.ts";
 import { type GrepMatch, jsonMatches } from "./matches.ts";
 import type { GrepRequest, OutputSpec } from "./request.ts";
 import {
@@ -30,6 +30,14 @@ export interface OpenOptions {
   /** Hold only the files in this share of the tree (one shard of a
    * workspace split across workers; see `planShards` in src/walk.ts). */
   range?: PathRange;
+  /** Byte budget: a load that would hold more file bytes than this stops
+   * and fails, naming the limit and the size reached (a `RangeError`);
+   * {@link Workspace.buildSketches} then sketches only while files and
+   * sketches together stay within it. Default: no limit. */
+  maxBytes?: number;
+  /** Files larger than this are skipped, as by rg's `--max-filesize`.
+   * Default (and ceiling): 2 GiB - 1, the most linear memory can hold. */
+  maxFileBytes?: number;
 }
 
 /** A search, in rg's terms. Paths are relative to the workspace root. */
@@ -89,6 +97,8 @@ interface Loaded {
   walker: Walker;
   report: LoadReport;
   loadMs: number;
+  /** The core instance it lives in (see `coreEpoch` in src/core.ts). */
+  epoch: number;
 }
 
 /** A `--files` listing (one path per line, in walk order) with `names`
@@ -121,10 +131,19 @@ function load(root: string, options: OpenOptions): Loaded {
     types: [],
     typesNot: [],
     range: options.range,
+    maxBytes: options.maxBytes,
+    maxFileBytes: options.maxFileBytes,
   }, options.onProgress && ((r) => r.files % 1000 === 0 && options.onProgress!(r)));
-  const report = walker.load([{ path: root, display: "", isFile: false }]);
+  let report;
+  try {
+    report = walker.load([{ path: root, display: "", isFile: false }]);
+  } catch (err) {
+    walker.free();
+    corpus.free();
+    throw err;
+  }
   options.onProgress?.(report);
-  return { corpus, walker, report, loadMs: performance.now() - started };
+  return { corpus, walker, report, loadMs: performance.now() - started, epoch: coreEpoch() };
 }
 
 /** A directory tree loaded into memory and searched like rg searches it. */
@@ -146,6 +165,7 @@ export class Workspace {
    * @param options What to load and how to report progress.
    * @returns The loaded workspace.
    * @throws {TypeError} When `root` is not a readable directory.
+   * @throws {RangeError} When the files exceed `options.maxBytes`.
    */
   static open(root: string, options: OpenOptions = {}): Promise<Workspace> {
     try {
@@ -211,7 +231,15 @@ export class Workspace {
    * @returns How many files still have no sketch.
    */
   buildSketches(maxBytes = Infinity): number {
-    return this.#live().buildSketches(maxBytes);
+    const corpus = this.#live();
+    const budget = this.#options.maxBytes;
+    if (budget !== undefined) {
+      // Sketches take about half the bytes they cover (a little less).
+      const room = budget - corpus.byteCount - corpus.sketchBytes;
+      if (room <= 0) return maxBytes === 0 ? corpus.buildSketches(0) : 0;
+      maxBytes = Math.min(maxBytes, room * 2);
+    }
+    return corpus.buildSketches(maxBytes);
   }
 
   /** Loads the whole tree afresh and swaps it in. */
@@ -345,13 +373,22 @@ export class Workspace {
   }
 
   #free(): void {
-    this.#loaded.walker.free();
-    this.#loaded.corpus.free();
+    try {
+      this.#loaded.walker.free();
+      this.#loaded.corpus.free();
+    } catch {
+      // It lived in an instance that trapped: nothing left to free there.
+    }
   }
 
-  /** The corpus, or an error once the workspace is closed. */
+  /** The corpus, or an error once the workspace is closed. After the core
+   * trapped, the files are read again into the fresh instance. */
   #live(): CoreCorpus {
     if (this.#closed) throw new TypeError(`Workspace ${this.root} is closed`);
+    if (coreRestarting()) {
+      throw new Error(`the search core is restarting after a failure; try again`);
+    }
+    if (this.#loaded.epoch !== coreEpoch()) this.reload();
     return this.#loaded.corpus;
   }
 

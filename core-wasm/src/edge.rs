@@ -10,9 +10,27 @@ use wasm_bindgen::prelude::*;
 use crate::corpus::Corpus;
 use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector, Verdict};
 use crate::grep::{self, display_join, GrepRequest, Root};
-use crate::matcher::{CaseMode, PatternOptions};
+use crate::limits::{Interrupt, Stop};
+use crate::matcher::{CaseMode, PatternOptions, DEFAULT_DFA_SIZE_LIMIT, DEFAULT_SIZE_LIMIT};
 use crate::printer::OutputKind;
 use crate::search::SearchConfig;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The host's word on a running search (src/core.ts defines it): 0 to
+    /// go on, 1 when it was cancelled, 2 when its time ran out.
+    #[wasm_bindgen(js_namespace = globalThis, js_name = curserveInterrupted)]
+    fn host_interrupted() -> u32;
+}
+
+/// Asks the host whether the running search should stop.
+fn ask_host() -> Option<Stop> {
+    match host_interrupted() {
+        0 => None,
+        2 => Some(Stop::TimedOut),
+        _ => Some(Stop::Cancelled),
+    }
+}
 
 /// The WebAssembly memory, so the host can copy file bytes straight in.
 #[wasm_bindgen(js_name = wasmMemory)]
@@ -127,7 +145,9 @@ impl CoreCorpus {
         let req = parse_request(request).map_err(|e| JsError::new(&e))?;
         let matcher = grep::compile(&req, &self.corpus).map_err(|e| JsError::new(&e))?;
         self.corpus.prepare();
-        let r = grep::grep(&self.corpus, &req, &matcher);
+        let interrupt = Interrupt::new(&ask_host);
+        let r = grep::grep(&self.corpus, &req, &matcher, &interrupt)
+            .map_err(|why| JsError::new(&why.message()))?;
         Ok(CoreGrepResult { output: r.output, matched: r.matched, searched: r.files_searched })
     }
 
@@ -278,6 +298,12 @@ fn count(v: &Value, key: &str) -> Result<Option<u64>, String> {
     }
 }
 
+/// A byte count that fits this machine's sizes (larger ones are as good as
+/// no limit on wasm32, where memory ends at 4 GiB).
+fn size(v: &Value, key: &str) -> Result<Option<usize>, String> {
+    Ok(count(v, key)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
+}
+
 fn parse_selector(v: &Value) -> Result<Rc<Selector>, String> {
     let cwd = v.get("cwd").and_then(Value::as_str).unwrap_or("/");
     Selector::cached(
@@ -321,6 +347,8 @@ fn parse_request(text: &str) -> Result<GrepRequest, String> {
         word: flag(&v, "word"),
         line_regexp: flag(&v, "line_regexp"),
         multiline: flag(&v, "multiline"),
+        size_limit: size(&v, "regex_size_limit")?.unwrap_or(DEFAULT_SIZE_LIMIT),
+        dfa_size_limit: size(&v, "dfa_size_limit")?.unwrap_or(DEFAULT_DFA_SIZE_LIMIT),
     };
     let search = SearchConfig {
         invert: flag(&v, "invert"),

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use crate::corpus::{Corpus, FileEntry};
 use crate::filter::Selector;
+use crate::limits::{Interrupt, Stop};
 use crate::matcher::{Matcher, PatternOptions};
 use crate::printer::{json_summary, FilePrinter, OutputKind, PrintConfig, Stats};
 use crate::search::{search_file, BinaryMode, SearchConfig};
@@ -133,7 +134,18 @@ pub fn compile(req: &GrepRequest, corpus: &Corpus) -> Result<Matcher, String> {
     Matcher::new(&req.pattern, corpus.gram_counts())
 }
 
-pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult {
+/// Work counted for each file looked at, besides its bytes scanned: a
+/// search over many small files (or files its sketches rule out) asks the
+/// host every 64 files or so.
+const WORK_PER_FILE: usize = 512;
+
+/// Runs the search; stops, with no output, once `interrupt` says so.
+pub fn grep(
+    corpus: &Corpus,
+    req: &GrepRequest,
+    matcher: &Matcher,
+    interrupt: &Interrupt,
+) -> Result<GrepResult, Stop> {
     let mut result = GrepResult::default();
     // The searcher and the printer each need scratch space for the regex.
     let mut search_scratch = matcher.scratch();
@@ -207,6 +219,7 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
                 &mut search_scratch,
                 &mut printer,
                 blocks.as_ref(),
+                interrupt,
             );
             let report = printer.finish(&outcome);
             result.files_searched += 1;
@@ -220,7 +233,11 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
         _ => req.max_output,
     };
     let full = |result: &GrepResult| cap.is_some_and(|max| result.output.len() > max);
+    let stop = || interrupt.tick(WORK_PER_FILE);
     'roots: for root in &req.roots {
+        if stop() {
+            break;
+        }
         if root.is_file {
             // A named file that could not be read was reported by the loader.
             if let Some(f) = corpus.get(&root.path) {
@@ -234,14 +251,17 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
         let (base, files) = root_files(corpus, root, &req.selector);
         for f in files {
             search_one(f, (&root.display, base), BinaryMode::Quit, &mut result);
-            if full(&result) {
+            if full(&result) || stop() {
                 break 'roots;
             }
         }
+    }
+    if let Some(why) = interrupt.stopped() {
+        return Err(why);
     }
     if let OutputKind::Json { .. } = req.output {
         let summary = json_summary(&result.stats);
         result.output.extend_from_slice(summary.as_bytes());
     }
-    result
+    Ok(result)
 }

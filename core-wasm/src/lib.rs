@@ -7,6 +7,7 @@ mod default_types;
 pub mod filter;
 pub mod grep;
 pub mod json_text;
+pub mod limits;
 pub mod matcher;
 pub mod prefilter;
 pub mod printer;
@@ -14,3 +15,8 @@ pub mod search;
 pub mod sketch;
 
 mod edge;
+
+/// Counts heap in use, so that a search can stop before its output
+/// exhausts memory (see [`limits::Interrupt`]).
+#[global_allocator]
+static ALLOC: limits::CountingAlloc = limits::CountingAlloc;

@@ -35,6 +35,79 @@ pub struct PatternOptions {
     pub word: bool,
     pub line_regexp: bool,
     pub multiline: bool,
+    /// rg's `--regex-size-limit`: bytes the compiled regex may take.
+    pub size_limit: usize,
+    /// rg's `--dfa-size-limit`: bytes of the lazy DFA's cache.
+    pub dfa_size_limit: usize,
+}
+
+/// rg 13's default `--regex-size-limit` (its help says 10M, but what it
+/// enforces, and names in its error, is grep-regex's 100 MiB).
+pub const DEFAULT_SIZE_LIMIT: usize = 100 << 20;
+/// rg 13's default `--dfa-size-limit` (grep-regex's 1000 MiB).
+pub const DEFAULT_DFA_SIZE_LIMIT: usize = 1000 << 20;
+/// The lazy DFA's cache is kept to this, below the DFA size limit: one
+/// per regex held, and more only makes the slowest patterns a little
+/// less slow.
+const DFA_CACHE_BYTES: usize = 64 << 20;
+
+/// The fully compiled DFA the meta regex may build for small patterns
+/// stays within its own default (40 MiB), lowered by a smaller limit.
+const META_DFA_BYTES: usize = 40 << 20;
+
+/// What each literal character of a pattern costs at least in rg 13's
+/// compiled regex (one 32-byte instruction; measured: 30 literal bytes fit
+/// in `--regex-size-limit 1K`, 40 do not).
+const BYTES_PER_LITERAL: usize = 32;
+
+/// rg's message for a pattern over the size limit.
+fn size_limit_error(limit: usize) -> String {
+    format!("Compiled regex exceeds size limit of {limit} bytes.")
+}
+
+/// A lower bound on the characters of `pattern` that compile to at least
+/// one instruction each: those outside classes, repetition counts and
+/// escapes that are not syntax. Zero when it cannot tell (`(?x)` mode,
+/// where whitespace and comments cost nothing).
+fn literal_chars(pattern: &str) -> usize {
+    if pattern.contains("(?") && pattern.contains('x') {
+        return 0;
+    }
+    let (mut n, mut class, mut count, mut escaped) = (0, 0usize, false, false);
+    for c in pattern.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' => class += 1,
+            ']' if class > 0 => class -= 1,
+            _ if class > 0 => {}
+            '{' => count = true,
+            '}' => count = false,
+            _ if count => {}
+            '(' | ')' | '|' | '*' | '+' | '?' | '.' | '^' | '$' => {}
+            _ => n += 1,
+        }
+    }
+    n
+}
+
+/// Refuses, before parsing, a pattern sure to exceed the size limit: a
+/// 15 MiB pattern took 2.3 GB and seconds to parse before failing (rg takes
+/// a minute and 10 GB for the same error). Several fixed strings are
+/// exempt, as rg matches them with Aho-Corasick and no size limit.
+fn check_pattern_size(opts: &PatternOptions) -> Result<(), String> {
+    if opts.fixed_strings && opts.patterns.len() > 1 {
+        return Ok(());
+    }
+    let chars: usize = opts
+        .patterns
+        .iter()
+        .map(|p| if opts.fixed_strings { p.chars().count() } else { literal_chars(p) })
+        .sum();
+    if chars.saturating_mul(BYTES_PER_LITERAL) > opts.size_limit {
+        return Err(size_limit_error(opts.size_limit));
+    }
+    Ok(())
 }
 
 /// Patterns up to this long are built into a regex only when a search
@@ -89,6 +162,7 @@ impl Matcher {
     /// `counts`, when known, lets the line filter scan for the rarest of
     /// the literals every match holds.
     pub fn new(opts: &PatternOptions, counts: Option<&GramCounts>) -> Result<Matcher, String> {
+        check_pattern_size(opts)?;
         let joined = opts
             .patterns
             .iter()
@@ -152,8 +226,9 @@ impl Matcher {
         };
         let config = meta::Config::new()
             .utf8_empty(false)
-            .nfa_size_limit(Some(100 << 20))
-            .hybrid_cache_capacity(64 << 20);
+            .nfa_size_limit(Some(opts.size_limit))
+            .dfa_size_limit(Some(opts.dfa_size_limit.min(META_DFA_BYTES)))
+            .hybrid_cache_capacity(opts.dfa_size_limit.min(DFA_CACHE_BYTES));
         // Candidates that the filter cannot confirm need the check regex at
         // once; it has the same automaton as the full one, so once it is
         // built the full one is sure to build too.
@@ -164,7 +239,13 @@ impl Matcher {
             Some(build_regex(config.clone().auto_prefilter(false), &hir)?)
         };
         let regex = OnceCell::new();
-        if line_filter.is_none() || (line_check.is_none() && joined.len() > LAZY_PATTERN_BYTES) {
+        // A lower size limit than rg's default may fail a small pattern too,
+        // and must do so now, as rg's does (not when output needs the regex).
+        let small_limit =
+            opts.size_limit < DEFAULT_SIZE_LIMIT || opts.dfa_size_limit < DEFAULT_DFA_SIZE_LIMIT;
+        if line_filter.is_none()
+            || (line_check.is_none() && (small_limit || joined.len() > LAZY_PATTERN_BYTES))
+        {
             let _ = regex.set(build_regex(config.clone(), &hir)?);
         }
         Ok(Matcher {
@@ -315,16 +396,24 @@ impl Matcher {
 const REGEXES_KEPT: usize = 16;
 
 thread_local! {
-    /// Recently built regexes, most recent first, by syntax tree and
-    /// whether literal prefilters are on (the only setting that varies).
-    /// Building one costs up to a millisecond or more (`(?i)\w+` classes),
-    /// and the same pattern comes back: agents repeat searches, and a
-    /// workspace split in shards compiles it once per shard.
-    static REGEXES: RefCell<Vec<(Hir, bool, Regex)>> = const { RefCell::new(Vec::new()) };
+    /// Recently built regexes, most recent first, by syntax tree and the
+    /// settings that vary (literal prefilters, size limits). Building one
+    /// costs up to a millisecond or more (`(?i)\w+` classes), and the same
+    /// pattern comes back: agents repeat searches, and a workspace split in
+    /// shards compiles it once per shard.
+    static REGEXES: RefCell<Vec<(Hir, Settings, Regex)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The settings of a [`meta::Config`] that differ between regexes built.
+type Settings = (bool, Option<usize>, Option<usize>, usize);
+
 fn build_regex(config: meta::Config, hir: &Hir) -> Result<Regex, String> {
-    let prefilter = config.get_auto_prefilter();
+    let prefilter: Settings = (
+        config.get_auto_prefilter(),
+        config.get_nfa_size_limit(),
+        config.get_dfa_size_limit(),
+        config.get_hybrid_cache_capacity(),
+    );
     let cached = REGEXES.with_borrow_mut(|kept| {
         let i = kept.iter().position(|(h, p, _)| *p == prefilter && h == hir)?;
         let entry = kept.remove(i);
@@ -335,7 +424,11 @@ fn build_regex(config: meta::Config, hir: &Hir) -> Result<Regex, String> {
     if let Some(regex) = cached {
         return Ok(regex);
     }
-    let regex = meta::Builder::new().configure(config).build_from_hir(hir).map_err(|e| e.to_string())?;
+    let regex =
+        meta::Builder::new().configure(config).build_from_hir(hir).map_err(|e| match e.size_limit() {
+            Some(limit) => size_limit_error(limit),
+            None => e.to_string(),
+        })?;
     REGEXES.with_borrow_mut(|kept| {
         kept.insert(0, (hir.clone(), prefilter, regex.clone()));
         kept.truncate(REGEXES_KEPT);
@@ -466,7 +559,27 @@ mod tests {
             word: false,
             line_regexp: false,
             multiline: false,
+            size_limit: DEFAULT_SIZE_LIMIT,
+            dfa_size_limit: DEFAULT_DFA_SIZE_LIMIT,
         }
+    }
+
+    #[test]
+    fn size_limit_errors_read_like_rg() {
+        let small = |p: &str| PatternOptions { size_limit: 1024, ..opts(p) };
+        assert!(Matcher::new(&small(&"a".repeat(10)), None).is_ok());
+        for p in ["a".repeat(100), r"\w{100}".to_string()] {
+            let err = Matcher::new(&small(&p), None).unwrap_err();
+            assert_eq!(err, "Compiled regex exceeds size limit of 1024 bytes.", "{p}");
+        }
+        // Refused before parsing (15 MiB took seconds and gigabytes).
+        let huge = "a".repeat(15 << 20);
+        let err = Matcher::new(&opts(&huge), None).unwrap_err();
+        assert_eq!(err, "Compiled regex exceeds size limit of 104857600 bytes.");
+        // Several fixed strings are not limited (rg uses Aho-Corasick).
+        let words =
+            PatternOptions { fixed_strings: true, patterns: vec!["ab".into(), "cd".into()], ..small("") };
+        assert!(Matcher::new(&PatternOptions { size_limit: 8, ..words }, None).is_ok());
     }
 
     fn find(o: &PatternOptions, hay: &str) -> Option<(usize, usize)> {

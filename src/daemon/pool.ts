@@ -10,6 +10,10 @@
  * A worker with no other tenant's request waiting gets all of one tenant's
  * queued requests (a split workspace's shard jobs) in one message; it hands
  * back the rest of such a batch as soon as another tenant's request comes.
+ *
+ * WebAssembly memory never shrinks, so a worker left holding no workspace
+ * after holding much is replaced by a fresh one, which gives the memory
+ * back to the system.
  * @module
  */
 import type { WorkerMessage, WorkerReply } from "./worker.ts";
@@ -33,7 +37,8 @@ interface Pending {
 /** How a request may be followed and called off. */
 export interface CallOptions {
   onProgress?: Pending["onProgress"];
-  /** Aborted before the request reaches the worker: it never runs. */
+  /** Aborted before the request reaches the worker: it never runs; after:
+   * it stops early and fails. */
   signal?: AbortSignal;
   /** Whose work it is: queued requests of the group served longest ago go
    * first, so one workspace's train of shard jobs cannot hold up others. */
@@ -51,7 +56,13 @@ interface Job {
   signal?: AbortSignal;
   /** Whose work it is (a workspace): the queue takes turns between them. */
   group?: string;
+  /** Set (to 1) when `signal` aborts: the worker's search then stops. */
+  cancel?: Int32Array<SharedArrayBuffer>;
 }
+
+/** A worker holding no workspace is replaced once its WebAssembly memory
+ * has grown past this (a fresh one starts with about 2 MB). */
+const RECYCLE_BYTES = 64 << 20;
 
 interface PoolWorker {
   worker: Worker;
@@ -71,6 +82,10 @@ interface PoolWorker {
   /** When each group's last job started (a count of jobs started). */
   served: Map<string | undefined, number>;
   started: number;
+  /** Requests sent to it and not answered yet. */
+  outstanding: number;
+  /** Its WebAssembly memory, as of its last reply. */
+  wasmBytes: number;
 }
 
 export class WorkerPool {
@@ -85,38 +100,63 @@ export class WorkerPool {
 
   /** @param pin Keep worker `i` on the `i`-th CPU the daemon may use
    * (src/daemon/affinity.ts). */
+  /** Workers replaced to give their memory back. */
+  recycled = 0;
+  #pin: boolean;
+
+  /** @param pin Keep worker `i` on the `i`-th CPU the daemon may use
+   * (src/daemon/affinity.ts). */
   constructor(size: number, { pin = false } = {}) {
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-      const { promise: ready, resolve } = Promise.withResolvers<void>();
-      const yieldFlag = new Int32Array(new SharedArrayBuffer(4));
-      worker.onmessage = (e: MessageEvent<WorkerReply>) =>
-        e.data.id === 0 ? resolve() : this.#reply(e.data);
-      ready.then(() => worker.postMessage({ yieldFlag } satisfies WorkerMessage));
-      worker.onerror = (e) => {
-        // A worker crash fails what it was doing; the daemon carries on.
-        e.preventDefault();
-        console.error(`curserve: search worker ${i} failed: ${e.message}`);
-      };
-      this.#workers.push({
-        worker,
-        tenants: 0,
-        ready,
-        busy: false,
-        pumpSoon: false,
-        queue: [],
-        returned: [],
-        yieldFlag,
-        served: new Map(),
-        started: 0,
-      });
-    }
+    this.#pin = pin;
+    for (let i = 0; i < size; i++) this.#workers.push(this.#spawn(i));
     // Queued first, so each worker is pinned before its first search.
     this.cpus = pin
       ? Promise.all(this.#workers.map((_, i) => this.call(i, "pin", { slot: i })))
         .then((all) => all.map((r) => (r as { cpu: number }).cpu))
       : Promise.resolve([]);
     this.cpus.catch(() => {}); // the daemon reports it
+  }
+
+  #spawn(i: number): PoolWorker {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    const { promise: ready, resolve } = Promise.withResolvers<void>();
+    const yieldFlag = new Int32Array(new SharedArrayBuffer(4));
+    ready.then(() => worker.postMessage({ yieldFlag } satisfies WorkerMessage));
+    worker.onerror = (e) => {
+      // A worker crash fails what it was doing; the daemon carries on.
+      e.preventDefault();
+      console.error(`curserve: search worker ${i} failed: ${e.message}`);
+    };
+    const w: PoolWorker = {
+      worker,
+      tenants: 0,
+      ready,
+      busy: false,
+      pumpSoon: false,
+      queue: [],
+      returned: [],
+      yieldFlag,
+      served: new Map(),
+      started: 0,
+      outstanding: 0,
+      wasmBytes: 0,
+    };
+    worker.onmessage = (e: MessageEvent<WorkerReply>) =>
+      e.data.id === 0 ? resolve() : this.#reply(e.data, w);
+    return w;
+  }
+
+  /** Replaces worker `w` by a fresh one when it holds nothing, runs
+   * nothing and holds much memory (which only its end gives back). */
+  #maybeRecycle(w: PoolWorker): void {
+    if (w.tenants > 0 || w.busy || w.outstanding > 0 || w.queue.length) return;
+    if (w.wasmBytes <= RECYCLE_BYTES) return;
+    const i = this.#workers.indexOf(w);
+    if (i < 0) return;
+    w.worker.terminate();
+    this.#workers[i] = this.#spawn(i);
+    this.recycled++;
+    if (this.#pin) this.call(i, "pin", { slot: i }).catch(() => {});
   }
 
   get size(): number {
@@ -134,9 +174,16 @@ export class WorkerPool {
     return chosen;
   }
 
+  /** Bytes of WebAssembly memory worker `index` held at its last reply. */
+  wasmBytes(index: number): number {
+    return this.#workers[index].wasmBytes;
+  }
+
   /** Gives back a worker slot when its workspace closes. */
   release(index: number): void {
-    this.#workers[index].tenants--;
+    const w = this.#workers[index];
+    w.tenants--;
+    this.#maybeRecycle(w);
   }
 
   /**
@@ -154,9 +201,16 @@ export class WorkerPool {
     return new Promise((resolve, reject) => {
       if (CONCURRENT_OPS.has(op)) {
         this.#pending.set(id, { resolve, reject, onProgress });
+        w.outstanding++;
         this.#post(w, { id, op, params });
       } else {
-        const job = { id, op, params, signal, group };
+        const job: Job = { id, op, params, signal, group };
+        if (signal) {
+          const cancel = new Int32Array(new SharedArrayBuffer(4));
+          job.cancel = cancel;
+          if (signal.aborted) Atomics.store(cancel, 0, 1);
+          else signal.addEventListener("abort", () => Atomics.store(cancel, 0, 1), { once: true });
+        }
         this.#pending.set(id, { resolve, reject, onProgress, queued: { on: index, job } });
         w.queue.push(job);
         if (w.busy && group !== w.running) Atomics.store(w.yieldFlag, 0, 1);
@@ -199,8 +253,11 @@ export class WorkerPool {
     w.busy = true;
     w.running = group;
     w.served.set(group, w.started++);
+    w.outstanding += batch.length;
     Atomics.store(w.yieldFlag, 0, 0);
-    this.#post(w, { batch: batch.map(({ id, op, params }) => ({ id, op, params })) });
+    this.#post(w, {
+      batch: batch.map(({ id, op, params, cancel }) => ({ id, op, params, cancel })),
+    });
   }
 
   #post(w: PoolWorker, message: WorkerMessage): void {
@@ -214,13 +271,15 @@ export class WorkerPool {
     return pending;
   }
 
-  #reply(msg: WorkerReply): void {
+  #reply(msg: WorkerReply, from: PoolWorker): void {
+    if (msg.wasm_bytes !== undefined) from.wasmBytes = msg.wasm_bytes;
     const pending = this.#pending.get(msg.id);
     if (!pending) return;
     if ("progress" in msg) {
       pending.onProgress?.(msg.progress);
       return;
     }
+    from.outstanding--;
     const w = pending.queued && this.#workers[pending.queued.on];
     if ("requeue" in msg) w?.returned.push(pending.queued!.job);
     else this.#take(msg.id);
@@ -231,9 +290,19 @@ export class WorkerPool {
       w.busy = false;
       this.#pump(w);
     }
-    if ("requeue" in msg) return;
-    if ("error" in msg) pending.reject(new RpcError(msg.error.code, msg.error.message));
-    else pending.resolve(msg.result);
+    if (!("requeue" in msg)) {
+      const signal = pending.queued?.job.signal;
+      if ("error" in msg && signal?.aborted) {
+        // Stopped because it was called off: say why, as for queued ones.
+        const reason = signal.reason;
+        this.cancelled++;
+        pending.reject(
+          reason instanceof RpcError ? reason : new RpcError(-32000, "request cancelled"),
+        );
+      } else if ("error" in msg) pending.reject(new RpcError(msg.error.code, msg.error.message));
+      else pending.resolve(msg.result);
+    }
+    this.#maybeRecycle(from);
   }
 
   terminate(): void {

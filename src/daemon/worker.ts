@@ -7,13 +7,27 @@
  * Messages in: `{id, op, params}`, or `{batch: [...]}` of several run one
  * after another (each answered as it is done, the last marked `done`),
  * or, once, `{yieldFlag}`. Out: `{id, result}`, `{id, error}`,
- * `{id, requeue}` or, while loading, `{id, progress}`.
+ * `{id, requeue}` or, while loading, `{id, progress}`; each says how much
+ * WebAssembly memory the worker holds (`wasm_bytes`, for recycling).
+ *
+ * A request may carry a `cancel` flag (an `Int32Array` over shared memory
+ * the pool sets when its caller gives up) and `params.budget_ms`: a search
+ * running past either stops within a chunk of work and fails with the
+ * engine's "search cancelled" / "search timed out".
  * @module
  */
 import { Workspace } from "../workspace.ts";
 import type { GrepArgs } from "../args.ts";
 import { runGrep } from "../cli.ts";
-import { jsonString } from "../core.ts";
+import {
+  coreEpoch,
+  coreReady,
+  interruptWhen,
+  isInterruption,
+  jsonString,
+  wasmMemoryBytes,
+  withInterruptCheck,
+} from "../core.ts";
 import { captureIO, type SearchPart } from "../output.ts";
 import { type PathRange, planShards } from "../walk.ts";
 import { pinThread } from "./affinity.ts";
@@ -29,13 +43,15 @@ export type WorkerReply =
     /** Not run: another tenant's request is waiting; send it again later. */
     | { id: number; requeue: true }
   )
-  & { done?: boolean };
+  & { done?: boolean; wasm_bytes?: number };
 
 /** A request to a worker. */
 export interface WorkerRequest {
   id: number;
   op: string;
   params: Record<string, unknown>;
+  /** Non-zero once the request is called off (set by the pool). */
+  cancel?: Int32Array<ArrayBufferLike>;
 }
 
 /** Raised for a request the worker cannot serve (reported as -32602). */
@@ -80,6 +96,9 @@ const OPS: Record<string, Op> = {
       noIgnore: Boolean(p.no_ignore),
       range: p.range as PathRange,
       onProgress: (r) => progress(r.files, r.bytes),
+      // The byte budget (the daemon's --memory-limit, what is left of it).
+      maxBytes: p.max_bytes === undefined ? undefined : Number(p.max_bytes),
+      maxFileBytes: p.max_file_bytes === undefined ? undefined : Number(p.max_file_bytes),
     });
     workspaces.set(String(p.key), ws);
     sketchInBackground(ws);
@@ -108,6 +127,8 @@ const OPS: Record<string, Op> = {
       Boolean(p.shard),
       p.max_bytes === undefined ? undefined : Number(p.max_bytes),
     );
+    // Cut short (cancelled, out of time, too large): an error, not output.
+    if (part.error && isInterruption(part.error)) throw new Error(part.error);
     if (p.json_text) {
       // Escaped here, in parallel across workers, rather than on the
       // daemon's socket thread (see joinJsonText in src/output.ts).
@@ -184,9 +205,25 @@ function transferable(reply: WorkerReply): Transferable[] {
   return bytes.map((b) => b.buffer as ArrayBuffer);
 }
 function post(reply: WorkerReply): void {
-  scope.postMessage(reply, transferable(reply));
+  scope.postMessage({ ...reply, wasm_bytes: wasmMemoryBytes() }, transferable(reply));
 }
-scope.onmessage = ({ data }) => {
+
+let epochSeen = coreEpoch();
+/** Runs one request once the core is usable, asked to stop when its
+ * `cancel` flag is set or its `budget_ms` runs out. */
+async function run(req: WorkerRequest): Promise<WorkerReply> {
+  await coreReady();
+  if (epochSeen !== coreEpoch()) {
+    // A trap replaced the core: workspaces reload on use, sketches anew.
+    epochSeen = coreEpoch();
+    for (const ws of workspaces.values()) sketchInBackground(ws);
+  }
+  const budget = req.params?.budget_ms;
+  const check = interruptWhen(req.cancel, budget === undefined ? undefined : Number(budget));
+  // Every op's work is synchronous: the check covers it all.
+  return await withInterruptCheck(check, () => handle(req));
+}
+scope.onmessage = async ({ data }) => {
   if ("yieldFlag" in data) yieldFlag = data.yieldFlag;
   else if ("batch" in data) {
     // One message for several requests saves a round trip through the
@@ -201,9 +238,9 @@ scope.onmessage = ({ data }) => {
         );
         return;
       }
-      post({ ...handle(batch[i]), done });
+      post({ ...await run(batch[i]), done });
     }
-  } else post(handle(data));
+  } else post(await run(data));
 };
 // Messages posted before this module finished loading may be lost, so the
 // pool waits for this before sending any.
