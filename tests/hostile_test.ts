@@ -142,6 +142,45 @@ Deno.test({
 });
 
 Deno.test({
+  name: "hostile: an open past --memory-limit or the per-user quota fails naming limit and size",
+  ...TEST_OPTS,
+  async fn(t) {
+    const root = await makeTree(500_000); // 3 MB
+    try {
+      for (
+        const [flags, expected] of [
+          [["--memory-limit", "1M"], /exceed the daemon's --memory-limit of 1048576 bytes/],
+          [["--memory-limit", "1M", "--shard-bytes", "0"], /byte budget of 1048576 bytes/],
+          [["--max-bytes-per-user", "1M"], /past the per-user limit of 1048576 bytes/],
+        ] as [string[], RegExp][]
+      ) {
+        await t.step(flags.join(" "), async () => {
+          await withDaemon(flags, async (d) => {
+            const s = await LineSocket.connect(d.socket);
+            try {
+              const r = await s.call("open", { root });
+              ok(r.error && expected.test(r.error.message), JSON.stringify(r));
+              // Nothing is left held, and a tree that fits still opens.
+              deepStrictEqual((await s.result("stats", {})).workspaces, []);
+              const small = await makeTree();
+              try {
+                await answersLikeRg(d.socket, small);
+              } finally {
+                await Deno.remove(small, { recursive: true });
+              }
+            } finally {
+              s.close();
+            }
+          });
+        });
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "hostile: out of file descriptors, the daemon goes on accepting once some are free",
   ...TEST_OPTS,
   async fn() {

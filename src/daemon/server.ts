@@ -759,7 +759,12 @@ export class Daemon {
   #load(t: Tenant, onProgress?: (p: { files: number; bytes: number }) => void): Promise<unknown> {
     t.evicted = false;
     t.shards = [];
-    const where = { root: t.root, hidden: t.hidden, no_ignore: t.noIgnore, as: t.owner };
+    const where: Params = { root: t.root, hidden: t.hidden, no_ignore: t.noIgnore, as: t.owner };
+    // No load may take more than the limits allow: the workers stop
+    // reading at this many bytes (each shard; the whole tree is checked
+    // against it first when it is planned).
+    const budget = this.#loadBudget(t);
+    if (Number.isFinite(budget)) where.max_bytes = budget;
     t.loaded = (async () => {
       const started = performance.now();
       await this.#watch(t);
@@ -808,13 +813,38 @@ export class Daemon {
     });
   }
 
-  /** Refuses a load that would take `who` past their byte quota. */
-  #checkBudget(t: Tenant, bytes: number): void {
-    const quota = this.#limits.bytesPerUser;
-    if (!quota) return;
-    const held = [...this.#byId.values()]
+  /** Bytes `t`'s owner's other loaded workspaces hold. */
+  #heldByOwner(t: Tenant): number {
+    return [...this.#byId.values()]
       .filter((x) => x !== t && x.owner.uid === t.owner.uid && !x.evicted)
       .reduce((n, x) => n + x.bytes, 0);
+  }
+
+  /** The most bytes a load of `t` may hold: the memory limit (others'
+   * idle workspaces are evicted to make room, so all of it), and what is
+   * left of the owner's quota. */
+  #loadBudget(t: Tenant): number {
+    const quota = this.#limits.bytesPerUser;
+    return Math.min(
+      this.#opts.memoryLimit || Infinity,
+      quota ? quota - this.#heldByOwner(t) : Infinity,
+    );
+  }
+
+  /** Refuses a load of `bytes` that could not fit the memory limit or
+   * would take the owner past their byte quota. */
+  #checkBudget(t: Tenant, bytes: number): void {
+    const limit = this.#opts.memoryLimit;
+    if (limit && bytes > limit) {
+      throw new RpcError(
+        -32000,
+        `cannot open ${t.root}: its ${bytes} bytes of files exceed the daemon's ` +
+          `--memory-limit of ${limit} bytes`,
+      );
+    }
+    const quota = this.#limits.bytesPerUser;
+    if (!quota) return;
+    const held = this.#heldByOwner(t);
     if (held + bytes > quota) {
       throw new RpcError(
         -32000,
