@@ -25,7 +25,7 @@ OPTIONS:
                          GET /models lists)
     --api-key KEY        API key (default: $OPENAI_API_KEY; vLLM needs none)
     --daemon SOCKET      curserve daemon socket (default: $CURSERVE_SOCKET, else
-                         /tmp/curserve.sock)
+                         your own daemon's, else /run/curserve/curserve.sock)
     --backend KIND       Who answers grep/glob/ls/read: auto (the daemon if one
                          answers on the socket, else in-process, said on
                          stderr), daemon, local (in-process WASM), or rg

@@ -23,7 +23,7 @@ OPTIONS:
     --root DIR           The workspace (default: the directory the server is
                          started in, as agents start MCP servers in the project)
     --daemon SOCKET      curserve daemon socket (default: $CURSERVE_SOCKET, else
-                         /tmp/curserve.sock)
+                         your own daemon's, else /run/curserve/curserve.sock)
     --backend KIND       auto (the daemon if one answers on the socket, else
                          in-process, said on stderr), daemon, or local
                          (in-process WASM, watching the tree) [default: auto]
