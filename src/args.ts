@@ -6,6 +6,7 @@
  * flags.
  * @module
  */
+import { VERSION } from "./request.ts";
 
 export type CaseMode = "sensitive" | "insensitive" | "smart";
 
@@ -38,6 +39,21 @@ export interface GrepArgs {
   hidden: boolean;
   noIgnore: boolean;
   multiline: boolean;
+  /** `--no-ignore-vcs`: skip `.gitignore` and `.git/info/exclude`. */
+  noIgnoreVcs: boolean;
+  /** `--no-ignore-exclude`: skip `.git/info/exclude`. */
+  noIgnoreExclude: boolean;
+  /** `--no-ignore-dot`: skip `.ignore` and `.rgignore`. */
+  noIgnoreDot: boolean;
+  /** `--no-ignore-parent`: skip ignore files of the roots' parents. */
+  noIgnoreParent: boolean;
+  /** `--ignore-file`: more ignore files (paths relative to the cwd),
+   * below every other ignore file in precedence. */
+  ignoreFiles: string[];
+  /** `--no-ignore-files`: disregard every `--ignore-file`. */
+  noIgnoreFiles: boolean;
+  /** `--no-messages`: no messages about files that could not be read. */
+  noMessages: boolean;
   json: boolean;
   files: boolean;
   quiet: boolean;
@@ -45,6 +61,23 @@ export interface GrepArgs {
   daemon?: string;
   help: boolean;
   version: boolean;
+  /** `-V` (one line) rather than `--version`. */
+  shortVersion: boolean;
+  /** A flag only the real rg can answer (`--pcre2`, `--pre`, `-z`, an
+   * encoding other than UTF-8/UTF-16): the whole command runs as rg. */
+  fallback?: string;
+  /** The first rg flag given that curserve does not support yet. */
+  unsupported?: string;
+  /** How many `-u` were given. */
+  unrestricted?: number;
+}
+
+/** What `-V` (one line) or `--version` prints: rg's first line, so that
+ * agents checking for ripgrep accept it, then what this is. */
+export function versionText(short: boolean): string {
+  const first = `ripgrep 13.0.0 (curserve ${VERSION})\n`;
+  return short ? first : first +
+    "curserve: ripgrep 13's output, searched from files held in WebAssembly memory\n";
 }
 
 /** A command-line error: printed with usage, exit status 2. */
@@ -108,6 +141,34 @@ const FLAGS: FlagSpec[] = [
   { long: "no-hidden", on: (a) => (a.hidden = false) },
   { long: "no-ignore", on: (a) => (a.noIgnore = true) },
   { long: "ignore", on: (a) => (a.noIgnore = false) },
+  { long: "no-ignore-vcs", on: (a) => (a.noIgnoreVcs = true) },
+  { long: "ignore-vcs", on: (a) => (a.noIgnoreVcs = false) },
+  { long: "no-ignore-exclude", on: (a) => (a.noIgnoreExclude = true) },
+  { long: "ignore-exclude", on: (a) => (a.noIgnoreExclude = false) },
+  { long: "no-ignore-dot", on: (a) => (a.noIgnoreDot = true) },
+  { long: "ignore-dot", on: (a) => (a.noIgnoreDot = false) },
+  { long: "no-ignore-parent", on: (a) => (a.noIgnoreParent = true) },
+  { long: "ignore-parent", on: (a) => (a.noIgnoreParent = false) },
+  { long: "ignore-file", value: (a, v) => a.ignoreFiles.push(v) },
+  { long: "no-ignore-files", on: (a) => (a.noIgnoreFiles = true) },
+  { long: "ignore-files", on: (a) => (a.noIgnoreFiles = false) },
+  // curserve has no global git excludes file to skip, nor warnings about
+  // ignore files to silence.
+  { long: "no-ignore-global", on: () => {} },
+  { long: "ignore-global", on: () => {} },
+  { long: "no-ignore-messages", on: () => {} },
+  { long: "ignore-messages", on: () => {} },
+  {
+    long: "unrestricted",
+    short: "u",
+    // -u: --no-ignore; -uu: and --hidden; -uuu: and --binary.
+    on: (a) => {
+      a.unrestricted = (a.unrestricted ?? 0) + 1;
+      if (a.unrestricted === 1) a.noIgnore = true;
+      else if (a.unrestricted === 2) a.hidden = true;
+      else a.unsupported ??= "-uuu";
+    },
+  },
   { long: "multiline", short: "U", on: (a) => (a.multiline = true) },
   { long: "no-multiline", on: (a) => (a.multiline = false) },
   { long: "json", on: (a) => (a.json = true) },
@@ -115,16 +176,109 @@ const FLAGS: FlagSpec[] = [
   { long: "quiet", short: "q", on: (a) => (a.quiet = true) },
   { long: "daemon", value: (a, v) => (a.daemon = v) },
   { long: "help", short: "h", on: (a) => (a.help = true) },
-  { long: "version", short: "V", on: (a) => (a.version = true) },
+  { long: "version", on: (a) => (a.version = true) },
+  { long: "", short: "V", on: (a) => ((a.version = true), (a.shortVersion = true)) },
   // Accepted for compatibility; curserve's output is always sorted by path,
   // never colored, and has no headings.
   { long: "sort", value: (_a, v) => checkSort(v) },
   { long: "color", value: () => {} },
   { long: "no-heading", on: () => {} },
+  { long: "sort-files", on: () => {} },
+  { long: "no-sort-files", on: () => {} },
   { long: "no-config", on: () => {} },
-  { long: "no-messages", on: () => {} },
+  { long: "no-messages", on: (a) => (a.noMessages = true) },
+  { long: "messages", on: (a) => (a.noMessages = false) },
   { long: "threads", short: "j", value: (_a, v) => void number("threads", v) },
+  // How files are read and how output is buffered change no bytes.
+  { long: "mmap", on: () => {} },
+  { long: "no-mmap", on: () => {} },
+  { long: "line-buffered", on: () => {} },
+  { long: "no-line-buffered", on: () => {} },
+  { long: "block-buffered", on: () => {} },
+  { long: "no-block-buffered", on: () => {} },
+  { long: "path-separator", value: (a, v) => checkPathSeparator(a, v) },
+  // Only the real rg answers these (see src/fallback.ts).
+  { long: "pcre2", short: "P", on: (a) => (a.fallback = "--pcre2") },
+  { long: "no-pcre2", on: (a) => (a.fallback = a.fallback === "--pcre2" ? undefined : a.fallback) },
+  { long: "pcre2-version", on: (a) => (a.fallback = "--pcre2-version") },
+  { long: "pre", value: (a) => (a.fallback = "--pre") },
+  { long: "pre-glob", value: (a) => (a.fallback ??= "--pre-glob") },
+  { long: "search-zip", short: "z", on: (a) => (a.fallback = "--search-zip") },
+  { long: "encoding", short: "E", value: (a, v) => checkEncoding(a, v) },
+  { long: "engine", value: (a, v) => (a.fallback = v === "default" ? a.fallback : "--engine") },
 ];
+
+/** rg flags curserve parses but does not implement yet, with whether each
+ * takes a value: named plainly in the error, unlike flags rg lacks. */
+const NOT_YET: [string, boolean, string?][] = [
+  ["auto-hybrid-regex", false],
+  ["binary", false],
+  ["byte-offset", false, "b"],
+  ["colors", true],
+  ["column", false],
+  ["context-separator", true],
+  ["no-context-separator", false],
+  ["crlf", false],
+  ["debug", false],
+  ["trace", false],
+  ["dfa-size-limit", true],
+  ["field-context-separator", true],
+  ["field-match-separator", true],
+  ["file", true, "f"],
+  ["follow", false, "L"],
+  ["glob-case-insensitive", false],
+  ["heading", false],
+  ["ignore-file-case-insensitive", false],
+  ["include-zero", false],
+  ["max-columns", true, "M"],
+  ["max-columns-preview", false],
+  ["max-depth", true],
+  ["max-filesize", true],
+  ["multiline-dotall", false],
+  ["no-require-git", false],
+  ["no-unicode", false],
+  ["no-pcre2-unicode", false],
+  ["null", false, "0"],
+  ["null-data", false],
+  ["one-file-system", false],
+  ["passthru", false],
+  ["pretty", false, "p"],
+  ["regex-size-limit", true],
+  ["replace", true, "r"],
+  ["sortr", true],
+  ["stats", false],
+  ["text", false, "a"],
+  ["trim", false],
+  ["type-add", true],
+  ["type-clear", true],
+  ["type-list", false],
+  ["vimgrep", false],
+];
+for (const [long, takesValue, short] of NOT_YET) {
+  const flag = short ? `-${short}/--${long}` : `--${long}`;
+  FLAGS.push(
+    takesValue
+      ? { long, short, value: (a) => void (a.unsupported ??= flag) }
+      : { long, short, on: (a) => void (a.unsupported ??= flag) },
+  );
+}
+
+function checkPathSeparator(a: GrepArgs, sep: string): void {
+  const bytes = new TextEncoder().encode(sep).length;
+  if (bytes !== 1) {
+    throw new UsageError(
+      `A path separator must be exactly one byte, but the given separator is ${bytes} bytes: ` +
+        `${sep}\nIn some shells on Windows '/' is automatically expanded. Use '//' instead.`,
+    );
+  }
+  if (sep !== "/") a.unsupported ??= `--path-separator ${sep}`;
+}
+
+/** An explicit encoding runs the real rg (the core searches bytes). */
+function checkEncoding(a: GrepArgs, _label: string): void {
+  // Even -E utf-8 changes how rg treats a BOM: the real rg answers.
+  a.fallback ??= "--encoding";
+}
 
 function checkSort(v: string): void {
   if (v !== "path" && v !== "none") {
@@ -132,7 +286,7 @@ function checkSort(v: string): void {
   }
 }
 
-const BY_LONG = new Map(FLAGS.map((f) => [f.long, f]));
+const BY_LONG = new Map(FLAGS.filter((f) => f.long).map((f) => [f.long, f]));
 const BY_SHORT = new Map(FLAGS.filter((f) => f.short).map((f) => [f.short!, f]));
 
 /** The usage text printed after command-line errors and with `--help`. */
@@ -206,12 +360,20 @@ function emptyArgs(): GrepArgs {
     typesNot: [],
     hidden: false,
     noIgnore: false,
+    noIgnoreVcs: false,
+    noIgnoreExclude: false,
+    noIgnoreDot: false,
+    noIgnoreParent: false,
+    ignoreFiles: [],
+    noIgnoreFiles: false,
+    noMessages: false,
     multiline: false,
     json: false,
     files: false,
     quiet: false,
     help: false,
     version: false,
+    shortVersion: false,
   };
 }
 
@@ -268,6 +430,12 @@ export function parseArgs(argv: string[]): GrepArgs {
     } else {
       positional.push(arg);
     }
+  }
+  if (a.fallback) return a; // rg itself parses the rest
+  if (a.unsupported) {
+    throw new UsageError(
+      `error: ${a.unsupported} is an rg flag that curserve does not support yet`,
+    );
   }
   if (a.help || a.version) return a;
   if (a.patterns.length === 0 && !a.files) {

@@ -4,11 +4,18 @@
  * @module
  */
 import { resolve } from "node:path";
-import { type GrepArgs, HELP, parseArgs, USAGE, UsageError } from "./args.ts";
+import { type GrepArgs, HELP, parseArgs, USAGE, UsageError, versionText } from "./args.ts";
 import { CoreCorpus } from "./core.ts";
-import { type GrepRequest, type OutputSpec, VERSION } from "./request.ts";
+import type { GrepRequest, OutputSpec } from "./request.ts";
 import { type SearchRoot, Walker } from "./walk.ts";
-import { type CommandIO, finishSearch, reportError, type SearchPart } from "./output.ts";
+import {
+  type CommandIO,
+  finishSearch,
+  osErrorText,
+  reportError,
+  type SearchPart,
+} from "./output.ts";
+import { runRealRg } from "./fallback.ts";
 
 /** The output format rg picks for these flags. */
 export function outputSpec(a: GrepArgs): OutputSpec {
@@ -66,6 +73,26 @@ export function searchRoots(paths: string[], cwd: string): SearchRoot[] {
 }
 
 /**
+ * Reads the `--ignore-file`s of a command (none with `--no-ignore-files`),
+ * resolved against `cwd`.
+ * @returns Their texts in order, and rg's message for each unreadable one
+ * (rg names it and goes on without it).
+ */
+export function readIgnoreFiles(a: GrepArgs, cwd: string): { texts: string[]; errors: string[] } {
+  const texts: string[] = [];
+  const errors: string[] = [];
+  if (a.noIgnoreFiles) return { texts, errors };
+  for (const path of a.ignoreFiles) {
+    try {
+      texts.push(Deno.readTextFileSync(resolve(cwd, path)));
+    } catch (err) {
+      errors.push(`${path}: ${osErrorText(err)}`);
+    }
+  }
+  return { texts, errors };
+}
+
+/**
  * Runs one `grep` command line.
  * @returns rg's exit status: 0 match, 1 no match, 2 error.
  */
@@ -82,8 +109,9 @@ export function runGrep(argv: string[], io: CommandIO): number {
     io.stdout(new TextEncoder().encode(HELP + "\n"));
     return 0;
   }
+  if (args.fallback) return runRealRg(argv, io, args.fallback);
   if (args.version) {
-    io.stdout(new TextEncoder().encode(`curserve ${VERSION} (ripgrep 13 compatible)\n`));
+    io.stdout(new TextEncoder().encode(versionText(args.shortVersion)));
     return 0;
   }
   if (args.daemon !== undefined) {
@@ -91,12 +119,19 @@ export function runGrep(argv: string[], io: CommandIO): number {
     return 2;
   }
   const roots = searchRoots(args.paths, io.cwd);
+  const ignoreFiles = readIgnoreFiles(args, io.cwd);
+  if (!args.noMessages) { for (const m of ignoreFiles.errors) io.stderr(m + "\n"); }
   const corpus = new CoreCorpus();
   let walker: Walker | undefined;
   try {
     walker = new Walker(corpus, {
       hidden: args.hidden,
       noIgnore: args.noIgnore,
+      noIgnoreVcs: args.noIgnoreVcs,
+      noIgnoreExclude: args.noIgnoreExclude,
+      noIgnoreDot: args.noIgnoreDot,
+      noIgnoreParent: args.noIgnoreParent,
+      ignoreFileTexts: ignoreFiles.texts,
       cwd: io.cwd,
       globs: args.globs,
       iglobs: args.iglobs,
@@ -126,6 +161,8 @@ export function runGrep(argv: string[], io: CommandIO): number {
  * @param maxBytes The caller keeps only this many bytes of the joined
  * output: the part may stop once its own output is past it (whatever comes
  * after it in the join is past it too).
+ * @param extra Request fields the flags alone do not give (a workspace's
+ * `--ignore-file` texts, which a fresh walk applies while loading instead).
  */
 export function searchPart(
   args: GrepArgs,
@@ -134,6 +171,7 @@ export function searchPart(
   cwd: string,
   shard = false,
   maxBytes?: number,
+  extra: Partial<GrepRequest> = {},
 ): SearchPart {
   const part: SearchPart = { pieces: [], matched: false, searched: 0, separated: shard };
   const groups = shard ? roots.map((r) => [r]) : [roots];
@@ -143,6 +181,7 @@ export function searchPart(
       if (maxBytes !== undefined && printed > maxBytes) break;
       const request: GrepRequest = {
         ...grepRequest(args, group, cwd, roots),
+        ...extra,
         ...(maxBytes === undefined ? {} : { max_output: maxBytes - printed }),
       };
       if (args.files) {

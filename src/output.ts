@@ -15,6 +15,9 @@ export interface CommandIO {
   cwd: string;
   stdout: (bytes: Uint8Array) => void;
   stderr: (text: string) => void;
+  /** These are the process's own standard streams (the `grep` command):
+   * a fallback rg may write to them, and read stdin, directly. */
+  inherit?: boolean;
 }
 
 /** A {@link CommandIO} that keeps what is written, for callers that hand
@@ -81,20 +84,20 @@ export function finishSearch(
   io: CommandIO,
   maxBytes = Infinity,
 ): number {
-  for (const e of loadErrors) io.stderr(e + "\n");
+  if (!args.noMessages) { for (const e of loadErrors) io.stderr(e + "\n"); }
   const errored = loadErrors.length > 0;
   const failed = parts.find((p) => p.error !== undefined);
   if (failed) return reportError(failed.error, io);
   const out = joinPieces(parts, args.json, maxBytes);
   if (args.files) {
-    io.stdout(out);
+    if (!args.quiet) io.stdout(out);
     return errored ? 2 : out.length > 0 ? 0 : 1;
   }
   if (args.maxCount === 0) return errored ? 2 : 1;
   if (!args.quiet) io.stdout(out);
   const searched = parts.reduce((n, p) => n + p.searched, 0);
   if (searched === 0 && args.paths.length === 0) {
-    io.stderr(NOTHING_SEARCHED);
+    if (!args.noMessages) io.stderr(NOTHING_SEARCHED);
     return 2;
   }
   const matched = parts.some((p) => p.matched);

@@ -51,4 +51,7 @@ export interface GrepRequest {
   iglobs: string[];
   types: string[];
   types_not: string[];
+  /** The text of each `--ignore-file`, applied to the held files (a
+   * workspace loaded without them). */
+  ignore_files?: string[];
 }

@@ -5,6 +5,7 @@
  * by the core, from the ignore-file text this module hands it.
  * @module
  */
+import { resolve } from "node:path";
 import { CoreCorpus, CoreWalkRules, readFileInto } from "./core.ts";
 import { osErrorText } from "./output.ts";
 
@@ -14,6 +15,18 @@ export interface WalkOptions {
   hidden: boolean;
   /** Do not read ignore files (`--no-ignore`). */
   noIgnore: boolean;
+  /** Skip `.gitignore` and `.git/info/exclude` (`--no-ignore-vcs`). */
+  noIgnoreVcs?: boolean;
+  /** Skip `.git/info/exclude` (`--no-ignore-exclude`). */
+  noIgnoreExclude?: boolean;
+  /** Skip `.ignore` and `.rgignore` (`--no-ignore-dot`). */
+  noIgnoreDot?: boolean;
+  /** Skip the ignore files of the roots' parent directories
+   * (`--no-ignore-parent`). */
+  noIgnoreParent?: boolean;
+  /** The text of each `--ignore-file`, in command-line order: rules below
+   * every other ignore file, matched against paths as printed. */
+  ignoreFileTexts?: string[];
   /** Directory that globs containing a slash are anchored to. */
   cwd: string;
   /** `-g` globs, `!` to exclude. */
@@ -136,6 +149,37 @@ function readText(path: string): string {
   }
 }
 
+/** Whether ignore-file text has a whitelist (`!`) rule. */
+export function hasNegation(text: string): boolean {
+  return /^!/m.test(text);
+}
+
+/**
+ * The `info/exclude` of the repository whose `.git` is in `dir`: in a
+ * linked worktree (or a submodule) `.git` is a file naming the git
+ * directory (`gitdir: PATH`), whose `commondir` names the main one, where
+ * `info/exclude` lives, as git and rg read it.
+ * @param cwd Where rg 13 resolves a relative `gitdir:` from.
+ */
+function gitExclude(dir: string, cwd: string): string {
+  const dotGit = joinPath(dir, ".git");
+  let gitDir = dotGit;
+  try {
+    if (Deno.statSync(dotGit).isFile) {
+      const m = /^gitdir: (.*)$/m.exec(Deno.readTextFileSync(dotGit));
+      if (!m) return "";
+      // As rg 13 does, a relative gitdir is taken from the working
+      // directory, not from `dir` (git itself writes absolute ones).
+      gitDir = resolve(cwd, m[1].trim());
+      const common = readText(joinPath(gitDir, "commondir")).trim();
+      if (common) gitDir = resolve(gitDir, common);
+    }
+  } catch {
+    return "";
+  }
+  return readText(joinPath(gitDir, "info/exclude"));
+}
+
 interface Entry {
   name: string;
   isDir: boolean;
@@ -182,8 +226,14 @@ export class Walker {
       iglobs: opts.iglobs,
       types: opts.types,
       types_not: opts.typesNot,
+      ignore_files: opts.ignoreFileTexts ?? [],
     }));
   }
+
+  /** Directories whose ignore files hold a `!` rule: a file kept by one
+   * may still be kept where a `--ignore-file` would drop it (an ignore
+   * file's whitelist outranks it), which only a walk can tell. */
+  readonly negatingDirs = new Set<string>();
 
   /** Frees the core's rule tables. */
   free(): void {
@@ -223,7 +273,11 @@ export class Walker {
     } catch {
       names = new Set();
     }
-    const level = this.#addLevel(parent, dir, names);
+    // --no-ignore-parent drops the parents' rules, not their `.git`: a
+    // repository above the root still makes .gitignore files count.
+    const level = this.#opts.noIgnoreParent
+      ? this.#rules.addDir(parent, dir, "", "", "", "", names.has(".git"))
+      : this.#addLevel(parent, dir, names);
     this.#levels.set(dir, level);
     return level;
   }
@@ -231,9 +285,17 @@ export class Walker {
   #addLevel(parent: number, dir: string, names: Set<string>): number {
     const hasGit = names.has(".git");
     if (this.#opts.noIgnore) return this.#rules.addDir(parent, dir, "", "", "", "", hasGit);
-    const text = (name: string) => names.has(name) ? readText(joinPath(dir, name)) : "";
-    const [rgignore, ignore, gitignore] = IGNORE_NAMES.map(text);
-    const exclude = hasGit ? readText(joinPath(dir, ".git/info/exclude")) : "";
+    const { noIgnoreVcs, noIgnoreExclude, noIgnoreDot } = this.#opts;
+    const text = (name: string, skip?: boolean) =>
+      !skip && names.has(name) ? readText(joinPath(dir, name)) : "";
+    // rg 13's --no-ignore-dot leaves .rgignore (its own file) in force.
+    const rgignore = text(".rgignore");
+    const ignore = text(".ignore", noIgnoreDot);
+    const gitignore = text(".gitignore", noIgnoreVcs);
+    const exclude = hasGit && !noIgnoreVcs && !noIgnoreExclude
+      ? gitExclude(dir, this.#opts.cwd)
+      : "";
+    if ([rgignore, ignore, gitignore, exclude].some(hasNegation)) this.negatingDirs.add(dir);
     return this.#rules.addDir(parent, dir, rgignore, ignore, gitignore, exclude, hasGit);
   }
 

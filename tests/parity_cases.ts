@@ -488,4 +488,132 @@ export const PARITY_CASES: ParityCase[] = [
   c("-n", "^$", S),
   c("-c", "^$"),
   c("-n", "-v", "x*", "repo/text/no_eol.txt"),
+
+  // --- the command lines coding agents send (DESIGN.md "Contracts" 4) -------------
+  ...agentCases(),
+  // --- ignore-file flags in other combinations -------------------------------------
+  c("--ignore-file", "proj/.extraignore", "-l", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "--ignore-file", "proj/.extraignore", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "--no-ignore-files", "-l", "needle", "proj"),
+  c("--no-ignore-files", "--ignore-file", "proj/.qwenignore", "-l", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "--no-ignore", "-l", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "-g", "*.key", "-l", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "--files", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "-c", "needle"),
+  c("--ignore-file", "proj/.geminiignore", "-l", "needle", "proj/src", "proj/docs"),
+  c("--ignore-file", "repo/.ignore", "-l", "foo", "repo"),
+  c("--ignore-file", "no/such/ignorefile", "-l", "needle", "proj"),
+  c("--ignore-file=proj/.qwenignore", "-t", "ts", "needle"),
+  at("proj", "--ignore-file", ".qwenignore", "-l", "needle"),
+  at("proj/src", "--ignore-file", "../.geminiignore", "-l", "needle", ".."),
+  c("--no-ignore-vcs", "-l", "needle", "proj"),
+  c("--no-ignore-vcs", "--files", "repo"),
+  c("--no-ignore-exclude", "-l", "needle", "proj"),
+  c("--no-ignore-exclude", "--files", "repo"),
+  c("--no-ignore-dot", "--files", "repo"),
+  c("--no-ignore-dot", "-l", "foo", "plain"),
+  c("--no-ignore-parent", "-l", "foo", "repo/logs"),
+  at("repo/sub", "--no-ignore-parent", "--files"),
+  c("--no-ignore-vcs", "--ignore-vcs", "-l", "needle", "proj"),
+  c("-u", "-l", "needle", "proj"),
+  c("-uu", "--files", "proj"),
+  c("--path-separator", "/", "-n", "needle", "proj/src"),
+  c("--path-separator=/", "--files", "proj"),
+  c("--no-messages", "foo", "nonexistent.txt", "repo/src"),
+  c("--no-messages", "--json", "needle", "nonexistent", "proj/src"),
+  c("--no-messages", "-g", "nomatch_glob", "foo"),
+  c("-q", "--files"),
+  c("--quiet", "--files", "nonexistent"),
+  c("-q", "--files", "-g", "nomatch_glob", "proj"),
+  c("--threads", "4", "-j", "2", "-c", "needle", "proj"),
+  c("--mmap", "--no-mmap", "-l", "needle", "proj"),
+  c("--sort-files", "needle", "proj/src"),
+  // a UTF-8 byte-order mark is skipped for matching
+  c("^needle", "proj/bom"),
+  c("-n", "^needle", "proj/bom/bom.txt"),
+  c("--json", "^needle", "proj/bom"),
+  c("-o", "^.", "proj/bom/bom.txt"),
+  c("-c", "^", "proj/bom"),
+  c("-v", "-n", "zzz", "proj/bom"),
+  c("--files-without-match", "needle", "proj/bom"),
+  c("-x", "", "proj/bom/only_bom.txt"),
+  // multi-line --json stats count every line of a match
+  c("--json", "-U", "needle at the start\nfoo", "proj/bom"),
+  c("--json", "-U", "one\ntwo\nneedle", "proj/docs"),
+  c("--json", "-U", "-e", "one\ntwo", "-e", "five\nsix", "proj/docs/guide.md"),
+  // a linked git worktree reads the main repository's info/exclude
+  c("--files", "wt"),
+  c("needle", "wt"),
+  at("wt", "-l", "needle"),
+  c("--no-ignore-exclude", "needle", "wt"),
 ];
+
+/**
+ * qwen-code 0.24.4's and gemini-cli 0.61.0's grep command lines (their
+ * optional parts taken and left out, their ignore files present, absent
+ * and missing), with PATH relative and absolute.
+ */
+function agentCases(): ParityCase[] {
+  const cases: ParityCase[] = [];
+  const qwen = (p: string, extra: string[], path: string) => [
+    "--json",
+    "--no-messages",
+    "--path-separator",
+    "/",
+    "--ignore-case",
+    "--regexp",
+    p,
+    ...extra,
+    "--threads",
+    "4",
+    path,
+  ];
+  for (const path of ["proj", "{ROOT}/proj", "."]) {
+    const ignore = path === "." ? "proj/.qwenignore" : `${path}/.qwenignore`;
+    cases.push(c(...qwen("needle", [], path)));
+    cases.push(c(...qwen("needle", ["--ignore-file", ignore], path)));
+    cases.push(c(...qwen("handler", ["--no-ignore-vcs", "--ignore-file", ignore], path)));
+    cases.push(c(...qwen("needle", ["--ignore-file", ignore, "--glob", "*.ts"], path)));
+  }
+  cases.push(c(...qwen("needle", ["--ignore-file", "proj/.nothere", "--glob", "**/*.md"], "proj")));
+  cases.push(c(...qwen("TODO|Needle", ["--no-ignore-vcs"], "proj/src")));
+  cases.push(c(...qwen("needle", ["--ignore-file", "proj/.qwenignore"], "proj/docs/guide.md")));
+  const gemini = (p: string, opts: string[], path: string, ignore?: string) => [
+    "--json",
+    ...opts,
+    "--regexp",
+    p,
+    "--glob",
+    "!**/node_modules/**",
+    "--glob",
+    "!**/.git/**",
+    ...(ignore ? ["--ignore-file", ignore] : []),
+    "--threads",
+    "4",
+    path,
+  ];
+  for (const path of ["proj", "{ROOT}/proj"]) {
+    const ignore = `${path}/.geminiignore`;
+    cases.push(c(...gemini("needle", ["--ignore-case"], path, ignore)));
+    cases.push(c(...gemini("needle", ["--ignore-case"], path)));
+    cases.push(c(...gemini("foo.bar(", ["--fixed-strings"], path, ignore)));
+    cases.push(c(...gemini("needle", ["--context", "1"], path, ignore)));
+    cases.push(c(...gemini("needle", ["--after-context", "2", "--max-count", "1"], path, ignore)));
+    cases.push(c(...gemini("needle", ["--before-context", "1"], path)));
+    cases.push(c(...gemini("needle", ["--no-ignore"], path, ignore)));
+    cases.push(
+      c(...gemini("needle", ["--ignore-case", "--no-ignore-vcs", "--no-ignore-exclude"], path)),
+    );
+    cases.push(
+      c(...gemini(
+        "needle",
+        ["--glob", "*.md", "--no-ignore-vcs", "--no-ignore-exclude"],
+        path,
+        ignore,
+      )),
+    );
+  }
+  cases.push(c(...gemini("needle", ["--ignore-case"], "proj", "proj/.nothere")));
+  cases.push(c(...gemini("needle", ["--max-count", "1", "--glob", "*.ts"], "proj/src")));
+  return cases;
+}

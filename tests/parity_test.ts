@@ -18,8 +18,12 @@ import {
   rgFiles,
   run,
   TEST_OPTS,
+  workspaceSkipRule,
 } from "./harness.ts";
 import { PARITY_CASES, type ParityCase } from "./parity_cases.ts";
+import { ok, strictEqual } from "node:assert/strict";
+import { parseArgs } from "../src/args.ts";
+import { Workspace } from "../mod.ts";
 
 const GREP_TS = `${REPO}/grep.ts`;
 /** How many cases run ahead of the one being checked (bounds concurrency). */
@@ -172,3 +176,33 @@ for (const name of TASK_CASES) {
     fn: async () => check(c, await runCase(c, "task")),
   });
 }
+
+Deno.test({
+  name: "agents' command lines are answered from a workspace's memory, not from disk",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    const ws = await Workspace.open(root);
+    try {
+      const agentLines = PARITY_CASES.filter((c) =>
+        c.args.includes("--json") && c.args.includes("--threads") && !workspaceSkipRule(c)
+      );
+      ok(agentLines.length >= 15, `only ${agentLines.length} agent cases`);
+      let inMemory = 0;
+      for (const c of agentLines) {
+        const args = parseArgs(c.args);
+        // Fewer ignore rules than the load's, or a missing ignore file, need
+        // the disk; so does an ignore file over a tree with `!` rules (repo/).
+        const needsDisk = args.noIgnoreVcs || args.noIgnore ||
+          args.ignoreFiles.some((f) => f.includes("nothere")) ||
+          (args.ignoreFiles.length > 0 && args.paths.includes("."));
+        const part = ws.searchPart(args, args.paths, root);
+        strictEqual(Boolean(part.fromDisk), needsDisk, `${c.name}: from disk`);
+        if (!needsDisk) inMemory++;
+      }
+      ok(inMemory >= 10, `only ${inMemory} answered from memory`);
+    } finally {
+      ws.close();
+    }
+  },
+});

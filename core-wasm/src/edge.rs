@@ -280,12 +280,13 @@ fn count(v: &Value, key: &str) -> Result<Option<u64>, String> {
 
 fn parse_selector(v: &Value) -> Result<Rc<Selector>, String> {
     let cwd = v.get("cwd").and_then(Value::as_str).unwrap_or("/");
-    Selector::cached(
+    Selector::cached_with_ignore_files(
         cwd,
         &strings(v, "globs")?,
         &strings(v, "iglobs")?,
         &strings(v, "types")?,
         &strings(v, "types_not")?,
+        &strings(v, "ignore_files")?,
     )
 }
 

@@ -10,6 +10,9 @@ use crate::matcher::{Matcher, PatternOptions};
 use crate::printer::{json_summary, FilePrinter, OutputKind, PrintConfig, Stats};
 use crate::search::{search_file, BinaryMode, SearchConfig};
 
+/// The UTF-8 byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// A place to search, in the order given on the command line.
 #[derive(Clone, Debug)]
 pub struct Root {
@@ -182,9 +185,18 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
                     }
                 }
             }
+            // rg sniffs a UTF-8 byte-order mark and searches what follows it
+            // (offsets count from there); block plans count from the start.
+            let (data, first_nul) = match f.data.strip_prefix(UTF8_BOM) {
+                Some(rest) => {
+                    blocks = None;
+                    (rest, f.first_nul.map(|i| i - UTF8_BOM.len()))
+                }
+                None => (&f.data[..], f.first_nul),
+            };
             let shown = (shown.0, &f.path[shown.1..]);
             let binary_offset = match binary {
-                BinaryMode::Convert => f.first_nul.filter(|&i| i < crate::search::BUFFER_CAPACITY),
+                BinaryMode::Convert => first_nul.filter(|&i| i < crate::search::BUFFER_CAPACITY),
                 BinaryMode::Quit => None,
             };
             let mut printer = FilePrinter::new(
@@ -199,8 +211,8 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
                 &mut result.stats,
             );
             let outcome = search_file(
-                &f.data,
-                f.first_nul,
+                data,
+                first_nul,
                 binary,
                 &search_cfg,
                 matcher,

@@ -57,6 +57,12 @@ pub fn block_matches(
     });
 }
 
+/// Lines in `block`, a last one without its terminator included.
+fn lines_in(block: &[u8]) -> u64 {
+    let ends = memchr::memchr_iter(b'\n', block).count() as u64;
+    ends + u64::from(block.last().is_some_and(|&b| b != b'\n'))
+}
+
 /// How every file of one search is printed.
 #[derive(Clone, Copy, Debug)]
 pub struct PrintConfig {
@@ -98,6 +104,9 @@ pub struct FilePrinter<'a> {
     file_start_len: usize,
     match_count: u64,
     matches: u64,
+    /// Lines in the reported match blocks (a multi-line match counts each
+    /// of its lines, as rg's `--json` stats do).
+    matched_lines: u64,
 }
 
 impl<'a> FilePrinter<'a> {
@@ -128,6 +137,7 @@ impl<'a> FilePrinter<'a> {
             file_start_len,
             match_count: 0,
             matches: 0,
+            matched_lines: 0,
         }
     }
 
@@ -170,14 +180,15 @@ impl<'a> FilePrinter<'a> {
                     st.searches_with_match += 1;
                     st.bytes_searched += outcome.bytes_searched as u64;
                     st.bytes_printed += printed;
-                    st.matched_lines += count;
+                    st.matched_lines += self.matched_lines;
                     st.matches += self.matches;
                     let binary = binary_offset.map_or("null".to_string(), |o| o.to_string());
                     let end = format!(
-                        "{{\"type\":\"end\",\"data\":{{\"path\":{},\"binary_offset\":{binary},\"stats\":{{{},\"searches\":1,\"searches_with_match\":1,\"bytes_searched\":{},\"bytes_printed\":{printed},\"matched_lines\":{count},\"matches\":{}}}}}}}\n",
+                        "{{\"type\":\"end\",\"data\":{{\"path\":{},\"binary_offset\":{binary},\"stats\":{{{},\"searches\":1,\"searches_with_match\":1,\"bytes_searched\":{},\"bytes_printed\":{printed},\"matched_lines\":{},\"matches\":{}}}}}}}\n",
                         json_data(&self.path),
                         json_elapsed(false),
                         outcome.bytes_searched,
+                        self.matched_lines,
                         self.matches,
                     );
                     self.out.extend_from_slice(end.as_bytes());
@@ -303,6 +314,7 @@ impl<'a> FilePrinter<'a> {
         }
         let mut subs = String::new();
         if kind == "match" {
+            self.matched_lines += if self.matcher.is_multiline() { lines_in(&file[start..end]) } else { 1 };
             let mut found = Vec::new();
             block_matches(self.matcher, self.scratch, file, start, end, |s, e| found.push((s, e)));
             self.matches += found.len() as u64;
