@@ -3,10 +3,10 @@
  * `~/.local/bin/rg`): agents that spawn `rg` get their answer from a
  * running curserve daemon when one answers on `$CURSERVE_SOCKET` (default
  * `/tmp/curserve.sock`), sent there as the caller's cwd and argv (the
- * daemon's `grep_cli`); otherwise, or when the daemon refuses, the command
- * runs in this process exactly as `deno task grep` runs it. Commands only
- * the real rg answers (`--pcre2`, `-z`, standard input, ...) go straight
- * to the real rg.
+ * daemon's `grep_cli`); otherwise, or when the daemon refuses, the real rg
+ * further down PATH runs it, or with none, this process does, exactly as
+ * `deno task grep`. Commands only the real rg answers (`--pcre2`, `-z`,
+ * standard input, ...) go straight to the real rg.
  * @module
  */
 import { parseArgs, versionText } from "../src/args.ts";
@@ -28,11 +28,15 @@ async function main(argv: string[]): Promise<number> {
     processIO(cwd).stdout(new TextEncoder().encode(versionText(args.shortVersion)));
     return 0;
   }
-  if (args && !args.fallback && !args.help && !readsStdin(argv)) {
+  if (args && !args.fallback && !args.help && !(await readsStdin(argv))) {
     const socket = Deno.env.get("CURSERVE_SOCKET") || DEFAULT_SOCKET;
     const code = await viaDaemon(socket, cwd, argv, true);
     if (code !== undefined) return code;
   }
+  // No daemon: the real rg is faster than loading the tree into this
+  // process for one search (bench/shim.ts), and is rg by definition.
+  const { findRealRg, runRealRg } = await import("../src/fallback.ts");
+  if (findRealRg()) return runRealRg(argv, processIO(cwd), args?.fallback ?? "the command");
   return await runHere(argv, cwd);
 }
 

@@ -1,7 +1,8 @@
 /**
  * The `rg` shim (shim/rg.ts, installed by scripts/install_shim.sh): the
  * installed script itself is run, as agents run `rg`, with no daemon (it
- * answers in its own process), with a recording server on the socket (it
+ * runs the real rg, or with none on PATH answers in its own process), with
+ * a recording server on the socket (it
  * sends the caller's cwd and argv to `grep_cli` and prints the answer as
  * given), with a server refusing the request (it answers itself), and with
  * a real daemon; every answer compared with the real rg's.
@@ -67,9 +68,15 @@ const CASES: string[][] = [
   ["zzz_no_such_word", "proj"],
 ];
 
-async function assertShimLikeRg(shimDir: string, socket: string, args: string[]): Promise<void> {
+/** @param withRg Whether the real rg is on the shim's PATH. */
+async function assertShimLikeRg(
+  shimDir: string,
+  socket: string,
+  args: string[],
+  withRg = true,
+): Promise<void> {
   const root = await fixtureRoot();
-  const env = { PATH: `${shimDir}:/usr/bin:/bin`, CURSERVE_SOCKET: socket };
+  const env = { PATH: withRg ? `${shimDir}:/usr/bin:/bin` : shimDir, CURSERVE_SOCKET: socket };
   const [expected, ours] = await Promise.all([
     exec(RG, ["--sort", "path", ...args], root, {}),
     exec(join(shimDir, "rg"), ["--sort", "path", ...args], root, env),
@@ -131,7 +138,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "shim: with no daemon on the socket it answers as rg does, in its own process",
+  name: "shim: with no daemon on the socket it runs the real rg, or with none answers itself",
   ...TEST_OPTS,
   async fn(t) {
     const dir = await installShim();
@@ -139,6 +146,10 @@ Deno.test({
       const socket = join(dir, "nobody.sock");
       for (const args of CASES) {
         await t.step(args.join(" "), () => assertShimLikeRg(dir, socket, args));
+        await t.step(
+          `(no rg on PATH) ${args.join(" ")}`,
+          () => assertShimLikeRg(dir, socket, args, false),
+        );
       }
       await t.step("--version starts like rg's", async () => {
         const out = await exec(join(dir, "rg"), ["--version"], REPO, { CURSERVE_SOCKET: socket });
@@ -199,7 +210,7 @@ Deno.test({
       error: { code: -32602, message: "not inside a workspace you opened" },
     }));
     try {
-      await assertShimLikeRg(dir, socket, CASES[0]);
+      await assertShimLikeRg(dir, socket, CASES[0], false);
       strictEqual(server.seen.length, 1, "asked the daemon first");
     } finally {
       server.close();
