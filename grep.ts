@@ -4,7 +4,7 @@
  * in this process, or in a running daemon with `--daemon SOCKET`.
  * @module
  */
-import { parseArgs } from "./src/args.ts";
+import { parseArgs, withConfigArgs } from "./src/args.ts";
 import { DaemonClient } from "./src/client.ts";
 import type { CommandIO } from "./src/output.ts";
 
@@ -122,9 +122,11 @@ export async function runHere(argv: string[], cwd: string): Promise<number> {
 if (import.meta.main) {
   // `deno task` runs in the config's directory; INIT_CWD is where the user was.
   const cwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
-  const { socket, rest } = takeDaemon(Deno.args);
+  const config = withConfigArgs(Deno.args, Deno.env.get("RIPGREP_CONFIG_PATH"));
+  if (config.error) writeStderr(config.error + "\n");
+  const { socket, rest } = takeDaemon(config.argv);
   const code = socket !== undefined
     ? await viaDaemon(socket, cwd, rest)
-    : await runHere(Deno.args, cwd);
+    : await runHere(config.argv, cwd);
   Deno.exit(code ?? 2);
 }

@@ -9,7 +9,7 @@
  * standard input, ...) go straight to the real rg.
  * @module
  */
-import { parseArgs, versionText } from "../src/args.ts";
+import { parseArgs, versionText, withConfigArgs } from "../src/args.ts";
 import { processIO, readsStdin, runHere, viaDaemon } from "../grep.ts";
 
 /** The socket a daemon listens on by default (as daemon.ts). */
@@ -40,4 +40,8 @@ async function main(argv: string[]): Promise<number> {
   return await runHere(argv, cwd);
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  const config = withConfigArgs(Deno.args, Deno.env.get("RIPGREP_CONFIG_PATH"));
+  if (config.error) Deno.stderr.writeSync(new TextEncoder().encode(config.error + "\n"));
+  Deno.exit(await main(config.argv));
+}

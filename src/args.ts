@@ -54,6 +54,17 @@ export interface GrepArgs {
   noIgnoreFiles: boolean;
   /** `--no-messages`: no messages about files that could not be read. */
   noMessages: boolean;
+  /** `-f/--file`: files of patterns, one per line (read by
+   * {@link loadPatternFiles}). */
+  patternFiles: string[];
+  /** `--no-require-git`: `.gitignore` applies outside git repositories. */
+  noRequireGit: boolean;
+  /** `--max-depth`: how deep below a root the walk goes. */
+  maxDepth?: number;
+  /** `--max-filesize` in bytes: larger walked files are skipped. */
+  maxFilesize?: number;
+  /** `--multiline-dotall`: with `-U`, `.` matches a line end. */
+  multilineDotall: boolean;
   json: boolean;
   files: boolean;
   quiet: boolean;
@@ -70,6 +81,8 @@ export interface GrepArgs {
   unsupported?: string;
   /** How many `-u` were given. */
   unrestricted?: number;
+  /** `--glob-case-insensitive`: every `-g` as if `--iglob`. */
+  globCaseInsensitive?: boolean;
 }
 
 /** What `-V` (one line) or `--version` prints: rg's first line, so that
@@ -78,6 +91,61 @@ export function versionText(short: boolean): string {
   const first = `ripgrep 13.0.0 (curserve ${VERSION})\n`;
   return short ? first : first +
     "curserve: ripgrep 13's output, searched from files held in WebAssembly memory\n";
+}
+
+/** The patterns the core compiles for these flags. */
+export function searchPatterns(a: GrepArgs): string[] {
+  // rg sets the flag on the whole regex; the core joins patterns with `|`,
+  // so one `(?s)` before each covers it all.
+  const dotall = a.multiline && a.multilineDotall && !a.fixedStrings;
+  return dotall ? a.patterns.map((p) => "(?s)" + p) : a.patterns;
+}
+
+/**
+ * Adds the patterns of each `-f` file (one per line, relative to `cwd`) to
+ * `a.patterns`, once.
+ * @returns rg's message for a file that cannot be read, else undefined.
+ */
+export function loadPatternFiles(a: GrepArgs, cwd: string): string | undefined {
+  for (const path of a.patternFiles) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path.startsWith("/") ? path : `${cwd}/${path}`);
+    } catch (err) {
+      const reason = err instanceof Deno.errors.NotFound
+        ? "No such file or directory (os error 2)"
+        : (err as Error).message;
+      return `${path}: ${reason}`;
+    }
+    const lines = text.split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    a.patterns.push(...lines.map((l) => l.replace(/\r$/, "")));
+  }
+  a.patternFiles = [];
+  // No pattern at all (empty files): rg searches nothing, as with -m 0.
+  if (a.patterns.length === 0) a.maxCount = 0;
+  return undefined;
+}
+
+/**
+ * The command line with rg's config file in front: the file named by
+ * `RIPGREP_CONFIG_PATH` holds one argument per line (blank lines and `#`
+ * comments skipped), unless `--no-config` is given.
+ * @returns The arguments, and rg's message when the file cannot be read.
+ */
+export function withConfigArgs(
+  argv: string[],
+  configPath: string | undefined,
+): { argv: string[]; error?: string } {
+  if (!configPath || argv.includes("--no-config")) return { argv };
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(configPath);
+  } catch (err) {
+    return { argv, error: `${configPath}: ${(err as Error).message}` };
+  }
+  const config = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  return { argv: [...config, ...argv] };
 }
 
 /** A command-line error: printed with usage, exit status 2. */
@@ -180,7 +248,7 @@ const FLAGS: FlagSpec[] = [
   { long: "", short: "V", on: (a) => ((a.version = true), (a.shortVersion = true)) },
   // Accepted for compatibility; curserve's output is always sorted by path,
   // never colored, and has no headings.
-  { long: "sort", value: (_a, v) => checkSort(v) },
+  { long: "sort", value: (a, v) => checkSort(a, v) },
   { long: "color", value: () => {} },
   { long: "no-heading", on: () => {} },
   { long: "sort-files", on: () => {} },
@@ -197,6 +265,22 @@ const FLAGS: FlagSpec[] = [
   { long: "block-buffered", on: () => {} },
   { long: "no-block-buffered", on: () => {} },
   { long: "path-separator", value: (a, v) => checkPathSeparator(a, v) },
+  {
+    long: "file",
+    short: "f",
+    // Patterns from standard input: the real rg reads them.
+    value: (a, v) => v === "-" ? (a.fallback ??= "-f -") : a.patternFiles.push(v),
+  },
+  { long: "no-require-git", on: (a) => (a.noRequireGit = true) },
+  { long: "require-git", on: (a) => (a.noRequireGit = false) },
+  { long: "max-depth", value: (a, v) => (a.maxDepth = number("max-depth", v)) },
+  { long: "max-filesize", value: (a, v) => (a.maxFilesize = fileSize(v)) },
+  { long: "multiline-dotall", on: (a) => (a.multilineDotall = true) },
+  { long: "no-multiline-dotall", on: (a) => (a.multilineDotall = false) },
+  { long: "glob-case-insensitive", on: (a) => (a.globCaseInsensitive = true) },
+  { long: "no-glob-case-insensitive", on: (a) => (a.globCaseInsensitive = false) },
+  // Orders other than by path are the real rg's (curserve keeps path order).
+  { long: "sortr", value: (a, v) => (a.fallback ??= `--sortr ${v}`) },
   // Only the real rg answers these (see src/fallback.ts).
   { long: "pcre2", short: "P", on: (a) => (a.fallback = "--pcre2") },
   { long: "no-pcre2", on: (a) => (a.fallback = a.fallback === "--pcre2" ? undefined : a.fallback) },
@@ -224,18 +308,12 @@ const NOT_YET: [string, boolean, string?][] = [
   ["dfa-size-limit", true],
   ["field-context-separator", true],
   ["field-match-separator", true],
-  ["file", true, "f"],
   ["follow", false, "L"],
-  ["glob-case-insensitive", false],
   ["heading", false],
   ["ignore-file-case-insensitive", false],
   ["include-zero", false],
   ["max-columns", true, "M"],
   ["max-columns-preview", false],
-  ["max-depth", true],
-  ["max-filesize", true],
-  ["multiline-dotall", false],
-  ["no-require-git", false],
   ["no-unicode", false],
   ["no-pcre2-unicode", false],
   ["null", false, "0"],
@@ -245,7 +323,6 @@ const NOT_YET: [string, boolean, string?][] = [
   ["pretty", false, "p"],
   ["regex-size-limit", true],
   ["replace", true, "r"],
-  ["sortr", true],
   ["stats", false],
   ["text", false, "a"],
   ["trim", false],
@@ -280,10 +357,26 @@ function checkEncoding(a: GrepArgs, _label: string): void {
   a.fallback ??= "--encoding";
 }
 
-function checkSort(v: string): void {
-  if (v !== "path" && v !== "none") {
-    throw new UsageError(`error: curserve always sorts by path; --sort ${v} is not supported`);
+function checkSort(a: GrepArgs, v: string): void {
+  if (v === "path" || v === "none") return;
+  if (!["modified", "accessed", "created"].includes(v)) {
+    throw new UsageError(
+      `error: '${v}' isn't a valid value for '--sort <SORTBY>'\n` +
+        "\t[possible values: path, modified, accessed, created, none]",
+    );
   }
+  a.fallback ??= `--sort ${v}`;
+}
+
+/** rg's `NUM+SUFFIX?` sizes: K, M, G multiply by powers of 1024. */
+function fileSize(text: string): number {
+  const m = /^(\d+)([KMG])?$/.exec(text);
+  if (!m) {
+    throw new UsageError(
+      `error: Invalid value for '--max-filesize <NUM+SUFFIX?>': invalid size: ${text}`,
+    );
+  }
+  return Number(m[1]) * 1024 ** " KMG".indexOf(m[2] ?? " ");
 }
 
 const BY_LONG = new Map(FLAGS.filter((f) => f.long).map((f) => [f.long, f]));
@@ -329,11 +422,30 @@ OPTIONS:
     -T, --type-not TYPE         Do not search files of TYPE
         --hidden                Search hidden files and directories
         --no-ignore             Do not respect .gitignore, .ignore, .rgignore
+        --no-ignore-vcs         Do not respect .gitignore and .git/info/exclude
+        --no-ignore-exclude     Do not respect .git/info/exclude
+        --no-ignore-dot         Do not respect .ignore
+        --no-ignore-parent      Do not respect ignore files above the paths
+        --ignore-file PATH      Also respect this ignore file (repeatable)
+        --no-ignore-files       Disregard every --ignore-file
+        --no-require-git        Respect .gitignore outside git repositories
+    -u, --unrestricted          -u: --no-ignore; -uu: also --hidden
+        --max-depth NUM         Descend at most NUM directories
+        --max-filesize NUM+SUF  Skip walked files larger than this (K, M, G)
+    -f, --file PATTERNFILE      Read patterns from a file, one per line
+        --glob-case-insensitive Treat every -g as --iglob
+        --multiline-dotall      With -U, let . match line ends
+        --no-messages           Do not report unreadable files
+        --path-separator /      Accepted (only /)
     -U, --multiline             Let matches span lines
         --json                  Print results as JSON Lines
         --files                 Print the files that would be searched
     -q, --quiet                 Print nothing; exit status only
         --daemon SOCKET         Search through a running curserve daemon
+
+Run by the real rg on PATH: -P/--pcre2, --pre, --pre-glob, -z/--search-zip,
+-E/--encoding, --engine, --sort/--sortr other than path, standard input.
+Other rg flags are refused as not supported yet.
     -h, --help                  Print this help
     -V, --version               Print the version`;
 
@@ -367,6 +479,9 @@ function emptyArgs(): GrepArgs {
     ignoreFiles: [],
     noIgnoreFiles: false,
     noMessages: false,
+    patternFiles: [],
+    noRequireGit: false,
+    multilineDotall: false,
     multiline: false,
     json: false,
     files: false,
@@ -438,7 +553,7 @@ export function parseArgs(argv: string[]): GrepArgs {
     );
   }
   if (a.help || a.version) return a;
-  if (a.patterns.length === 0 && !a.files) {
+  if (a.patterns.length === 0 && a.patternFiles.length === 0 && !a.files) {
     if (positional.length === 0) {
       throw new UsageError(
         "error: The following required arguments were not provided:\n    <PATTERN>",
@@ -447,6 +562,8 @@ export function parseArgs(argv: string[]): GrepArgs {
     a.patterns.push(positional.shift()!);
   }
   a.paths = positional;
+  if (a.globCaseInsensitive) [a.globs, a.iglobs] = [[], [...a.globs, ...a.iglobs]];
+
   if (a.json) {
     const clash = [
       ["count", a.count],

@@ -4,7 +4,16 @@
  * @module
  */
 import { resolve } from "node:path";
-import { type GrepArgs, HELP, parseArgs, USAGE, UsageError, versionText } from "./args.ts";
+import {
+  type GrepArgs,
+  HELP,
+  loadPatternFiles,
+  parseArgs,
+  searchPatterns,
+  USAGE,
+  UsageError,
+  versionText,
+} from "./args.ts";
 import { CoreCorpus } from "./core.ts";
 import type { GrepRequest, OutputSpec } from "./request.ts";
 import { type SearchRoot, Walker } from "./walk.ts";
@@ -44,7 +53,7 @@ export function grepRequest(
   // rg counts the paths given (even missing ones): one file means no names.
   const singleFile = a.paths.length <= 1 && allRoots.length === 1 && allRoots[0].isFile;
   return {
-    patterns: a.patterns,
+    patterns: searchPatterns(a),
     fixed_strings: a.fixedStrings,
     case: a.caseMode,
     word: a.word,
@@ -118,6 +127,11 @@ export function runGrep(argv: string[], io: CommandIO): number {
     io.stderr("error: --daemon is handled by grep.ts; runGrep searches in-process\n");
     return 2;
   }
+  const patternError = loadPatternFiles(args, io.cwd);
+  if (patternError) {
+    io.stderr(patternError + "\n");
+    return 2;
+  }
   const roots = searchRoots(args.paths, io.cwd);
   const ignoreFiles = readIgnoreFiles(args, io.cwd);
   if (!args.noMessages) { for (const m of ignoreFiles.errors) io.stderr(m + "\n"); }
@@ -131,6 +145,9 @@ export function runGrep(argv: string[], io: CommandIO): number {
       noIgnoreExclude: args.noIgnoreExclude,
       noIgnoreDot: args.noIgnoreDot,
       noIgnoreParent: args.noIgnoreParent,
+      noRequireGit: args.noRequireGit,
+      maxDepth: args.maxDepth,
+      maxFilesize: args.maxFilesize,
       ignoreFileTexts: ignoreFiles.texts,
       cwd: io.cwd,
       globs: args.globs,

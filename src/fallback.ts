@@ -67,6 +67,9 @@ export function runRealRg(argv: string[], io: CommandIO, why: string): number {
     );
     return 2;
   }
+  // The command line is whole already (a config file's arguments in
+  // front, see withConfigArgs): rg must not add them again.
+  argv = ["--no-config", ...argv];
   try {
     if (io.inherit) {
       const status = new Deno.Command(rg, {

@@ -24,6 +24,13 @@ export interface WalkOptions {
   /** Skip the ignore files of the roots' parent directories
    * (`--no-ignore-parent`). */
   noIgnoreParent?: boolean;
+  /** `.gitignore` files apply outside git repositories too
+   * (`--no-require-git`). */
+  noRequireGit?: boolean;
+  /** Walk at most this deep below a directory root (`--max-depth`). */
+  maxDepth?: number;
+  /** Skip walked files larger than this many bytes (`--max-filesize`). */
+  maxFilesize?: number;
   /** The text of each `--ignore-file`, in command-line order: rules below
    * every other ignore file, matched against paths as printed. */
   ignoreFileTexts?: string[];
@@ -210,6 +217,8 @@ export class Walker {
   #onFile?: (report: LoadReport) => void;
   /** What the walk skipped, by absolute path. */
   readonly skipped = new Map<string, SkippedEntry>();
+  /** The level above "/" with `--no-require-git`. */
+  #noGitTop?: number;
 
   constructor(
     private corpus: CoreCorpus,
@@ -252,7 +261,7 @@ export class Walker {
       }
       if (info.isDirectory) {
         root.isFile = false;
-        this.#walk(root.path, root.display, this.#ancestorLevel(parentDir(root.path)));
+        this.#walk(root.path, root.display, this.#ancestorLevel(parentDir(root.path)), 0);
       } else {
         root.isFile = true;
         this.#readFile(root.path, root.display, false);
@@ -263,7 +272,15 @@ export class Walker {
 
   /** The ignore rules of a root's parent directories (rg reads those too). */
   #ancestorLevel(dir: string | null): number {
-    if (dir === null || this.#opts.noIgnore) return -1;
+    if (this.#opts.noIgnore) return -1;
+    if (dir === null) {
+      // Without git required, rg counts every directory as inside a
+      // repository but none as its top: a rule-less level above "/" that
+      // has `.git` says the first, and stops nothing.
+      if (!this.#opts.noRequireGit) return -1;
+      this.#noGitTop ??= this.#rules.addDir(-1, "", "", "", "", "", true);
+      return this.#noGitTop;
+    }
     const known = this.#levels.get(dir);
     if (known !== undefined) return known;
     const parent = this.#ancestorLevel(parentDir(dir));
@@ -276,14 +293,22 @@ export class Walker {
     // --no-ignore-parent drops the parents' rules, not their `.git`: a
     // repository above the root still makes .gitignore files count.
     const level = this.#opts.noIgnoreParent
-      ? this.#rules.addDir(parent, dir, "", "", "", "", names.has(".git"))
+      ? this.#rules.addDir(
+        parent,
+        dir,
+        "",
+        "",
+        "",
+        "",
+        names.has(".git") && !this.#opts.noRequireGit,
+      )
       : this.#addLevel(parent, dir, names);
     this.#levels.set(dir, level);
     return level;
   }
 
   #addLevel(parent: number, dir: string, names: Set<string>): number {
-    const hasGit = names.has(".git");
+    const hasGit = names.has(".git") && !this.#opts.noRequireGit;
     if (this.#opts.noIgnore) return this.#rules.addDir(parent, dir, "", "", "", "", hasGit);
     const { noIgnoreVcs, noIgnoreExclude, noIgnoreDot } = this.#opts;
     const text = (name: string, skip?: boolean) =>
@@ -292,14 +317,15 @@ export class Walker {
     const rgignore = text(".rgignore");
     const ignore = text(".ignore", noIgnoreDot);
     const gitignore = text(".gitignore", noIgnoreVcs);
-    const exclude = hasGit && !noIgnoreVcs && !noIgnoreExclude
+    const exclude = names.has(".git") && !noIgnoreVcs && !noIgnoreExclude
       ? gitExclude(dir, this.#opts.cwd)
       : "";
     if ([rgignore, ignore, gitignore, exclude].some(hasNegation)) this.negatingDirs.add(dir);
     return this.#rules.addDir(parent, dir, rgignore, ignore, gitignore, exclude, hasGit);
   }
 
-  #walk(abs: string, shown: string, parent: number): void {
+  /** @param depth How far below its root `abs` is (0: the root). */
+  #walk(abs: string, shown: string, parent: number, depth = 0): void {
     let listing;
     try {
       listing = listDir(abs);
@@ -310,7 +336,7 @@ export class Walker {
     const level = this.#addLevel(parent, abs, listing.names);
     this.#walked.set(abs, { level, shown });
     const { entries } = listing;
-    if (entries.length === 0) return;
+    if (entries.length === 0 || depth >= (this.#opts.maxDepth ?? Infinity)) return;
     const keep = this.#rules.keepEntries(
       level,
       abs,
@@ -328,7 +354,9 @@ export class Walker {
       if (e.isDir) {
         // A shard need not list directories whose files are all another's.
         const range = this.#opts.range;
-        if (!range || !outsideRange(childAbs, range)) this.#walk(childAbs, childShown, level);
+        if (!range || !outsideRange(childAbs, range)) {
+          this.#walk(childAbs, childShown, level, depth + 1);
+        }
       } else this.#readFile(childAbs, childShown, true);
     });
   }
@@ -408,6 +436,8 @@ export class Walker {
     if (this.#opts.range && !inRange(abs, this.#opts.range)) return;
     let size: number;
     try {
+      const max = this.#opts.maxFilesize;
+      if (walked && max !== undefined && Deno.statSync(abs).size > max) return;
       if (this.#opts.namesOnly) {
         this.corpus.allocFile(abs, 0, walked);
         size = 0;

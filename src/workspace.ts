@@ -4,7 +4,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { type GrepArgs, parseArgs } from "./args.ts";
+import { type GrepArgs, loadPatternFiles, parseArgs } from "./args.ts";
 import { readIgnoreFiles, runGrep, searchPart } from "./cli.ts";
 import { captureIO, finishSearch, type SearchPart, splitMissing } from "./output.ts";
 import { CoreCorpus, globsRescue, wasmMemoryBytes } from "./core.ts";
@@ -302,6 +302,15 @@ export class Workspace {
     const fromDisk = { pieces: [], matched: false, searched: 0, separated: shard, fromDisk: true };
     // Not a search of files: the command itself answers (or the real rg).
     if (args.fallback || args.version || args.help) return fromDisk;
+    if (args.patternFiles.length) {
+      args = { ...args, patterns: [...args.patterns] };
+      if (loadPatternFiles(args, cwd)) return fromDisk; // the CLI names it
+    }
+    // A walk that stops earlier or skips more (or, without git, applies
+    // more rules) is the disk's to answer.
+    if (args.maxDepth !== undefined || args.maxFilesize !== undefined || args.noRequireGit) {
+      return fromDisk;
+    }
     const roots = args.paths.length > 0 && paths.length === 0 ? [] : this.#roots(paths, cwd);
     const ignoreFiles = this.#ignoreFilesInMemory(args, roots, cwd);
     if (ignoreFiles === undefined) return fromDisk;

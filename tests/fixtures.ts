@@ -434,6 +434,11 @@ function files(): Record<string, string | Uint8Array> {
     "proj/README.md": "# Project\n\nSearch for the needle.\nfoo.bar(needle)\n",
     "proj/docs/guide.md": "one\ntwo\nneedle three\nfour\nfive\nsix needle\nseven\n",
     "proj/docs/draft.md": "draft needle\n",
+    // pattern files for -f
+    "proj/pats/two.txt": "TODO\nexport\n",
+    "proj/pats/empty.txt": "",
+    "proj/pats/crlf.txt": "handler\r\nutil\r\n",
+    "proj/pats/blank_line.txt": "zzz\n\n",
     // a UTF-8 byte-order mark: rg searches what follows it
     "proj/bom/bom.txt": bytes([0xef, 0xbb, 0xbf], "needle at the start\nfoo\n"),
     "proj/bom/only_bom.txt": bytes([0xef, 0xbb, 0xbf]),

@@ -10,6 +10,7 @@
 
 import {
   check,
+  cleanEnv,
   fixtureRoot,
   type Outcome,
   REPO,
@@ -203,6 +204,59 @@ Deno.test({
       ok(inMemory >= 10, `only ${inMemory} answered from memory`);
     } finally {
       ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "RIPGREP_CONFIG_PATH puts its arguments first, unless --no-config; a missing file is named",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    const config = await Deno.makeTempFile({ prefix: "curserve-rgconfig-" });
+    try {
+      await Deno.writeTextFile(
+        config,
+        "# agents' defaults\n--ignore-case\n\n  -n  \n--glob=!*.md\n",
+      );
+      for (
+        const [path, args] of [
+          [config, ["needle", "proj"]],
+          [config, ["--no-config", "needle", "proj"]],
+          [config, ["-s", "Needle", "proj"]],
+          [`${config}.missing`, ["needle", "proj/src"]],
+        ] as const
+      ) {
+        const env = { ...cleanEnv(), RIPGREP_CONFIG_PATH: path };
+        const runWith = async (cmd: string, argv: string[]) => {
+          const out = await new Deno.Command(cmd, {
+            args: argv,
+            cwd: root,
+            clearEnv: true,
+            env,
+            stdin: "null",
+          }).output();
+          return {
+            code: out.code,
+            stdout: out.stdout,
+            stderr: new TextDecoder().decode(out.stderr),
+          };
+        };
+        const c = { name: `RIPGREP_CONFIG_PATH=${path} ${args.join(" ")}`, args: [...args] };
+        check(c, {
+          rg: await runWith(RG, ["--sort", "path", ...args]),
+          ours: await runWith(Deno.execPath(), [
+            "run",
+            "-q",
+            "--allow-read",
+            "--allow-env",
+            GREP_TS,
+            ...args,
+          ]),
+        });
+      }
+    } finally {
+      await Deno.remove(config);
     }
   },
 });
