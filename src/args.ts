@@ -83,6 +83,25 @@ export interface GrepArgs {
   unrestricted?: number;
   /** `--glob-case-insensitive`: every `-g` as if `--iglob`. */
   globCaseInsensitive?: boolean;
+  /** `--null`/`-0`: a NUL after each printed path. */
+  nullPath?: boolean;
+  /** `--column`: the first match's column on matching lines. */
+  column?: boolean;
+  /** `-b/--byte-offset`. */
+  byteOffset?: boolean;
+  /** `--trim`: leading white space left off printed lines. */
+  trim?: boolean;
+  /** `--include-zero`: `-c` lists files without matches too. */
+  includeZero?: boolean;
+  /** `--context-separator` (unescaped), or null for
+   * `--no-context-separator`. */
+  contextSeparator?: string | null;
+  /** `--field-match-separator` (unescaped). */
+  fieldMatch?: string;
+  /** `--field-context-separator` (unescaped). */
+  fieldContext?: string;
+  /** `--path-separator` other than `/`. */
+  pathSeparator?: string;
 }
 
 /** What `-V` (one line) or `--version` prints: rg's first line, so that
@@ -265,6 +284,19 @@ const FLAGS: FlagSpec[] = [
   { long: "block-buffered", on: () => {} },
   { long: "no-block-buffered", on: () => {} },
   { long: "path-separator", value: (a, v) => checkPathSeparator(a, v) },
+  { long: "null", short: "0", on: (a) => (a.nullPath = true) },
+  { long: "column", on: (a) => (a.column = true) },
+  { long: "no-column", on: (a) => (a.column = false) },
+  { long: "byte-offset", short: "b", on: (a) => (a.byteOffset = true) },
+  { long: "no-byte-offset", on: (a) => (a.byteOffset = false) },
+  { long: "trim", on: (a) => (a.trim = true) },
+  { long: "no-trim", on: (a) => (a.trim = false) },
+  { long: "include-zero", on: (a) => (a.includeZero = true) },
+  { long: "no-include-zero", on: (a) => (a.includeZero = false) },
+  { long: "context-separator", value: (a, v) => (a.contextSeparator = unescape(v)) },
+  { long: "no-context-separator", on: (a) => (a.contextSeparator = null) },
+  { long: "field-match-separator", value: (a, v) => (a.fieldMatch = unescape(v)) },
+  { long: "field-context-separator", value: (a, v) => (a.fieldContext = unescape(v)) },
   {
     long: "file",
     short: "f",
@@ -297,26 +329,18 @@ const FLAGS: FlagSpec[] = [
 const NOT_YET: [string, boolean, string?][] = [
   ["auto-hybrid-regex", false],
   ["binary", false],
-  ["byte-offset", false, "b"],
   ["colors", true],
-  ["column", false],
-  ["context-separator", true],
-  ["no-context-separator", false],
   ["crlf", false],
   ["debug", false],
   ["trace", false],
   ["dfa-size-limit", true],
-  ["field-context-separator", true],
-  ["field-match-separator", true],
   ["follow", false, "L"],
   ["heading", false],
   ["ignore-file-case-insensitive", false],
-  ["include-zero", false],
   ["max-columns", true, "M"],
   ["max-columns-preview", false],
   ["no-unicode", false],
   ["no-pcre2-unicode", false],
-  ["null", false, "0"],
   ["null-data", false],
   ["one-file-system", false],
   ["passthru", false],
@@ -325,7 +349,6 @@ const NOT_YET: [string, boolean, string?][] = [
   ["replace", true, "r"],
   ["stats", false],
   ["text", false, "a"],
-  ["trim", false],
   ["type-add", true],
   ["type-clear", true],
   ["type-list", false],
@@ -348,7 +371,18 @@ function checkPathSeparator(a: GrepArgs, sep: string): void {
         `${sep}\nIn some shells on Windows '/' is automatically expanded. Use '//' instead.`,
     );
   }
-  if (sep !== "/") a.unsupported ??= `--path-separator ${sep}`;
+  a.pathSeparator = sep === "/" ? undefined : sep;
+}
+
+/** rg's escapes in separator arguments (backslash n, t, r, 0, xHH and a
+ * doubled backslash; any other backslash stays). Returns a binary string
+ * (one char per byte), as the core takes separators as bytes. */
+function unescape(text: string): string {
+  const utf8 = String.fromCharCode(...new TextEncoder().encode(text));
+  return utf8.replace(/\\(x[0-9A-Fa-f]{2}|[ntr0\\])/g, (_, e: string) => {
+    if (e[0] === "x") return String.fromCharCode(parseInt(e.slice(1), 16));
+    return ({ n: "\n", t: "\t", r: "\r", "0": "\0", "\\": "\\" } as Record<string, string>)[e];
+  });
 }
 
 /** An explicit encoding runs the real rg (the core searches bytes). */
@@ -436,7 +470,16 @@ OPTIONS:
         --glob-case-insensitive Treat every -g as --iglob
         --multiline-dotall      With -U, let . match line ends
         --no-messages           Do not report unreadable files
-        --path-separator /      Accepted (only /)
+        --path-separator SEP    Print SEP (one byte) in place of / in paths
+        --column                Show the column of the first match
+    -b, --byte-offset           Show the byte offset of each line (match with -o)
+    -0, --null                  Follow each printed path with a NUL
+        --trim                  Leave leading white space off printed lines
+        --include-zero          With -c, also list files with no match
+        --context-separator SEP Print SEP between context groups
+        --no-context-separator  Print nothing between context groups
+        --field-match-separator SEP    Separator after fields of matching lines
+        --field-context-separator SEP  Separator after fields of context lines
     -U, --multiline             Let matches span lines
         --json                  Print results as JSON Lines
         --files                 Print the files that would be searched

@@ -15,7 +15,7 @@ import {
   versionText,
 } from "./args.ts";
 import { CoreCorpus } from "./core.ts";
-import type { GrepRequest, OutputSpec } from "./request.ts";
+import type { GrepRequest, LineStyleSpec, OutputSpec } from "./request.ts";
 import { type SearchRoot, Walker } from "./walk.ts";
 import {
   type CommandIO,
@@ -36,7 +36,9 @@ export function outputSpec(a: GrepArgs): OutputSpec {
   if (count) return { kind: "count", matches: false };
   if (a.filesWithMatches) return { kind: "files_with_matches" };
   if (a.filesWithoutMatch) return { kind: "files_without_match" };
-  return { kind: "standard", line_number: a.lineNumber ?? false, only_matching: a.onlyMatching };
+  // --column implies line numbers (an explicit -N still wins).
+  const lineNumber = a.lineNumber ?? a.column ?? false;
+  return { kind: "standard", line_number: lineNumber, only_matching: a.onlyMatching };
 }
 
 /**
@@ -71,6 +73,38 @@ export function grepRequest(
     iglobs: a.iglobs,
     types: a.types,
     types_not: a.typesNot,
+    ...(hasStyle(a) ? { style: lineStyle(a) } : {}),
+  };
+}
+
+/** Whether any flag changes rg's separators or line fields. */
+function hasStyle(a: GrepArgs): boolean {
+  return Boolean(
+    a.nullPath || a.column || a.byteOffset || a.trim || a.includeZero || a.pathSeparator ||
+      a.contextSeparator !== undefined || a.fieldMatch !== undefined ||
+      a.fieldContext !== undefined,
+  );
+}
+
+/** A binary string (one char per byte) as the byte values the core takes. */
+const bytesOf = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
+
+/** The core's `style` for these flags. */
+export function lineStyle(a: GrepArgs): LineStyleSpec {
+  return {
+    null: a.nullPath ?? false,
+    column: a.column ?? false,
+    byte_offset: a.byteOffset ?? false,
+    trim: a.trim ?? false,
+    include_zero: a.includeZero ?? false,
+    ...(a.pathSeparator ? { path_separator: bytesOf(a.pathSeparator) } : {}),
+    ...(a.fieldMatch !== undefined ? { field_match: bytesOf(a.fieldMatch) } : {}),
+    ...(a.fieldContext !== undefined ? { field_context: bytesOf(a.fieldContext) } : {}),
+    ...(a.contextSeparator === null
+      ? { no_context_separator: true }
+      : a.contextSeparator !== undefined
+      ? { context_separator: bytesOf(a.contextSeparator) }
+      : {}),
   };
 }
 

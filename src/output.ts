@@ -88,7 +88,7 @@ export function finishSearch(
   const errored = loadErrors.length > 0;
   const failed = parts.find((p) => p.error !== undefined);
   if (failed) return reportError(failed.error, io);
-  const out = joinPieces(parts, args.json, maxBytes);
+  const out = joinPieces(parts, args.json, maxBytes, contextSeparator(args));
   if (args.files) {
     if (!args.quiet) io.stdout(out);
     return errored ? 2 : out.length > 0 ? 0 : 1;
@@ -105,11 +105,22 @@ export function finishSearch(
   return errored ? 2 : 1;
 }
 
-const SEPARATOR = new TextEncoder().encode("--\n");
+/** The line between context groups (`--` unless changed), as bytes;
+ * undefined with `--no-context-separator`. */
+function contextSeparator(args: GrepArgs): Uint8Array | undefined {
+  if (args.contextSeparator === null) return undefined;
+  const sep = args.contextSeparator ?? "--";
+  return Uint8Array.from(sep + "\n", (c) => c.charCodeAt(0));
+}
 
 /** Joins parts' pieces root by root (see {@link finishSearch}), stopping
  * once past `maxBytes`. */
-function joinPieces(parts: SearchPart[], json: boolean, maxBytes: number): Uint8Array {
+function joinPieces(
+  parts: SearchPart[],
+  json: boolean,
+  maxBytes: number,
+  separator: Uint8Array | undefined,
+): Uint8Array {
   if (parts.length === 1 && parts[0].pieces.length <= 1 && !parts[0].separated) {
     return parts[0].pieces[0] ?? new Uint8Array();
   }
@@ -122,8 +133,8 @@ function joinPieces(parts: SearchPart[], json: boolean, maxBytes: number): Uint8
       const [body, last] = splitLastLine(piece);
       summary = addSummary(summary, last);
       piece = body;
-    } else if (part.separated && size === 0 && startsWith(piece, SEPARATOR)) {
-      piece = piece.subarray(SEPARATOR.length);
+    } else if (part.separated && size === 0 && separator && startsWith(piece, separator)) {
+      piece = piece.subarray(separator.length);
     }
     chunks.push(piece);
     size += piece.length;
@@ -153,7 +164,10 @@ export function joinJsonText(
   parts: SearchPart[],
   maxBytes = Infinity,
 ): Uint8Array | undefined {
-  const printsAll = !args.json && !args.quiet && (args.files || args.maxCount !== 0);
+  // (A separator other than `--` would need its JSON form: left to the
+  // plain path.)
+  const printsAll = !args.json && !args.quiet && (args.files || args.maxCount !== 0) &&
+    args.contextSeparator === undefined;
   if (!printsAll || parts.some((p) => p.error !== undefined || !p.json)) return undefined;
   if (parts.reduce((n, p) => n + p.pieces.reduce((m, x) => m + x.length, 0), 0) > maxBytes) {
     return undefined;

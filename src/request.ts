@@ -54,4 +54,21 @@ export interface GrepRequest {
   /** The text of each `--ignore-file`, applied to the held files (a
    * workspace loaded without them). */
   ignore_files?: string[];
+  /** rg's separators and line fields; absent: its defaults. */
+  style?: LineStyleSpec;
+}
+
+/** How standard and summary lines look (`--null`, `--column`, `-b`,
+ * `--trim`, `--include-zero`, separators); byte strings as byte arrays. */
+export interface LineStyleSpec {
+  null: boolean;
+  column: boolean;
+  byte_offset: boolean;
+  trim: boolean;
+  include_zero: boolean;
+  path_separator?: number[];
+  field_match?: number[];
+  field_context?: number[];
+  context_separator?: number[];
+  no_context_separator?: boolean;
 }

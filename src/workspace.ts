@@ -434,7 +434,8 @@ export class Workspace {
       below.forEach((e, i) => verdicts[i] && rescued.push(e));
     }
     if (rescued.length === 0) return [];
-    const namesWillDo = args.files && roots.length <= 1 && !rescued.some((e) => e.isDir);
+    const namesWillDo = args.files && roots.length <= 1 && !rescued.some((e) => e.isDir) &&
+      !args.nullPath && !args.pathSeparator;
     return namesWillDo ? rescued.map((e) => e.shown) : true;
   }
 

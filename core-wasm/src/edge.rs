@@ -11,7 +11,7 @@ use crate::corpus::Corpus;
 use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector, Verdict};
 use crate::grep::{self, display_join, GrepRequest, Root};
 use crate::matcher::{CaseMode, PatternOptions};
-use crate::printer::OutputKind;
+use crate::printer::{LineStyle, OutputKind};
 use crate::search::SearchConfig;
 
 /// The WebAssembly memory, so the host can copy file bytes straight in.
@@ -137,8 +137,9 @@ impl CoreCorpus {
         let v: Value = serde_json::from_str(request).map_err(|e| JsError::new(&e.to_string()))?;
         let roots = parse_roots(&v).map_err(|e| JsError::new(&e))?;
         let selector = parse_selector(&v).map_err(|e| JsError::new(&e))?;
+        let style = parse_style(&v).map_err(|e| JsError::new(&e))?;
         self.corpus.prepare();
-        Ok(grep::list_files(&self.corpus, &roots, &selector))
+        Ok(grep::list_files(&self.corpus, &roots, &selector, &style))
     }
 }
 
@@ -351,5 +352,44 @@ fn parse_request(text: &str) -> Result<GrepRequest, String> {
         max_output: count(&v, "max_output")?.map(|n| n as usize),
         roots: parse_roots(&v)?,
         selector: parse_selector(&v)?,
+        style: parse_style(&v)?,
     })
+}
+
+/// The optional `style` object: rg's separators and line fields.
+fn parse_style(v: &Value) -> Result<LineStyle, String> {
+    let mut style = LineStyle::default();
+    let Some(s) = v.get("style") else { return Ok(style) };
+    let bytes = |key: &str| -> Result<Option<Vec<u8>>, String> {
+        match s.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|b| {
+                    b.as_u64().filter(|&b| b < 256).map(|b| b as u8).ok_or(format!("{key} must hold bytes"))
+                })
+                .collect::<Result<Vec<u8>, String>>()
+                .map(Some),
+            Some(_) => Err(format!("{key} must be an array of bytes")),
+        }
+    };
+    if let Some(b) = bytes("field_match")? {
+        style.field_match = b;
+    }
+    if let Some(b) = bytes("field_context")? {
+        style.field_context = b;
+    }
+    if let Some(b) = bytes("context_separator")? {
+        style.context_separator = Some(b);
+    }
+    if flag(s, "no_context_separator") {
+        style.context_separator = None;
+    }
+    style.null = flag(s, "null");
+    style.column = flag(s, "column");
+    style.byte_offset = flag(s, "byte_offset");
+    style.trim = flag(s, "trim");
+    style.include_zero = flag(s, "include_zero");
+    style.path_separator = bytes("path_separator")?.and_then(|b| b.first().copied());
+    Ok(style)
 }
