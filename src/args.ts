@@ -102,6 +102,10 @@ export interface GrepArgs {
   fieldContext?: string;
   /** `--path-separator` other than `/`. */
   pathSeparator?: string;
+  /** `--heading`: paths above their files' lines. */
+  heading?: boolean;
+  /** `--vimgrep`: a line per match, with path, line and column. */
+  vimgrep?: boolean;
 }
 
 /** What `-V` (one line) or `--version` prints: rg's first line, so that
@@ -269,7 +273,9 @@ const FLAGS: FlagSpec[] = [
   // never colored, and has no headings.
   { long: "sort", value: (a, v) => checkSort(a, v) },
   { long: "color", value: () => {} },
-  { long: "no-heading", on: () => {} },
+  { long: "no-heading", on: (a) => (a.heading = false) },
+  { long: "heading", on: (a) => (a.heading = true) },
+  { long: "vimgrep", on: (a) => (a.vimgrep = true) },
   { long: "sort-files", on: () => {} },
   { long: "no-sort-files", on: () => {} },
   { long: "no-config", on: () => {} },
@@ -335,7 +341,6 @@ const NOT_YET: [string, boolean, string?][] = [
   ["trace", false],
   ["dfa-size-limit", true],
   ["follow", false, "L"],
-  ["heading", false],
   ["ignore-file-case-insensitive", false],
   ["max-columns", true, "M"],
   ["max-columns-preview", false],
@@ -352,7 +357,6 @@ const NOT_YET: [string, boolean, string?][] = [
   ["type-add", true],
   ["type-clear", true],
   ["type-list", false],
-  ["vimgrep", false],
 ];
 for (const [long, takesValue, short] of NOT_YET) {
   const flag = short ? `-${short}/--${long}` : `--${long}`;
@@ -480,6 +484,8 @@ OPTIONS:
         --no-context-separator  Print nothing between context groups
         --field-match-separator SEP    Separator after fields of matching lines
         --field-context-separator SEP  Separator after fields of context lines
+        --vimgrep               One line per match: path:line:column:text
+        --heading               Print each path once, above its lines
     -U, --multiline             Let matches span lines
         --json                  Print results as JSON Lines
         --files                 Print the files that would be searched
@@ -590,9 +596,10 @@ export function parseArgs(argv: string[]): GrepArgs {
     }
   }
   if (a.fallback) return a; // rg itself parses the rest
+  if (a.vimgrep && a.multiline) a.unsupported ??= "--vimgrep with -U/--multiline";
   if (a.unsupported) {
     throw new UsageError(
-      `error: ${a.unsupported} is an rg flag that curserve does not support yet`,
+      `error: ${a.unsupported}: ripgrep has this, but curserve does not support it yet`,
     );
   }
   if (a.help || a.version) return a;

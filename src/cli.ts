@@ -37,7 +37,7 @@ export function outputSpec(a: GrepArgs): OutputSpec {
   if (a.filesWithMatches) return { kind: "files_with_matches" };
   if (a.filesWithoutMatch) return { kind: "files_without_match" };
   // --column implies line numbers (an explicit -N still wins).
-  const lineNumber = a.lineNumber ?? a.column ?? false;
+  const lineNumber = a.lineNumber ?? (a.column || a.vimgrep) ?? false;
   return { kind: "standard", line_number: lineNumber, only_matching: a.onlyMatching };
 }
 
@@ -66,7 +66,8 @@ export function grepRequest(
     after,
     max_count: a.maxCount ?? null,
     output: outputSpec(a),
-    with_filename: a.withFilename ?? !singleFile,
+    // --vimgrep names the file even when it is the only one.
+    with_filename: a.withFilename ?? (a.vimgrep || !singleFile),
     roots: roots.map((r) => ({ path: r.path, display: r.display, is_file: r.isFile })),
     cwd,
     globs: a.globs,
@@ -77,10 +78,24 @@ export function grepRequest(
   };
 }
 
+/**
+ * What a file's output opens with when output came before it: a blank
+ * line with `--heading` (and file names), else the context separator in
+ * context mode (`--` unless changed). A shard's part, searched as if
+ * output came before, may start with it; the join drops it where nothing
+ * did (see {@link SearchPart.opener}).
+ */
+function opener(a: GrepArgs, withFilename: boolean): Uint8Array | undefined {
+  if (a.heading && !a.vimgrep && withFilename) return new Uint8Array([10]);
+  if (a.contextSeparator === null) return undefined;
+  return Uint8Array.from((a.contextSeparator ?? "--") + "\n", (c) => c.charCodeAt(0));
+}
+
 /** Whether any flag changes rg's separators or line fields. */
 function hasStyle(a: GrepArgs): boolean {
   return Boolean(
     a.nullPath || a.column || a.byteOffset || a.trim || a.includeZero || a.pathSeparator ||
+      a.heading || a.vimgrep ||
       a.contextSeparator !== undefined || a.fieldMatch !== undefined ||
       a.fieldContext !== undefined,
   );
@@ -93,7 +108,10 @@ const bytesOf = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
 export function lineStyle(a: GrepArgs): LineStyleSpec {
   return {
     null: a.nullPath ?? false,
-    column: a.column ?? false,
+    column: (a.column || a.vimgrep) ?? false,
+    // --vimgrep wins over --heading, whichever comes first.
+    heading: (a.heading && !a.vimgrep) ?? false,
+    per_match: a.vimgrep ?? false,
     byte_offset: a.byteOffset ?? false,
     trim: a.trim ?? false,
     include_zero: a.includeZero ?? false,
@@ -242,6 +260,7 @@ export function searchPart(
         continue;
       }
       if (args.maxCount === 0) continue;
+      part.opener = opener(args, request.with_filename);
       const result = corpus.grep(JSON.stringify({ ...request, printed_before: shard }));
       part.pieces.push(result.takeOutput());
       printed += part.pieces.at(-1)!.length;

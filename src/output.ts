@@ -55,6 +55,10 @@ export interface SearchPart {
   /** Searched as if output came before it (`--` opens its first file in
    * context mode, for the merge to keep or drop). */
   separated: boolean;
+  /** What the part's first file opens with when searched as if output
+   * came before (`separated`), for the join to drop: the context
+   * separator, or a blank line with `--heading`. */
+  opener?: Uint8Array;
   /** A core error (bad pattern, glob or type), as rg prints it. */
   error?: string;
   /** Nothing searched: the command reaches files the workspace skipped
@@ -133,8 +137,9 @@ function joinPieces(
       const [body, last] = splitLastLine(piece);
       summary = addSummary(summary, last);
       piece = body;
-    } else if (part.separated && size === 0 && separator && startsWith(piece, separator)) {
-      piece = piece.subarray(separator.length);
+    } else if (part.separated && size === 0) {
+      const open = part.opener ?? separator;
+      if (open && startsWith(piece, open)) piece = piece.subarray(open.length);
     }
     chunks.push(piece);
     size += piece.length;
@@ -167,7 +172,7 @@ export function joinJsonText(
   // (A separator other than `--` would need its JSON form: left to the
   // plain path.)
   const printsAll = !args.json && !args.quiet && (args.files || args.maxCount !== 0) &&
-    args.contextSeparator === undefined;
+    args.contextSeparator === undefined && !args.heading;
   if (!printsAll || parts.some((p) => p.error !== undefined || !p.json)) return undefined;
   if (parts.reduce((n, p) => n + p.pieces.reduce((m, x) => m + x.length, 0), 0) > maxBytes) {
     return undefined;

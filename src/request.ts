@@ -66,6 +66,8 @@ export interface LineStyleSpec {
   byte_offset: boolean;
   trim: boolean;
   include_zero: boolean;
+  heading: boolean;
+  per_match: boolean;
   path_separator?: number[];
   field_match?: number[];
   field_context?: number[];

@@ -183,12 +183,12 @@ Deno.test({
     const root = await fixtureRoot();
     const out = await exec(
       Deno.execPath(),
-      ["run", "--quiet", ...PERMS, GREP_TS, "--vimgrep", "needle", "repo/src"],
+      ["run", "--quiet", ...PERMS, GREP_TS, "--passthru", "needle", "repo/src"],
       root,
     );
     strictEqual(out.code, 2);
     ok(
-      out.stderr.includes("--vimgrep is an rg flag that curserve does not support yet"),
+      out.stderr.includes("--passthru: ripgrep has this, but curserve does not support it yet"),
       out.stderr,
     );
     const unknown = await exec(

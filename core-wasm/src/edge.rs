@@ -390,6 +390,8 @@ fn parse_style(v: &Value) -> Result<LineStyle, String> {
     style.byte_offset = flag(s, "byte_offset");
     style.trim = flag(s, "trim");
     style.include_zero = flag(s, "include_zero");
+    style.heading = flag(s, "heading");
+    style.per_match = flag(s, "per_match");
     style.path_separator = bytes("path_separator")?.and_then(|b| b.first().copied());
     Ok(style)
 }

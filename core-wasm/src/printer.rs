@@ -98,6 +98,11 @@ pub struct LineStyle {
     pub include_zero: bool,
     /// `--path-separator`: printed in place of `/` (not in JSON).
     pub path_separator: Option<u8>,
+    /// `--heading`: a file's path once, above its lines, files apart by a
+    /// blank line (with file names only).
+    pub heading: bool,
+    /// `--vimgrep`: a matching line once per match, each with its column.
+    pub per_match: bool,
 }
 
 impl Default for LineStyle {
@@ -112,6 +117,8 @@ impl Default for LineStyle {
             trim: false,
             include_zero: false,
             path_separator: None,
+            heading: false,
+            per_match: false,
         }
     }
 }
@@ -315,7 +322,7 @@ impl<'a> FilePrinter<'a> {
     }
 
     fn write_path_prefix(&mut self, field: Field) {
-        if self.cfg.with_filename {
+        if self.cfg.with_filename && !self.cfg.style.heading {
             self.ensure_path();
             self.out.extend_from_slice(&self.path);
             let sep = self.field(field);
@@ -358,8 +365,29 @@ impl<'a> FilePrinter<'a> {
 
     /// The `--` between files, before a file's first line.
     fn file_separator(&mut self) {
-        if self.cfg.context_separator && self.printed_before && self.out.len() == self.file_start_len {
+        if self.out.len() != self.file_start_len {
+            return;
+        }
+        if self.cfg.style.heading && self.cfg.with_filename {
+            // rg puts a blank line between files here, never `--`.
+            if self.printed_before {
+                self.out.push(b'\n');
+            }
+            self.ensure_path();
+            self.out.extend_from_slice(&self.path);
+            self.end_path(b"\n");
+        } else if self.cfg.context_separator && self.printed_before {
             self.context_break();
+        }
+    }
+
+    /// `--vimgrep`: the line (a single one) once for each match in it.
+    fn per_match_lines(&mut self, file: &[u8], start: usize, end: usize, n: u64, numbered: bool) {
+        let mut found = Vec::new();
+        block_matches(self.matcher, self.scratch, file, start, end, |s, _| found.push(s));
+        for s in found {
+            self.write_line_prefix(Field::Match, numbered.then_some(n), Some(s - start + 1), s);
+            self.write_line(&file[start..end]);
         }
     }
 
@@ -481,6 +509,8 @@ impl Sink for FilePrinter<'_> {
                 self.file_separator();
                 if only_matching && !self.cfg.invert {
                     self.only_matching(file, start, end, line_number, numbered);
+                } else if self.cfg.style.per_match && !self.cfg.invert {
+                    self.per_match_lines(file, start, end, line_number, numbered);
                 } else {
                     self.standard_lines(file, start, end, line_number, Field::Match, numbered);
                 }
