@@ -106,6 +106,8 @@ export interface GrepArgs {
   heading?: boolean;
   /** `--vimgrep`: a line per match, with path, line and column. */
   vimgrep?: boolean;
+  /** `-M/--max-columns` (0: no limit). */
+  maxColumns?: number;
 }
 
 /** What `-V` (one line) or `--version` prints: rg's first line, so that
@@ -276,6 +278,7 @@ const FLAGS: FlagSpec[] = [
   { long: "no-heading", on: (a) => (a.heading = false) },
   { long: "heading", on: (a) => (a.heading = true) },
   { long: "vimgrep", on: (a) => (a.vimgrep = true) },
+  { long: "max-columns", short: "M", value: (a, v) => (a.maxColumns = number("max-columns", v)) },
   { long: "sort-files", on: () => {} },
   { long: "no-sort-files", on: () => {} },
   { long: "no-config", on: () => {} },
@@ -342,7 +345,6 @@ const NOT_YET: [string, boolean, string?][] = [
   ["dfa-size-limit", true],
   ["follow", false, "L"],
   ["ignore-file-case-insensitive", false],
-  ["max-columns", true, "M"],
   ["max-columns-preview", false],
   ["no-unicode", false],
   ["no-pcre2-unicode", false],
@@ -486,6 +488,7 @@ OPTIONS:
         --field-context-separator SEP  Separator after fields of context lines
         --vimgrep               One line per match: path:line:column:text
         --heading               Print each path once, above its lines
+    -M, --max-columns NUM       Leave out lines longer than NUM bytes
     -U, --multiline             Let matches span lines
         --json                  Print results as JSON Lines
         --files                 Print the files that would be searched

@@ -68,6 +68,7 @@ export interface LineStyleSpec {
   include_zero: boolean;
   heading: boolean;
   per_match: boolean;
+  max_columns?: number;
   path_separator?: number[];
   field_match?: number[];
   field_context?: number[];

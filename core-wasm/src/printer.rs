@@ -103,6 +103,9 @@ pub struct LineStyle {
     pub heading: bool,
     /// `--vimgrep`: a matching line once per match, each with its column.
     pub per_match: bool,
+    /// `-M/--max-columns`: longer lines (terminator included) print as a
+    /// note that they were left out.
+    pub max_columns: Option<usize>,
 }
 
 impl Default for LineStyle {
@@ -119,6 +122,7 @@ impl Default for LineStyle {
             path_separator: None,
             heading: false,
             per_match: false,
+            max_columns: None,
         }
     }
 }
@@ -385,10 +389,19 @@ impl<'a> FilePrinter<'a> {
     fn per_match_lines(&mut self, file: &[u8], start: usize, end: usize, n: u64, numbered: bool) {
         let mut found = Vec::new();
         block_matches(self.matcher, self.scratch, file, start, end, |s, _| found.push(s));
+        let count = found.len();
         for s in found {
             self.write_line_prefix(Field::Match, numbered.then_some(n), Some(s - start + 1), s);
-            self.write_line(&file[start..end]);
+            if self.too_wide(end - start) {
+                self.write_line(format!("[Omitted long line with {count} matches]").as_bytes());
+            } else {
+                self.write_line(&file[start..end]);
+            }
         }
+    }
+
+    fn too_wide(&self, len: usize) -> bool {
+        self.cfg.style.max_columns.is_some_and(|max| len > max)
     }
 
     /// The column rg prints for a reported block: its first match's, from
@@ -419,6 +432,22 @@ impl<'a> FilePrinter<'a> {
         while pos < end {
             let e = memchr::memchr(b'\n', &file[pos..end]).map_or(end, |i| pos + i + 1);
             self.write_line_prefix(field, numbered.then_some(n), column, pos);
+            if self.too_wide(e - pos) {
+                // rg counts matches only when it looked for each (--column).
+                let note = match field {
+                    Field::Context => "[Omitted long context line]".to_string(),
+                    Field::Match if column.is_some() => {
+                        let mut count = 0;
+                        block_matches(self.matcher, self.scratch, file, start, end, |_, _| count += 1);
+                        format!("[Omitted long line with {count} matches]")
+                    }
+                    Field::Match => "[Omitted long matching line]".to_string(),
+                };
+                self.write_line(note.as_bytes());
+                pos = e;
+                n += 1;
+                continue;
+            }
             self.write_line(&file[pos..e]);
             pos = e;
             n += 1;
@@ -450,6 +479,11 @@ impl<'a> FilePrinter<'a> {
                 let at = part.as_ptr() as usize - file.as_ptr() as usize;
                 let line_start = file[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
                 self.write_line_prefix(Field::Match, numbered.then_some(line), Some(at - line_start + 1), at);
+                if self.too_wide(part.len()) {
+                    self.out.extend_from_slice(b"[Omitted long matching line]\n");
+                    line += 1;
+                    continue;
+                }
                 self.out.extend_from_slice(part);
                 self.out.push(b'\n');
                 line += 1;
