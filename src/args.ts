@@ -108,6 +108,12 @@ export interface GrepArgs {
   vimgrep?: boolean;
   /** `-M/--max-columns` (0: no limit). */
   maxColumns?: number;
+  /** `--type-add` definitions, in order. */
+  typeAdd: string[];
+  /** `--type-clear` names, in order. */
+  typeClear: string[];
+  /** `--type-list`: print the type table and stop. */
+  typeList?: boolean;
 }
 
 /** What `-V` (one line) or `--version` prints: rg's first line, so that
@@ -278,6 +284,9 @@ const FLAGS: FlagSpec[] = [
   { long: "no-heading", on: (a) => (a.heading = false) },
   { long: "heading", on: (a) => (a.heading = true) },
   { long: "vimgrep", on: (a) => (a.vimgrep = true) },
+  { long: "type-add", value: (a, v) => a.typeAdd.push(v) },
+  { long: "type-clear", value: (a, v) => a.typeClear.push(v) },
+  { long: "type-list", on: (a) => (a.typeList = true) },
   { long: "max-columns", short: "M", value: (a, v) => (a.maxColumns = number("max-columns", v)) },
   { long: "sort-files", on: () => {} },
   { long: "no-sort-files", on: () => {} },
@@ -356,9 +365,6 @@ const NOT_YET: [string, boolean, string?][] = [
   ["replace", true, "r"],
   ["stats", false],
   ["text", false, "a"],
-  ["type-add", true],
-  ["type-clear", true],
-  ["type-list", false],
 ];
 for (const [long, takesValue, short] of NOT_YET) {
   const flag = short ? `-${short}/--${long}` : `--${long}`;
@@ -460,6 +466,9 @@ OPTIONS:
         --iglob GLOB            Like --glob, case-insensitive
     -t, --type TYPE             Only search files of TYPE (e.g. rust, py, js)
     -T, --type-not TYPE         Do not search files of TYPE
+        --type-add TYPE:GLOB    Add a glob to a type (or TYPE:include:A,B)
+        --type-clear TYPE       Empty a type before --type-add
+        --type-list             Print every type and its globs
         --hidden                Search hidden files and directories
         --no-ignore             Do not respect .gitignore, .ignore, .rgignore
         --no-ignore-vcs         Do not respect .gitignore and .git/info/exclude
@@ -532,6 +541,8 @@ function emptyArgs(): GrepArgs {
     noIgnoreFiles: false,
     noMessages: false,
     patternFiles: [],
+    typeAdd: [],
+    typeClear: [],
     noRequireGit: false,
     multilineDotall: false,
     multiline: false,
@@ -605,7 +616,7 @@ export function parseArgs(argv: string[]): GrepArgs {
       `error: ${a.unsupported}: ripgrep has this, but curserve does not support it yet`,
     );
   }
-  if (a.help || a.version) return a;
+  if (a.help || a.version || a.typeList) return a;
   if (a.patterns.length === 0 && a.patternFiles.length === 0 && !a.files) {
     if (positional.length === 0) {
       throw new UsageError(

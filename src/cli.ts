@@ -14,7 +14,7 @@ import {
   UsageError,
   versionText,
 } from "./args.ts";
-import { CoreCorpus } from "./core.ts";
+import { CoreCorpus, typeList } from "./core.ts";
 import type { GrepRequest, LineStyleSpec, OutputSpec } from "./request.ts";
 import { type SearchRoot, Walker } from "./walk.ts";
 import {
@@ -74,6 +74,9 @@ export function grepRequest(
     iglobs: a.iglobs,
     types: a.types,
     types_not: a.typesNot,
+    ...(a.typeAdd.length || a.typeClear.length
+      ? { type_add: a.typeAdd, type_clear: a.typeClear }
+      : {}),
     ...(hasStyle(a) ? { style: lineStyle(a) } : {}),
   };
 }
@@ -176,6 +179,15 @@ export function runGrep(argv: string[], io: CommandIO): number {
     io.stdout(new TextEncoder().encode(versionText(args.shortVersion)));
     return 0;
   }
+  if (args.typeList) {
+    try {
+      const request = JSON.stringify({ type_add: args.typeAdd, type_clear: args.typeClear });
+      io.stdout(new TextEncoder().encode(typeList(request)));
+      return 0;
+    } catch (err) {
+      return reportError(err, io);
+    }
+  }
   if (args.daemon !== undefined) {
     io.stderr("error: --daemon is handled by grep.ts; runGrep searches in-process\n");
     return 2;
@@ -207,6 +219,8 @@ export function runGrep(argv: string[], io: CommandIO): number {
       iglobs: args.iglobs,
       types: args.types,
       typesNot: args.typesNot,
+      typeAdd: args.typeAdd,
+      typeClear: args.typeClear,
       // A listing needs no contents: rg does not open the files either.
       namesOnly: args.files,
     });

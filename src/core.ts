@@ -11,10 +11,11 @@ import {
   CoreWalkRules,
   globsRescue,
   jsonString,
+  typeList,
   wasmMemory,
 } from "../core-wasm/lib/curserve_core.js";
 
-export { CoreCorpus, CoreGrepResult, CoreWalkRules, globsRescue, jsonString };
+export { CoreCorpus, CoreGrepResult, CoreWalkRules, globsRescue, jsonString, typeList };
 
 const memory = wasmMemory() as WebAssembly.Memory;
 

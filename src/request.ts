@@ -54,6 +54,9 @@ export interface GrepRequest {
   /** The text of each `--ignore-file`, applied to the held files (a
    * workspace loaded without them). */
   ignore_files?: string[];
+  /** `--type-add` definitions and `--type-clear` names. */
+  type_add?: string[];
+  type_clear?: string[];
   /** rg's separators and line fields; absent: its defaults. */
   style?: LineStyleSpec;
 }

@@ -44,6 +44,9 @@ export interface WalkOptions {
   types: string[];
   /** `-T` file types to exclude. */
   typesNot: string[];
+  /** `--type-add` definitions and `--type-clear` names. */
+  typeAdd?: string[];
+  typeClear?: string[];
   /** Read only the files in this share of the tree (a workspace shard). */
   range?: PathRange;
   /** Instead of reading files, hand each path to this (planning shards). */
@@ -236,6 +239,8 @@ export class Walker {
       types: opts.types,
       types_not: opts.typesNot,
       ignore_files: opts.ignoreFileTexts ?? [],
+      type_add: opts.typeAdd ?? [],
+      type_clear: opts.typeClear ?? [],
     }));
   }
 

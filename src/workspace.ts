@@ -301,7 +301,7 @@ export class Workspace {
   ): SearchPart {
     const fromDisk = { pieces: [], matched: false, searched: 0, separated: shard, fromDisk: true };
     // Not a search of files: the command itself answers (or the real rg).
-    if (args.fallback || args.version || args.help) return fromDisk;
+    if (args.fallback || args.version || args.help || args.typeList) return fromDisk;
     if (args.patternFiles.length) {
       args = { ...args, patterns: [...args.patterns] };
       if (loadPatternFiles(args, cwd)) return fromDisk; // the CLI names it
@@ -405,6 +405,8 @@ export class Workspace {
       iglobs: args.iglobs,
       types: args.types,
       types_not: args.typesNot,
+      type_add: args.typeAdd,
+      type_clear: args.typeClear,
     });
     const rescued: { shown: string; isDir: boolean }[] = [];
     for (const root of roots) {

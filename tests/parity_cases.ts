@@ -635,6 +635,17 @@ export const PARITY_CASES: ParityCase[] = [
   c("-M", "5", "-c", "foo", "repo/text"),
   c("-M", "40", "needle", "repo/text/long_line.txt"),
   c("-M", "x", "foo", W),
+  // --type-add, --type-clear, --type-list
+  c("--type-add", "mine:*.ts", "-t", "mine", "-l", "needle", "proj"),
+  c("--type-add", "web:include:ts,js", "-t", "web", "needle", "proj"),
+  c("--type-add", "rust:*.txt", "-t", "rust", "-l", "foo", "repo"),
+  c("--type-clear", "rust", "--type-add", "rust:*.txt", "-t", "rust", "-l", "foo", "repo"),
+  c("--type-clear", "rust", "-t", "rust", "foo"),
+  c("--type-add", "bad", "foo", "repo/src"),
+  c("--type-add", "mine:*.ts", "-T", "mine", "--files", "proj"),
+  c("--type-add", "mine:*.md", "--type-add", "mine:*.key", "-t", "mine", "--files", "proj"),
+  c("--type-list"),
+  c("--type-add", "zz:*.zz", "--type-clear", "ts", "--type-list"),
   // a UTF-8 byte-order mark is skipped for matching
   c("^needle", "proj/bom"),
   c("-n", "^needle", "proj/bom/bom.txt"),

@@ -8,7 +8,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::corpus::Corpus;
-use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector, Verdict};
+use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector, TypeEdits, Verdict};
 use crate::grep::{self, display_join, GrepRequest, Root};
 use crate::matcher::{CaseMode, PatternOptions};
 use crate::printer::{LineStyle, OutputKind};
@@ -288,7 +288,20 @@ fn parse_selector(v: &Value) -> Result<Rc<Selector>, String> {
         &strings(v, "types")?,
         &strings(v, "types_not")?,
         &strings(v, "ignore_files")?,
+        &type_edits(v)?,
     )
+}
+
+fn type_edits(v: &Value) -> Result<TypeEdits, String> {
+    Ok(TypeEdits { add: strings(v, "type_add")?, clear: strings(v, "type_clear")? })
+}
+
+/// rg `--type-list` for a request's `type_add` and `type_clear`.
+#[wasm_bindgen(js_name = typeList)]
+pub fn type_list(request: &str) -> Result<String, JsError> {
+    let v: Value = serde_json::from_str(request).map_err(|e| JsError::new(&e.to_string()))?;
+    let edits = type_edits(&v).map_err(|e| JsError::new(&e))?;
+    crate::filter::type_list(&edits).map_err(|e| JsError::new(&e))
 }
 
 fn parse_roots(v: &Value) -> Result<Vec<Root>, String> {

@@ -37,8 +37,49 @@ fn selector_key(
     types: &[String],
     types_not: &[String],
     ignore_files: &[String],
+    edits: &TypeEdits,
 ) -> String {
-    format!("{cwd:?} {globs:?} {iglobs:?} {types:?} {types_not:?} {ignore_files:?}")
+    format!("{cwd:?} {globs:?} {iglobs:?} {types:?} {types_not:?} {ignore_files:?} {edits:?}")
+}
+
+/// `--type-clear` and `--type-add` changes to rg's type table (clears
+/// first, then additions, as rg applies them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TypeEdits {
+    pub add: Vec<String>,
+    pub clear: Vec<String>,
+}
+
+impl TypeEdits {
+    fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.clear.is_empty()
+    }
+}
+
+/// rg's type table with `edits` applied.
+fn type_table(edits: &TypeEdits) -> Result<TypesBuilder, String> {
+    let mut tb = TypesBuilder::new();
+    for (name, globs) in DEFAULT_TYPES {
+        for glob in *globs {
+            tb.add(name, glob).map_err(|e| e.to_string())?;
+        }
+    }
+    for name in &edits.clear {
+        tb.clear(name);
+    }
+    for def in &edits.add {
+        tb.add_def(def).map_err(|e| e.to_string())?;
+    }
+    Ok(tb)
+}
+
+/// `--type-list`: each type with its globs, one per line, by name.
+pub fn type_list(edits: &TypeEdits) -> Result<String, String> {
+    let mut out = String::new();
+    for def in type_table(edits)?.definitions() {
+        out.push_str(&format!("{}: {}\n", def.name(), def.globs().join(", ")));
+    }
+    Ok(out)
 }
 
 /// An `--ignore-file`'s rules as rg builds them: rooted at the empty path,
@@ -61,10 +102,11 @@ impl Selector {
         types: &[String],
         types_not: &[String],
     ) -> Result<Selector, String> {
-        Selector::with_ignore_files(cwd, globs, iglobs, types, types_not, &[])
+        Selector::with_ignore_files(cwd, globs, iglobs, types, types_not, &[], &TypeEdits::default())
     }
 
-    /// [`Selector::new`] with the text of each `--ignore-file`.
+    /// [`Selector::new`] with the text of each `--ignore-file` and changes to
+    /// the type table.
     pub fn with_ignore_files(
         cwd: &str,
         globs: &[String],
@@ -72,8 +114,9 @@ impl Selector {
         types: &[String],
         types_not: &[String],
         ignore_files: &[String],
+        edits: &TypeEdits,
     ) -> Result<Selector, String> {
-        let key = selector_key(cwd, globs, iglobs, types, types_not, ignore_files);
+        let key = selector_key(cwd, globs, iglobs, types, types_not, ignore_files, edits);
         let explicit = ignore_files.iter().rev().map(|t| explicit_ignore(t)).collect();
         let overrides = if globs.is_empty() && iglobs.is_empty() {
             Override::empty()
@@ -88,16 +131,12 @@ impl Selector {
             }
             b.build().map_err(|e| e.to_string())?
         };
-        // rg's type table takes ~0.5 ms to load in WebAssembly: only when asked.
-        let types = if types.is_empty() && types_not.is_empty() {
+        // rg's type table takes ~0.5 ms to load in WebAssembly: only when
+        // asked (a bad --type-add is an error even so).
+        let types = if types.is_empty() && types_not.is_empty() && edits.is_empty() {
             Types::empty()
         } else {
-            let mut tb = TypesBuilder::new();
-            for (name, globs) in DEFAULT_TYPES {
-                for glob in *globs {
-                    tb.add(name, glob).map_err(|e| e.to_string())?;
-                }
-            }
+            let mut tb = type_table(edits)?;
             for t in types {
                 tb.select(t);
             }
@@ -120,7 +159,7 @@ impl Selector {
         types: &[String],
         types_not: &[String],
     ) -> Result<Rc<Selector>, String> {
-        Selector::cached_with_ignore_files(cwd, globs, iglobs, types, types_not, &[])
+        Selector::cached_with_ignore_files(cwd, globs, iglobs, types, types_not, &[], &TypeEdits::default())
     }
 
     /// [`Selector::cached`] with the text of each `--ignore-file`.
@@ -131,17 +170,19 @@ impl Selector {
         types: &[String],
         types_not: &[String],
         ignore_files: &[String],
+        edits: &TypeEdits,
     ) -> Result<Rc<Selector>, String> {
         /// Distinct filter sets kept; past it, the cache starts over.
         const KEPT: usize = 64;
         thread_local! {
             static BUILT: RefCell<HashMap<String, Rc<Selector>>> = RefCell::new(HashMap::new());
         }
-        let key = selector_key(cwd, globs, iglobs, types, types_not, ignore_files);
+        let key = selector_key(cwd, globs, iglobs, types, types_not, ignore_files, edits);
         if let Some(hit) = BUILT.with(|b| b.borrow().get(&key).cloned()) {
             return Ok(hit);
         }
-        let built = Rc::new(Selector::with_ignore_files(cwd, globs, iglobs, types, types_not, ignore_files)?);
+        let built =
+            Rc::new(Selector::with_ignore_files(cwd, globs, iglobs, types, types_not, ignore_files, edits)?);
         BUILT.with(|b| {
             let mut b = b.borrow_mut();
             if b.len() >= KEPT {
@@ -424,7 +465,8 @@ mod tests {
     #[test]
     fn ignore_files_rank_below_directory_rules_and_anchor_at_printed_paths() {
         let files = ["src/b.log\n".to_string(), "*.md\n!keep.md\n".to_string()];
-        let sel = Selector::with_ignore_files("/w", &[], &[], &[], &[], &files).unwrap();
+        let sel =
+            Selector::with_ignore_files("/w", &[], &[], &[], &[], &files, &TypeEdits::default()).unwrap();
         assert!(!sel.selects_name("src/b.log") && !sel.selects_name("./src/b.log"));
         assert!(sel.selects_name("/w/src/b.log") && sel.selects_name("x/src/b.log"));
         assert!(!sel.selects_name("a.md") && sel.selects_name("keep.md"));
@@ -433,6 +475,19 @@ mod tests {
         assert!(t.skips(0, "/w/a.md", "a.md", "a.md", false));
         // The directory's own whitelist outranks the ignore file.
         assert!(!t.skips(0, "/w/x.md", "x.md", "x.md", false));
+    }
+
+    #[test]
+    fn type_edits_clear_then_add() {
+        let edits =
+            TypeEdits { add: vec!["web:include:js,py".into(), "foo:*.foo".into()], clear: vec!["ts".into()] };
+        let sel = Selector::with_ignore_files("/w", &[], &[], &["web".into()], &[], &[], &edits).unwrap();
+        // `web` holds what it includes; `ts` is gone.
+        assert!(sel.selects_name("a.js") && !sel.selects_name("a.ts"));
+        let list = type_list(&edits).unwrap();
+        assert!(list.contains("\nfoo: *.foo\n") && !list.contains("\nts: "));
+        let bad = TypeEdits { add: vec!["bad".into()], clear: vec![] };
+        assert!(Selector::with_ignore_files("/w", &[], &[], &[], &[], &[], &bad).is_err());
     }
 
     #[test]
