@@ -114,6 +114,8 @@ export interface GrepArgs {
   typeClear: string[];
   /** `--type-list`: print the type table and stop. */
   typeList?: boolean;
+  /** `-a/--text`: search binary files as text. */
+  text?: boolean;
 }
 
 /** What `-V` (one line) or `--version` prints: rg's first line, so that
@@ -284,6 +286,8 @@ const FLAGS: FlagSpec[] = [
   { long: "no-heading", on: (a) => (a.heading = false) },
   { long: "heading", on: (a) => (a.heading = true) },
   { long: "vimgrep", on: (a) => (a.vimgrep = true) },
+  { long: "text", short: "a", on: (a) => (a.text = true) },
+  { long: "no-text", on: (a) => (a.text = false) },
   { long: "type-add", value: (a, v) => a.typeAdd.push(v) },
   { long: "type-clear", value: (a, v) => a.typeClear.push(v) },
   { long: "type-list", on: (a) => (a.typeList = true) },
@@ -345,8 +349,10 @@ const FLAGS: FlagSpec[] = [
 /** rg flags curserve parses but does not implement yet, with whether each
  * takes a value: named plainly in the error, unlike flags rg lacks. */
 const NOT_YET: [string, boolean, string?][] = [
-  ["auto-hybrid-regex", false],
+  // (rg reads walked files in buffers, turning NULs into line ends: the
+  // core searches whole files)
   ["binary", false],
+  ["auto-hybrid-regex", false],
   ["colors", true],
   ["crlf", false],
   ["debug", false],
@@ -364,7 +370,6 @@ const NOT_YET: [string, boolean, string?][] = [
   ["regex-size-limit", true],
   ["replace", true, "r"],
   ["stats", false],
-  ["text", false, "a"],
 ];
 for (const [long, takesValue, short] of NOT_YET) {
   const flag = short ? `-${short}/--${long}` : `--${long}`;
@@ -498,6 +503,7 @@ OPTIONS:
         --vimgrep               One line per match: path:line:column:text
         --heading               Print each path once, above its lines
     -M, --max-columns NUM       Leave out lines longer than NUM bytes
+    -a, --text                  Search binary files as text
     -U, --multiline             Let matches span lines
         --json                  Print results as JSON Lines
         --files                 Print the files that would be searched

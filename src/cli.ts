@@ -98,7 +98,7 @@ function opener(a: GrepArgs, withFilename: boolean): Uint8Array | undefined {
 function hasStyle(a: GrepArgs): boolean {
   return Boolean(
     a.nullPath || a.column || a.byteOffset || a.trim || a.includeZero || a.pathSeparator ||
-      a.heading || a.vimgrep || a.maxColumns ||
+      a.heading || a.vimgrep || a.maxColumns || a.text ||
       a.contextSeparator !== undefined || a.fieldMatch !== undefined ||
       a.fieldContext !== undefined,
   );
@@ -116,6 +116,7 @@ export function lineStyle(a: GrepArgs): LineStyleSpec {
     heading: (a.heading && !a.vimgrep) ?? false,
     per_match: a.vimgrep ?? false,
     ...(a.maxColumns ? { max_columns: a.maxColumns } : {}),
+    text: a.text ?? false,
     byte_offset: a.byteOffset ?? false,
     trim: a.trim ?? false,
     include_zero: a.includeZero ?? false,

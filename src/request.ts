@@ -72,6 +72,7 @@ export interface LineStyleSpec {
   heading: boolean;
   per_match: boolean;
   max_columns?: number;
+  text: boolean;
   path_separator?: number[];
   field_match?: number[];
   field_context?: number[];

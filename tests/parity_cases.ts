@@ -635,6 +635,13 @@ export const PARITY_CASES: ParityCase[] = [
   c("-M", "5", "-c", "foo", "repo/text"),
   c("-M", "40", "needle", "repo/text/long_line.txt"),
   c("-M", "x", "foo", W),
+  // -a/--text
+  c("-a", "needle", "repo/data"),
+  c("--text", "-n", "needle", "repo/data/early.bin"),
+  c("-a", "-c", "foo", "repo/data"),
+  c("-a", "--json", "needle", "repo/data/early.bin"),
+  c("-a", "-o", "-n", "after the nul: \\w+", "repo/data"),
+  c("-a", "--no-text", "needle", "repo/data"),
   // --type-add, --type-clear, --type-list
   c("--type-add", "mine:*.ts", "-t", "mine", "-l", "needle", "proj"),
   c("--type-add", "web:include:ts,js", "-t", "web", "needle", "proj"),

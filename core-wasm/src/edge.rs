@@ -406,6 +406,7 @@ fn parse_style(v: &Value) -> Result<LineStyle, String> {
     style.heading = flag(s, "heading");
     style.per_match = flag(s, "per_match");
     style.max_columns = count(s, "max_columns")?.filter(|&n| n > 0).map(|n| n as usize);
+    style.text = flag(s, "text");
     style.path_separator = bytes("path_separator")?.and_then(|b| b.first().copied());
     Ok(style)
 }

@@ -206,6 +206,8 @@ pub fn grep(corpus: &Corpus, req: &GrepRequest, matcher: &Matcher) -> GrepResult
                 }
                 None => (&f.data[..], f.first_nul),
             };
+            // -a: no NUL makes a file binary.
+            let first_nul = if req.style.text { None } else { first_nul };
             let shown = (shown.0, &f.path[shown.1..]);
             let binary_offset = match binary {
                 BinaryMode::Convert => first_nul.filter(|&i| i < crate::search::BUFFER_CAPACITY),

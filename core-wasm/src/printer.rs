@@ -106,6 +106,8 @@ pub struct LineStyle {
     /// `-M/--max-columns`: longer lines (terminator included) print as a
     /// note that they were left out.
     pub max_columns: Option<usize>,
+    /// `-a/--text`: no file is binary.
+    pub text: bool,
 }
 
 impl Default for LineStyle {
@@ -123,6 +125,7 @@ impl Default for LineStyle {
             heading: false,
             per_match: false,
             max_columns: None,
+            text: false,
         }
     }
 }
@@ -316,7 +319,7 @@ impl<'a> FilePrinter<'a> {
     /// In a named file, a NUL in a reported line marks it binary (rg checks
     /// each line it is about to print).
     fn note_binary(&mut self, file: &[u8], start: usize, end: usize) {
-        if self.binary == BinaryMode::Convert && self.binary_offset.is_none() {
+        if self.binary == BinaryMode::Convert && self.binary_offset.is_none() && !self.cfg.style.text {
             self.binary_offset = memchr::memchr(0, &file[start..end]).map(|i| start + i);
         }
     }
