@@ -4,8 +4,9 @@
  * in this process, or in a running daemon with `--daemon SOCKET`.
  * @module
  */
-import { runGrep } from "./src/cli.ts";
+import { parseArgs, withConfigArgs } from "./src/args.ts";
 import { DaemonClient } from "./src/client.ts";
+import type { CommandIO } from "./src/output.ts";
 
 const encoder = new TextEncoder();
 
@@ -35,12 +36,24 @@ function takeDaemon(argv: string[]): { socket?: string; rest: string[] } {
   return { socket, rest };
 }
 
-/** Runs the command in the daemon at `socket`, printing its answer. */
-async function viaDaemon(socket: string, cwd: string, argv: string[]): Promise<number> {
+/**
+ * Runs the command in the daemon at `socket` (its `grep_cli` method, which
+ * takes the caller's cwd and argv as they are), printing its answer.
+ * @param quiet On no daemon, or a daemon refusing the request, return
+ * undefined and print nothing (the caller then runs the command itself).
+ * @returns The exit status, or undefined (see `quiet`).
+ */
+export async function viaDaemon(
+  socket: string,
+  cwd: string,
+  argv: string[],
+  quiet = false,
+): Promise<number | undefined> {
   let client: DaemonClient;
   try {
     client = await DaemonClient.connect(socket);
   } catch (err) {
+    if (quiet) return undefined;
     writeStderr(`error: no curserve daemon answers at ${socket}: ${(err as Error).message}\n`);
     return 2;
   }
@@ -56,6 +69,7 @@ async function viaDaemon(socket: string, cwd: string, argv: string[]): Promise<n
     if (r.stderr) writeStderr(r.stderr);
     return r.code;
   } catch (err) {
+    if (quiet) return undefined;
     writeStderr(`error: ${(err as Error).message}\n`);
     return 2;
   } finally {
@@ -63,12 +77,56 @@ async function viaDaemon(socket: string, cwd: string, argv: string[]): Promise<n
   }
 }
 
+/** This process's standard streams as the command's. */
+export function processIO(cwd: string): CommandIO {
+  return { cwd, stdout: writeStdout, stderr: writeStderr, inherit: true };
+}
+
+/**
+ * Whether rg would read standard input for this command line: `-` among
+ * the paths, or no path (and no `--files`) with stdin a file, pipe or
+ * socket (rg 13's test; a terminal or /dev/null does not count).
+ */
+export async function readsStdin(argv: string[]): Promise<boolean> {
+  let args;
+  try {
+    args = parseArgs(argv);
+  } catch {
+    return false;
+  }
+  if (args.paths.includes("-")) return true;
+  if (args.paths.length > 0 || args.files || args.version || args.help) return false;
+  try {
+    // By descriptor: Deno asks for --allow-all to stat /dev/stdin. Loaded
+    // only here: Node's modules add ~40 ms to a process's start.
+    const { fstatSync } = await import("node:fs");
+    const info = fstatSync(0);
+    return info.isFile() || info.isFIFO() || info.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the command in this process (imported only when needed: loading
+ * the WebAssembly core is most of a process's start-up). */
+export async function runHere(argv: string[], cwd: string): Promise<number> {
+  const io = processIO(cwd);
+  if (await readsStdin(argv)) {
+    const { runRealRg } = await import("./src/fallback.ts");
+    return runRealRg(argv, io, "standard input");
+  }
+  const { runGrep } = await import("./src/cli.ts");
+  return runGrep(argv, io);
+}
+
 if (import.meta.main) {
   // `deno task` runs in the config's directory; INIT_CWD is where the user was.
   const cwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
-  const { socket, rest } = takeDaemon(Deno.args);
+  const config = withConfigArgs(Deno.args, Deno.env.get("RIPGREP_CONFIG_PATH"));
+  if (config.error) writeStderr(config.error + "\n");
+  const { socket, rest } = takeDaemon(config.argv);
   const code = socket !== undefined
     ? await viaDaemon(socket, cwd, rest)
-    : runGrep(Deno.args, { cwd, stdout: writeStdout, stderr: writeStderr });
-  Deno.exit(code);
+    : await runHere(config.argv, cwd);
+  Deno.exit(code ?? 2);
 }

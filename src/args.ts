@@ -6,6 +6,7 @@
  * flags.
  * @module
  */
+import { VERSION } from "./request.ts";
 
 export type CaseMode = "sensitive" | "insensitive" | "smart";
 
@@ -38,6 +39,32 @@ export interface GrepArgs {
   hidden: boolean;
   noIgnore: boolean;
   multiline: boolean;
+  /** `--no-ignore-vcs`: skip `.gitignore` and `.git/info/exclude`. */
+  noIgnoreVcs: boolean;
+  /** `--no-ignore-exclude`: skip `.git/info/exclude`. */
+  noIgnoreExclude: boolean;
+  /** `--no-ignore-dot`: skip `.ignore` and `.rgignore`. */
+  noIgnoreDot: boolean;
+  /** `--no-ignore-parent`: skip ignore files of the roots' parents. */
+  noIgnoreParent: boolean;
+  /** `--ignore-file`: more ignore files (paths relative to the cwd),
+   * below every other ignore file in precedence. */
+  ignoreFiles: string[];
+  /** `--no-ignore-files`: disregard every `--ignore-file`. */
+  noIgnoreFiles: boolean;
+  /** `--no-messages`: no messages about files that could not be read. */
+  noMessages: boolean;
+  /** `-f/--file`: files of patterns, one per line (read by
+   * {@link loadPatternFiles}). */
+  patternFiles: string[];
+  /** `--no-require-git`: `.gitignore` applies outside git repositories. */
+  noRequireGit: boolean;
+  /** `--max-depth`: how deep below a root the walk goes. */
+  maxDepth?: number;
+  /** `--max-filesize` in bytes: larger walked files are skipped. */
+  maxFilesize?: number;
+  /** `--multiline-dotall`: with `-U`, `.` matches a line end. */
+  multilineDotall: boolean;
   json: boolean;
   files: boolean;
   quiet: boolean;
@@ -45,6 +72,113 @@ export interface GrepArgs {
   daemon?: string;
   help: boolean;
   version: boolean;
+  /** `-V` (one line) rather than `--version`. */
+  shortVersion: boolean;
+  /** A flag only the real rg can answer (`--pcre2`, `--pre`, `-z`, an
+   * encoding other than UTF-8/UTF-16): the whole command runs as rg. */
+  fallback?: string;
+  /** The first rg flag given that curserve does not support yet. */
+  unsupported?: string;
+  /** How many `-u` were given. */
+  unrestricted?: number;
+  /** `--glob-case-insensitive`: every `-g` as if `--iglob`. */
+  globCaseInsensitive?: boolean;
+  /** `--null`/`-0`: a NUL after each printed path. */
+  nullPath?: boolean;
+  /** `--column`: the first match's column on matching lines. */
+  column?: boolean;
+  /** `-b/--byte-offset`. */
+  byteOffset?: boolean;
+  /** `--trim`: leading white space left off printed lines. */
+  trim?: boolean;
+  /** `--include-zero`: `-c` lists files without matches too. */
+  includeZero?: boolean;
+  /** `--context-separator` (unescaped), or null for
+   * `--no-context-separator`. */
+  contextSeparator?: string | null;
+  /** `--field-match-separator` (unescaped). */
+  fieldMatch?: string;
+  /** `--field-context-separator` (unescaped). */
+  fieldContext?: string;
+  /** `--path-separator` other than `/`. */
+  pathSeparator?: string;
+  /** `--heading`: paths above their files' lines. */
+  heading?: boolean;
+  /** `--vimgrep`: a line per match, with path, line and column. */
+  vimgrep?: boolean;
+  /** `-M/--max-columns` (0: no limit). */
+  maxColumns?: number;
+  /** `--type-add` definitions, in order. */
+  typeAdd: string[];
+  /** `--type-clear` names, in order. */
+  typeClear: string[];
+  /** `--type-list`: print the type table and stop. */
+  typeList?: boolean;
+  /** `-a/--text`: search binary files as text. */
+  text?: boolean;
+}
+
+/** What `-V` (one line) or `--version` prints: rg's first line, so that
+ * agents checking for ripgrep accept it, then what this is. */
+export function versionText(short: boolean): string {
+  const first = `ripgrep 13.0.0 (curserve ${VERSION})\n`;
+  return short ? first : first +
+    "curserve: ripgrep 13's output, searched from files held in WebAssembly memory\n";
+}
+
+/** The patterns the core compiles for these flags. */
+export function searchPatterns(a: GrepArgs): string[] {
+  // rg sets the flag on the whole regex; the core joins patterns with `|`,
+  // so one `(?s)` before each covers it all.
+  const dotall = a.multiline && a.multilineDotall && !a.fixedStrings;
+  return dotall ? a.patterns.map((p) => "(?s)" + p) : a.patterns;
+}
+
+/**
+ * Adds the patterns of each `-f` file (one per line, relative to `cwd`) to
+ * `a.patterns`, once.
+ * @returns rg's message for a file that cannot be read, else undefined.
+ */
+export function loadPatternFiles(a: GrepArgs, cwd: string): string | undefined {
+  for (const path of a.patternFiles) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path.startsWith("/") ? path : `${cwd}/${path}`);
+    } catch (err) {
+      const reason = err instanceof Deno.errors.NotFound
+        ? "No such file or directory (os error 2)"
+        : (err as Error).message;
+      return `${path}: ${reason}`;
+    }
+    const lines = text.split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    a.patterns.push(...lines.map((l) => l.replace(/\r$/, "")));
+  }
+  a.patternFiles = [];
+  // No pattern at all (empty files): rg searches nothing, as with -m 0.
+  if (a.patterns.length === 0) a.maxCount = 0;
+  return undefined;
+}
+
+/**
+ * The command line with rg's config file in front: the file named by
+ * `RIPGREP_CONFIG_PATH` holds one argument per line (blank lines and `#`
+ * comments skipped), unless `--no-config` is given.
+ * @returns The arguments, and rg's message when the file cannot be read.
+ */
+export function withConfigArgs(
+  argv: string[],
+  configPath: string | undefined,
+): { argv: string[]; error?: string } {
+  if (!configPath || argv.includes("--no-config")) return { argv };
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(configPath);
+  } catch (err) {
+    return { argv, error: `${configPath}: ${(err as Error).message}` };
+  }
+  const config = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  return { argv: [...config, ...argv] };
 }
 
 /** A command-line error: printed with usage, exit status 2. */
@@ -108,6 +242,34 @@ const FLAGS: FlagSpec[] = [
   { long: "no-hidden", on: (a) => (a.hidden = false) },
   { long: "no-ignore", on: (a) => (a.noIgnore = true) },
   { long: "ignore", on: (a) => (a.noIgnore = false) },
+  { long: "no-ignore-vcs", on: (a) => (a.noIgnoreVcs = true) },
+  { long: "ignore-vcs", on: (a) => (a.noIgnoreVcs = false) },
+  { long: "no-ignore-exclude", on: (a) => (a.noIgnoreExclude = true) },
+  { long: "ignore-exclude", on: (a) => (a.noIgnoreExclude = false) },
+  { long: "no-ignore-dot", on: (a) => (a.noIgnoreDot = true) },
+  { long: "ignore-dot", on: (a) => (a.noIgnoreDot = false) },
+  { long: "no-ignore-parent", on: (a) => (a.noIgnoreParent = true) },
+  { long: "ignore-parent", on: (a) => (a.noIgnoreParent = false) },
+  { long: "ignore-file", value: (a, v) => a.ignoreFiles.push(v) },
+  { long: "no-ignore-files", on: (a) => (a.noIgnoreFiles = true) },
+  { long: "ignore-files", on: (a) => (a.noIgnoreFiles = false) },
+  // curserve has no global git excludes file to skip, nor warnings about
+  // ignore files to silence.
+  { long: "no-ignore-global", on: () => {} },
+  { long: "ignore-global", on: () => {} },
+  { long: "no-ignore-messages", on: () => {} },
+  { long: "ignore-messages", on: () => {} },
+  {
+    long: "unrestricted",
+    short: "u",
+    // -u: --no-ignore; -uu: and --hidden; -uuu: and --binary.
+    on: (a) => {
+      a.unrestricted = (a.unrestricted ?? 0) + 1;
+      if (a.unrestricted === 1) a.noIgnore = true;
+      else if (a.unrestricted === 2) a.hidden = true;
+      else a.unsupported ??= "-uuu";
+    },
+  },
   { long: "multiline", short: "U", on: (a) => (a.multiline = true) },
   { long: "no-multiline", on: (a) => (a.multiline = false) },
   { long: "json", on: (a) => (a.json = true) },
@@ -115,24 +277,160 @@ const FLAGS: FlagSpec[] = [
   { long: "quiet", short: "q", on: (a) => (a.quiet = true) },
   { long: "daemon", value: (a, v) => (a.daemon = v) },
   { long: "help", short: "h", on: (a) => (a.help = true) },
-  { long: "version", short: "V", on: (a) => (a.version = true) },
+  { long: "version", on: (a) => (a.version = true) },
+  { long: "", short: "V", on: (a) => ((a.version = true), (a.shortVersion = true)) },
   // Accepted for compatibility; curserve's output is always sorted by path,
   // never colored, and has no headings.
-  { long: "sort", value: (_a, v) => checkSort(v) },
+  { long: "sort", value: (a, v) => checkSort(a, v) },
   { long: "color", value: () => {} },
-  { long: "no-heading", on: () => {} },
+  { long: "no-heading", on: (a) => (a.heading = false) },
+  { long: "heading", on: (a) => (a.heading = true) },
+  { long: "vimgrep", on: (a) => (a.vimgrep = true) },
+  { long: "text", short: "a", on: (a) => (a.text = true) },
+  { long: "no-text", on: (a) => (a.text = false) },
+  { long: "type-add", value: (a, v) => a.typeAdd.push(v) },
+  { long: "type-clear", value: (a, v) => a.typeClear.push(v) },
+  { long: "type-list", on: (a) => (a.typeList = true) },
+  { long: "max-columns", short: "M", value: (a, v) => (a.maxColumns = number("max-columns", v)) },
+  { long: "sort-files", on: () => {} },
+  { long: "no-sort-files", on: () => {} },
   { long: "no-config", on: () => {} },
-  { long: "no-messages", on: () => {} },
+  { long: "no-messages", on: (a) => (a.noMessages = true) },
+  { long: "messages", on: (a) => (a.noMessages = false) },
   { long: "threads", short: "j", value: (_a, v) => void number("threads", v) },
+  // How files are read and how output is buffered change no bytes.
+  { long: "mmap", on: () => {} },
+  { long: "no-mmap", on: () => {} },
+  { long: "line-buffered", on: () => {} },
+  { long: "no-line-buffered", on: () => {} },
+  { long: "block-buffered", on: () => {} },
+  { long: "no-block-buffered", on: () => {} },
+  { long: "path-separator", value: (a, v) => checkPathSeparator(a, v) },
+  { long: "null", short: "0", on: (a) => (a.nullPath = true) },
+  { long: "column", on: (a) => (a.column = true) },
+  { long: "no-column", on: (a) => (a.column = false) },
+  { long: "byte-offset", short: "b", on: (a) => (a.byteOffset = true) },
+  { long: "no-byte-offset", on: (a) => (a.byteOffset = false) },
+  { long: "trim", on: (a) => (a.trim = true) },
+  { long: "no-trim", on: (a) => (a.trim = false) },
+  { long: "include-zero", on: (a) => (a.includeZero = true) },
+  { long: "no-include-zero", on: (a) => (a.includeZero = false) },
+  { long: "context-separator", value: (a, v) => (a.contextSeparator = unescape(v)) },
+  { long: "no-context-separator", on: (a) => (a.contextSeparator = null) },
+  { long: "field-match-separator", value: (a, v) => (a.fieldMatch = unescape(v)) },
+  { long: "field-context-separator", value: (a, v) => (a.fieldContext = unescape(v)) },
+  {
+    long: "file",
+    short: "f",
+    // Patterns from standard input: the real rg reads them.
+    value: (a, v) => v === "-" ? (a.fallback ??= "-f -") : a.patternFiles.push(v),
+  },
+  { long: "no-require-git", on: (a) => (a.noRequireGit = true) },
+  { long: "require-git", on: (a) => (a.noRequireGit = false) },
+  { long: "max-depth", value: (a, v) => (a.maxDepth = number("max-depth", v)) },
+  { long: "max-filesize", value: (a, v) => (a.maxFilesize = fileSize(v)) },
+  { long: "multiline-dotall", on: (a) => (a.multilineDotall = true) },
+  { long: "no-multiline-dotall", on: (a) => (a.multilineDotall = false) },
+  { long: "glob-case-insensitive", on: (a) => (a.globCaseInsensitive = true) },
+  { long: "no-glob-case-insensitive", on: (a) => (a.globCaseInsensitive = false) },
+  // Orders other than by path are the real rg's (curserve keeps path order).
+  { long: "sortr", value: (a, v) => (a.fallback ??= `--sortr ${v}`) },
+  // Only the real rg answers these (see src/fallback.ts).
+  { long: "pcre2", short: "P", on: (a) => (a.fallback = "--pcre2") },
+  { long: "no-pcre2", on: (a) => (a.fallback = a.fallback === "--pcre2" ? undefined : a.fallback) },
+  { long: "pcre2-version", on: (a) => (a.fallback = "--pcre2-version") },
+  { long: "pre", value: (a) => (a.fallback = "--pre") },
+  { long: "pre-glob", value: (a) => (a.fallback ??= "--pre-glob") },
+  { long: "search-zip", short: "z", on: (a) => (a.fallback = "--search-zip") },
+  { long: "encoding", short: "E", value: (a, v) => checkEncoding(a, v) },
+  { long: "engine", value: (a, v) => (a.fallback = v === "default" ? a.fallback : "--engine") },
 ];
 
-function checkSort(v: string): void {
-  if (v !== "path" && v !== "none") {
-    throw new UsageError(`error: curserve always sorts by path; --sort ${v} is not supported`);
-  }
+/** rg flags curserve parses but does not implement yet, with whether each
+ * takes a value: named plainly in the error, unlike flags rg lacks. */
+const NOT_YET: [string, boolean, string?][] = [
+  // (rg reads walked files in buffers, turning NULs into line ends: the
+  // core searches whole files)
+  ["binary", false],
+  ["auto-hybrid-regex", false],
+  ["colors", true],
+  ["crlf", false],
+  ["debug", false],
+  ["trace", false],
+  ["dfa-size-limit", true],
+  ["follow", false, "L"],
+  ["ignore-file-case-insensitive", false],
+  ["max-columns-preview", false],
+  ["no-unicode", false],
+  ["no-pcre2-unicode", false],
+  ["null-data", false],
+  ["one-file-system", false],
+  ["passthru", false],
+  ["pretty", false, "p"],
+  ["regex-size-limit", true],
+  ["replace", true, "r"],
+  ["stats", false],
+];
+for (const [long, takesValue, short] of NOT_YET) {
+  const flag = short ? `-${short}/--${long}` : `--${long}`;
+  FLAGS.push(
+    takesValue
+      ? { long, short, value: (a) => void (a.unsupported ??= flag) }
+      : { long, short, on: (a) => void (a.unsupported ??= flag) },
+  );
 }
 
-const BY_LONG = new Map(FLAGS.map((f) => [f.long, f]));
+function checkPathSeparator(a: GrepArgs, sep: string): void {
+  const bytes = new TextEncoder().encode(sep).length;
+  if (bytes !== 1) {
+    throw new UsageError(
+      `A path separator must be exactly one byte, but the given separator is ${bytes} bytes: ` +
+        `${sep}\nIn some shells on Windows '/' is automatically expanded. Use '//' instead.`,
+    );
+  }
+  a.pathSeparator = sep === "/" ? undefined : sep;
+}
+
+/** rg's escapes in separator arguments (backslash n, t, r, 0, xHH and a
+ * doubled backslash; any other backslash stays). Returns a binary string
+ * (one char per byte), as the core takes separators as bytes. */
+function unescape(text: string): string {
+  const utf8 = String.fromCharCode(...new TextEncoder().encode(text));
+  return utf8.replace(/\\(x[0-9A-Fa-f]{2}|[ntr0\\])/g, (_, e: string) => {
+    if (e[0] === "x") return String.fromCharCode(parseInt(e.slice(1), 16));
+    return ({ n: "\n", t: "\t", r: "\r", "0": "\0", "\\": "\\" } as Record<string, string>)[e];
+  });
+}
+
+/** An explicit encoding runs the real rg (the core searches bytes). */
+function checkEncoding(a: GrepArgs, _label: string): void {
+  // Even -E utf-8 changes how rg treats a BOM: the real rg answers.
+  a.fallback ??= "--encoding";
+}
+
+function checkSort(a: GrepArgs, v: string): void {
+  if (v === "path" || v === "none") return;
+  if (!["modified", "accessed", "created"].includes(v)) {
+    throw new UsageError(
+      `error: '${v}' isn't a valid value for '--sort <SORTBY>'\n` +
+        "\t[possible values: path, modified, accessed, created, none]",
+    );
+  }
+  a.fallback ??= `--sort ${v}`;
+}
+
+/** rg's `NUM+SUFFIX?` sizes: K, M, G multiply by powers of 1024. */
+function fileSize(text: string): number {
+  const m = /^(\d+)([KMG])?$/.exec(text);
+  if (!m) {
+    throw new UsageError(
+      `error: Invalid value for '--max-filesize <NUM+SUFFIX?>': invalid size: ${text}`,
+    );
+  }
+  return Number(m[1]) * 1024 ** " KMG".indexOf(m[2] ?? " ");
+}
+
+const BY_LONG = new Map(FLAGS.filter((f) => f.long).map((f) => [f.long, f]));
 const BY_SHORT = new Map(FLAGS.filter((f) => f.short).map((f) => [f.short!, f]));
 
 /** The usage text printed after command-line errors and with `--help`. */
@@ -173,13 +471,48 @@ OPTIONS:
         --iglob GLOB            Like --glob, case-insensitive
     -t, --type TYPE             Only search files of TYPE (e.g. rust, py, js)
     -T, --type-not TYPE         Do not search files of TYPE
+        --type-add TYPE:GLOB    Add a glob to a type (or TYPE:include:A,B)
+        --type-clear TYPE       Empty a type before --type-add
+        --type-list             Print every type and its globs
         --hidden                Search hidden files and directories
         --no-ignore             Do not respect .gitignore, .ignore, .rgignore
+        --no-ignore-vcs         Do not respect .gitignore and .git/info/exclude
+        --no-ignore-exclude     Do not respect .git/info/exclude
+        --no-ignore-dot         Do not respect .ignore
+        --no-ignore-parent      Do not respect ignore files above the paths
+        --ignore-file PATH      Also respect this ignore file (repeatable)
+        --no-ignore-files       Disregard every --ignore-file
+        --no-require-git        Respect .gitignore outside git repositories
+    -u, --unrestricted          -u: --no-ignore; -uu: also --hidden
+        --max-depth NUM         Descend at most NUM directories
+        --max-filesize NUM+SUF  Skip walked files larger than this (K, M, G)
+    -f, --file PATTERNFILE      Read patterns from a file, one per line
+        --glob-case-insensitive Treat every -g as --iglob
+        --multiline-dotall      With -U, let . match line ends
+        --no-messages           Do not report unreadable files
+        --path-separator SEP    Print SEP (one byte) in place of / in paths
+        --column                Show the column of the first match
+    -b, --byte-offset           Show the byte offset of each line (match with -o)
+    -0, --null                  Follow each printed path with a NUL
+        --trim                  Leave leading white space off printed lines
+        --include-zero          With -c, also list files with no match
+        --context-separator SEP Print SEP between context groups
+        --no-context-separator  Print nothing between context groups
+        --field-match-separator SEP    Separator after fields of matching lines
+        --field-context-separator SEP  Separator after fields of context lines
+        --vimgrep               One line per match: path:line:column:text
+        --heading               Print each path once, above its lines
+    -M, --max-columns NUM       Leave out lines longer than NUM bytes
+    -a, --text                  Search binary files as text
     -U, --multiline             Let matches span lines
         --json                  Print results as JSON Lines
         --files                 Print the files that would be searched
     -q, --quiet                 Print nothing; exit status only
         --daemon SOCKET         Search through a running curserve daemon
+
+Run by the real rg on PATH: -P/--pcre2, --pre, --pre-glob, -z/--search-zip,
+-E/--encoding, --engine, --sort/--sortr other than path, standard input.
+Other rg flags are refused as not supported yet.
     -h, --help                  Print this help
     -V, --version               Print the version`;
 
@@ -206,12 +539,25 @@ function emptyArgs(): GrepArgs {
     typesNot: [],
     hidden: false,
     noIgnore: false,
+    noIgnoreVcs: false,
+    noIgnoreExclude: false,
+    noIgnoreDot: false,
+    noIgnoreParent: false,
+    ignoreFiles: [],
+    noIgnoreFiles: false,
+    noMessages: false,
+    patternFiles: [],
+    typeAdd: [],
+    typeClear: [],
+    noRequireGit: false,
+    multilineDotall: false,
     multiline: false,
     json: false,
     files: false,
     quiet: false,
     help: false,
     version: false,
+    shortVersion: false,
   };
 }
 
@@ -269,8 +615,15 @@ export function parseArgs(argv: string[]): GrepArgs {
       positional.push(arg);
     }
   }
-  if (a.help || a.version) return a;
-  if (a.patterns.length === 0 && !a.files) {
+  if (a.fallback) return a; // rg itself parses the rest
+  if (a.vimgrep && a.multiline) a.unsupported ??= "--vimgrep with -U/--multiline";
+  if (a.unsupported) {
+    throw new UsageError(
+      `error: ${a.unsupported}: ripgrep has this, but curserve does not support it yet`,
+    );
+  }
+  if (a.help || a.version || a.typeList) return a;
+  if (a.patterns.length === 0 && a.patternFiles.length === 0 && !a.files) {
     if (positional.length === 0) {
       throw new UsageError(
         "error: The following required arguments were not provided:\n    <PATTERN>",
@@ -279,6 +632,8 @@ export function parseArgs(argv: string[]): GrepArgs {
     a.patterns.push(positional.shift()!);
   }
   a.paths = positional;
+  if (a.globCaseInsensitive) [a.globs, a.iglobs] = [[], [...a.globs, ...a.iglobs]];
+
   if (a.json) {
     const clash = [
       ["count", a.count],

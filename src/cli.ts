@@ -4,11 +4,27 @@
  * @module
  */
 import { resolve } from "node:path";
-import { type GrepArgs, HELP, parseArgs, USAGE, UsageError } from "./args.ts";
-import { CoreCorpus } from "./core.ts";
-import { type GrepRequest, type OutputSpec, VERSION } from "./request.ts";
+import {
+  type GrepArgs,
+  HELP,
+  loadPatternFiles,
+  parseArgs,
+  searchPatterns,
+  USAGE,
+  UsageError,
+  versionText,
+} from "./args.ts";
+import { CoreCorpus, typeList } from "./core.ts";
+import type { GrepRequest, LineStyleSpec, OutputSpec } from "./request.ts";
 import { type SearchRoot, Walker } from "./walk.ts";
-import { type CommandIO, finishSearch, reportError, type SearchPart } from "./output.ts";
+import {
+  type CommandIO,
+  finishSearch,
+  osErrorText,
+  reportError,
+  type SearchPart,
+} from "./output.ts";
+import { runRealRg } from "./fallback.ts";
 
 /** The output format rg picks for these flags. */
 export function outputSpec(a: GrepArgs): OutputSpec {
@@ -20,7 +36,9 @@ export function outputSpec(a: GrepArgs): OutputSpec {
   if (count) return { kind: "count", matches: false };
   if (a.filesWithMatches) return { kind: "files_with_matches" };
   if (a.filesWithoutMatch) return { kind: "files_without_match" };
-  return { kind: "standard", line_number: a.lineNumber ?? false, only_matching: a.onlyMatching };
+  // --column implies line numbers (an explicit -N still wins).
+  const lineNumber = a.lineNumber ?? (a.column || a.vimgrep) ?? false;
+  return { kind: "standard", line_number: lineNumber, only_matching: a.onlyMatching };
 }
 
 /**
@@ -37,7 +55,7 @@ export function grepRequest(
   // rg counts the paths given (even missing ones): one file means no names.
   const singleFile = a.paths.length <= 1 && allRoots.length === 1 && allRoots[0].isFile;
   return {
-    patterns: a.patterns,
+    patterns: searchPatterns(a),
     fixed_strings: a.fixedStrings,
     case: a.caseMode,
     word: a.word,
@@ -48,13 +66,68 @@ export function grepRequest(
     after,
     max_count: a.maxCount ?? null,
     output: outputSpec(a),
-    with_filename: a.withFilename ?? !singleFile,
+    // --vimgrep names the file even when it is the only one.
+    with_filename: a.withFilename ?? (a.vimgrep || !singleFile),
     roots: roots.map((r) => ({ path: r.path, display: r.display, is_file: r.isFile })),
     cwd,
     globs: a.globs,
     iglobs: a.iglobs,
     types: a.types,
     types_not: a.typesNot,
+    ...(a.typeAdd.length || a.typeClear.length
+      ? { type_add: a.typeAdd, type_clear: a.typeClear }
+      : {}),
+    ...(hasStyle(a) ? { style: lineStyle(a) } : {}),
+  };
+}
+
+/**
+ * What a file's output opens with when output came before it: a blank
+ * line with `--heading` (and file names), else the context separator in
+ * context mode (`--` unless changed). A shard's part, searched as if
+ * output came before, may start with it; the join drops it where nothing
+ * did (see {@link SearchPart.opener}).
+ */
+function opener(a: GrepArgs, withFilename: boolean): Uint8Array | undefined {
+  if (a.heading && !a.vimgrep && withFilename) return new Uint8Array([10]);
+  if (a.contextSeparator === null) return undefined;
+  return Uint8Array.from((a.contextSeparator ?? "--") + "\n", (c) => c.charCodeAt(0));
+}
+
+/** Whether any flag changes rg's separators or line fields. */
+function hasStyle(a: GrepArgs): boolean {
+  return Boolean(
+    a.nullPath || a.column || a.byteOffset || a.trim || a.includeZero || a.pathSeparator ||
+      a.heading || a.vimgrep || a.maxColumns || a.text ||
+      a.contextSeparator !== undefined || a.fieldMatch !== undefined ||
+      a.fieldContext !== undefined,
+  );
+}
+
+/** A binary string (one char per byte) as the byte values the core takes. */
+const bytesOf = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
+
+/** The core's `style` for these flags. */
+export function lineStyle(a: GrepArgs): LineStyleSpec {
+  return {
+    null: a.nullPath ?? false,
+    column: (a.column || a.vimgrep) ?? false,
+    // --vimgrep wins over --heading, whichever comes first.
+    heading: (a.heading && !a.vimgrep) ?? false,
+    per_match: a.vimgrep ?? false,
+    ...(a.maxColumns ? { max_columns: a.maxColumns } : {}),
+    text: a.text ?? false,
+    byte_offset: a.byteOffset ?? false,
+    trim: a.trim ?? false,
+    include_zero: a.includeZero ?? false,
+    ...(a.pathSeparator ? { path_separator: bytesOf(a.pathSeparator) } : {}),
+    ...(a.fieldMatch !== undefined ? { field_match: bytesOf(a.fieldMatch) } : {}),
+    ...(a.fieldContext !== undefined ? { field_context: bytesOf(a.fieldContext) } : {}),
+    ...(a.contextSeparator === null
+      ? { no_context_separator: true }
+      : a.contextSeparator !== undefined
+      ? { context_separator: bytesOf(a.contextSeparator) }
+      : {}),
   };
 }
 
@@ -63,6 +136,26 @@ export function grepRequest(
 export function searchRoots(paths: string[], cwd: string): SearchRoot[] {
   if (paths.length === 0) return [{ path: cwd, display: "", isFile: false }];
   return paths.map((p) => ({ path: resolve(cwd, p), display: p, isFile: false }));
+}
+
+/**
+ * Reads the `--ignore-file`s of a command (none with `--no-ignore-files`),
+ * resolved against `cwd`.
+ * @returns Their texts in order, and rg's message for each unreadable one
+ * (rg names it and goes on without it).
+ */
+export function readIgnoreFiles(a: GrepArgs, cwd: string): { texts: string[]; errors: string[] } {
+  const texts: string[] = [];
+  const errors: string[] = [];
+  if (a.noIgnoreFiles) return { texts, errors };
+  for (const path of a.ignoreFiles) {
+    try {
+      texts.push(Deno.readTextFileSync(resolve(cwd, path)));
+    } catch (err) {
+      errors.push(`${path}: ${osErrorText(err)}`);
+    }
+  }
+  return { texts, errors };
 }
 
 /**
@@ -82,26 +175,53 @@ export function runGrep(argv: string[], io: CommandIO): number {
     io.stdout(new TextEncoder().encode(HELP + "\n"));
     return 0;
   }
+  if (args.fallback) return runRealRg(argv, io, args.fallback);
   if (args.version) {
-    io.stdout(new TextEncoder().encode(`curserve ${VERSION} (ripgrep 13 compatible)\n`));
+    io.stdout(new TextEncoder().encode(versionText(args.shortVersion)));
     return 0;
+  }
+  if (args.typeList) {
+    try {
+      const request = JSON.stringify({ type_add: args.typeAdd, type_clear: args.typeClear });
+      io.stdout(new TextEncoder().encode(typeList(request)));
+      return 0;
+    } catch (err) {
+      return reportError(err, io);
+    }
   }
   if (args.daemon !== undefined) {
     io.stderr("error: --daemon is handled by grep.ts; runGrep searches in-process\n");
     return 2;
   }
+  const patternError = loadPatternFiles(args, io.cwd);
+  if (patternError) {
+    io.stderr(patternError + "\n");
+    return 2;
+  }
   const roots = searchRoots(args.paths, io.cwd);
+  const ignoreFiles = readIgnoreFiles(args, io.cwd);
+  if (!args.noMessages) { for (const m of ignoreFiles.errors) io.stderr(m + "\n"); }
   const corpus = new CoreCorpus();
   let walker: Walker | undefined;
   try {
     walker = new Walker(corpus, {
       hidden: args.hidden,
       noIgnore: args.noIgnore,
+      noIgnoreVcs: args.noIgnoreVcs,
+      noIgnoreExclude: args.noIgnoreExclude,
+      noIgnoreDot: args.noIgnoreDot,
+      noIgnoreParent: args.noIgnoreParent,
+      noRequireGit: args.noRequireGit,
+      maxDepth: args.maxDepth,
+      maxFilesize: args.maxFilesize,
+      ignoreFileTexts: ignoreFiles.texts,
       cwd: io.cwd,
       globs: args.globs,
       iglobs: args.iglobs,
       types: args.types,
       typesNot: args.typesNot,
+      typeAdd: args.typeAdd,
+      typeClear: args.typeClear,
       // A listing needs no contents: rg does not open the files either.
       namesOnly: args.files,
     });
@@ -126,6 +246,8 @@ export function runGrep(argv: string[], io: CommandIO): number {
  * @param maxBytes The caller keeps only this many bytes of the joined
  * output: the part may stop once its own output is past it (whatever comes
  * after it in the join is past it too).
+ * @param extra Request fields the flags alone do not give (a workspace's
+ * `--ignore-file` texts, which a fresh walk applies while loading instead).
  */
 export function searchPart(
   args: GrepArgs,
@@ -134,6 +256,7 @@ export function searchPart(
   cwd: string,
   shard = false,
   maxBytes?: number,
+  extra: Partial<GrepRequest> = {},
 ): SearchPart {
   const part: SearchPart = { pieces: [], matched: false, searched: 0, separated: shard };
   const groups = shard ? roots.map((r) => [r]) : [roots];
@@ -143,6 +266,7 @@ export function searchPart(
       if (maxBytes !== undefined && printed > maxBytes) break;
       const request: GrepRequest = {
         ...grepRequest(args, group, cwd, roots),
+        ...extra,
         ...(maxBytes === undefined ? {} : { max_output: maxBytes - printed }),
       };
       if (args.files) {
@@ -152,6 +276,7 @@ export function searchPart(
         continue;
       }
       if (args.maxCount === 0) continue;
+      part.opener = opener(args, request.with_filename);
       const result = corpus.grep(JSON.stringify({ ...request, printed_before: shard }));
       part.pieces.push(result.takeOutput());
       printed += part.pieces.at(-1)!.length;

@@ -31,6 +31,7 @@ export let CoreGrepResult: Glue["CoreGrepResult"] = firstGlue.CoreGrepResult;
 export let CoreWalkRules: Glue["CoreWalkRules"] = firstGlue.CoreWalkRules;
 export let globsRescue: Glue["globsRescue"] = firstGlue.globsRescue;
 export let jsonString: Glue["jsonString"] = firstGlue.jsonString;
+export let typeList: Glue["typeList"] = firstGlue.typeList;
 let memory = firstGlue.wasmMemory() as WebAssembly.Memory;
 
 // --- interruption ------------------------------------------------------------
@@ -137,6 +138,7 @@ function restart(err: unknown): void {
     CoreWalkRules = glue.CoreWalkRules;
     globsRescue = guardFn(glue.globsRescue);
     jsonString = guardFn(glue.jsonString);
+    typeList = guardFn(glue.typeList);
     memory = glue.wasmMemory() as WebAssembly.Memory;
     epoch++;
   }).finally(() => restarting = undefined);
@@ -168,6 +170,7 @@ function install(glue: Glue): void {
 install(firstGlue);
 globsRescue = guardFn(firstGlue.globsRescue);
 jsonString = guardFn(firstGlue.jsonString);
+typeList = guardFn(firstGlue.typeList);
 
 function guardFn<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
   return (...args: A) => {

@@ -15,6 +15,9 @@ export interface CommandIO {
   cwd: string;
   stdout: (bytes: Uint8Array) => void;
   stderr: (text: string) => void;
+  /** These are the process's own standard streams (the `grep` command):
+   * a fallback rg may write to them, and read stdin, directly. */
+  inherit?: boolean;
 }
 
 /** A {@link CommandIO} that keeps what is written, for callers that hand
@@ -52,6 +55,10 @@ export interface SearchPart {
   /** Searched as if output came before it (`--` opens its first file in
    * context mode, for the merge to keep or drop). */
   separated: boolean;
+  /** What the part's first file opens with when searched as if output
+   * came before (`separated`), for the join to drop: the context
+   * separator, or a blank line with `--heading`. */
+  opener?: Uint8Array;
   /** A core error (bad pattern, glob or type), as rg prints it. */
   error?: string;
   /** Nothing searched: the command reaches files the workspace skipped
@@ -81,20 +88,20 @@ export function finishSearch(
   io: CommandIO,
   maxBytes = Infinity,
 ): number {
-  for (const e of loadErrors) io.stderr(e + "\n");
+  if (!args.noMessages) { for (const e of loadErrors) io.stderr(e + "\n"); }
   const errored = loadErrors.length > 0;
   const failed = parts.find((p) => p.error !== undefined);
   if (failed) return reportError(failed.error, io);
-  const out = joinPieces(parts, args.json, maxBytes);
+  const out = joinPieces(parts, args.json, maxBytes, contextSeparator(args));
   if (args.files) {
-    io.stdout(out);
+    if (!args.quiet) io.stdout(out);
     return errored ? 2 : out.length > 0 ? 0 : 1;
   }
   if (args.maxCount === 0) return errored ? 2 : 1;
   if (!args.quiet) io.stdout(out);
   const searched = parts.reduce((n, p) => n + p.searched, 0);
   if (searched === 0 && args.paths.length === 0) {
-    io.stderr(NOTHING_SEARCHED);
+    if (!args.noMessages) io.stderr(NOTHING_SEARCHED);
     return 2;
   }
   const matched = parts.some((p) => p.matched);
@@ -102,11 +109,22 @@ export function finishSearch(
   return errored ? 2 : 1;
 }
 
-const SEPARATOR = new TextEncoder().encode("--\n");
+/** The line between context groups (`--` unless changed), as bytes;
+ * undefined with `--no-context-separator`. */
+function contextSeparator(args: GrepArgs): Uint8Array | undefined {
+  if (args.contextSeparator === null) return undefined;
+  const sep = args.contextSeparator ?? "--";
+  return Uint8Array.from(sep + "\n", (c) => c.charCodeAt(0));
+}
 
 /** Joins parts' pieces root by root (see {@link finishSearch}), stopping
  * once past `maxBytes`. */
-function joinPieces(parts: SearchPart[], json: boolean, maxBytes: number): Uint8Array {
+function joinPieces(
+  parts: SearchPart[],
+  json: boolean,
+  maxBytes: number,
+  separator: Uint8Array | undefined,
+): Uint8Array {
   if (parts.length === 1 && parts[0].pieces.length <= 1 && !parts[0].separated) {
     return parts[0].pieces[0] ?? new Uint8Array();
   }
@@ -119,8 +137,9 @@ function joinPieces(parts: SearchPart[], json: boolean, maxBytes: number): Uint8
       const [body, last] = splitLastLine(piece);
       summary = addSummary(summary, last);
       piece = body;
-    } else if (part.separated && size === 0 && startsWith(piece, SEPARATOR)) {
-      piece = piece.subarray(SEPARATOR.length);
+    } else if (part.separated && size === 0) {
+      const open = part.opener ?? separator;
+      if (open && startsWith(piece, open)) piece = piece.subarray(open.length);
     }
     chunks.push(piece);
     size += piece.length;
@@ -150,7 +169,10 @@ export function joinJsonText(
   parts: SearchPart[],
   maxBytes = Infinity,
 ): Uint8Array | undefined {
-  const printsAll = !args.json && !args.quiet && (args.files || args.maxCount !== 0);
+  // (A separator other than `--` would need its JSON form: left to the
+  // plain path.)
+  const printsAll = !args.json && !args.quiet && (args.files || args.maxCount !== 0) &&
+    args.contextSeparator === undefined && !args.heading;
   if (!printsAll || parts.some((p) => p.error !== undefined || !p.json)) return undefined;
   if (parts.reduce((n, p) => n + p.pieces.reduce((m, x) => m + x.length, 0), 0) > maxBytes) {
     return undefined;

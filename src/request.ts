@@ -58,4 +58,31 @@ export interface GrepRequest {
   /** rg's `--dfa-size-limit` in bytes (default: rg 13's 1000 MiB); the
    * lazy DFA's cache takes at most 64 MiB of it. */
   dfa_size_limit?: number;
+  /** The text of each `--ignore-file`, applied to the held files (a
+   * workspace loaded without them). */
+  ignore_files?: string[];
+  /** `--type-add` definitions and `--type-clear` names. */
+  type_add?: string[];
+  type_clear?: string[];
+  /** rg's separators and line fields; absent: its defaults. */
+  style?: LineStyleSpec;
+}
+
+/** How standard and summary lines look (`--null`, `--column`, `-b`,
+ * `--trim`, `--include-zero`, separators); byte strings as byte arrays. */
+export interface LineStyleSpec {
+  null: boolean;
+  column: boolean;
+  byte_offset: boolean;
+  trim: boolean;
+  include_zero: boolean;
+  heading: boolean;
+  per_match: boolean;
+  max_columns?: number;
+  text: boolean;
+  path_separator?: number[];
+  field_match?: number[];
+  field_context?: number[];
+  context_separator?: number[];
+  no_context_separator?: boolean;
 }

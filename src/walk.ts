@@ -5,6 +5,7 @@
  * by the core, from the ignore-file text this module hands it.
  * @module
  */
+import { resolve } from "node:path";
 import { CoreCorpus, CoreWalkRules, OverBudget, readFileInto, SkippedFile } from "./core.ts";
 import { osErrorText } from "./output.ts";
 
@@ -14,6 +15,25 @@ export interface WalkOptions {
   hidden: boolean;
   /** Do not read ignore files (`--no-ignore`). */
   noIgnore: boolean;
+  /** Skip `.gitignore` and `.git/info/exclude` (`--no-ignore-vcs`). */
+  noIgnoreVcs?: boolean;
+  /** Skip `.git/info/exclude` (`--no-ignore-exclude`). */
+  noIgnoreExclude?: boolean;
+  /** Skip `.ignore` and `.rgignore` (`--no-ignore-dot`). */
+  noIgnoreDot?: boolean;
+  /** Skip the ignore files of the roots' parent directories
+   * (`--no-ignore-parent`). */
+  noIgnoreParent?: boolean;
+  /** `.gitignore` files apply outside git repositories too
+   * (`--no-require-git`). */
+  noRequireGit?: boolean;
+  /** Walk at most this deep below a directory root (`--max-depth`). */
+  maxDepth?: number;
+  /** Skip walked files larger than this many bytes (`--max-filesize`). */
+  maxFilesize?: number;
+  /** The text of each `--ignore-file`, in command-line order: rules below
+   * every other ignore file, matched against paths as printed. */
+  ignoreFileTexts?: string[];
   /** Directory that globs containing a slash are anchored to. */
   cwd: string;
   /** `-g` globs, `!` to exclude. */
@@ -24,6 +44,9 @@ export interface WalkOptions {
   types: string[];
   /** `-T` file types to exclude. */
   typesNot: string[];
+  /** `--type-add` definitions and `--type-clear` names. */
+  typeAdd?: string[];
+  typeClear?: string[];
   /** Read only the files in this share of the tree (a workspace shard). */
   range?: PathRange;
   /** Instead of reading files, hand each path to this (planning shards). */
@@ -152,6 +175,37 @@ function readText(path: string): string {
   }
 }
 
+/** Whether ignore-file text has a whitelist (`!`) rule. */
+export function hasNegation(text: string): boolean {
+  return /^!/m.test(text);
+}
+
+/**
+ * The `info/exclude` of the repository whose `.git` is in `dir`: in a
+ * linked worktree (or a submodule) `.git` is a file naming the git
+ * directory (`gitdir: PATH`), whose `commondir` names the main one, where
+ * `info/exclude` lives, as git and rg read it.
+ * @param cwd Where rg 13 resolves a relative `gitdir:` from.
+ */
+function gitExclude(dir: string, cwd: string): string {
+  const dotGit = joinPath(dir, ".git");
+  let gitDir = dotGit;
+  try {
+    if (Deno.statSync(dotGit).isFile) {
+      const m = /^gitdir: (.*)$/m.exec(Deno.readTextFileSync(dotGit));
+      if (!m) return "";
+      // As rg 13 does, a relative gitdir is taken from the working
+      // directory, not from `dir` (git itself writes absolute ones).
+      gitDir = resolve(cwd, m[1].trim());
+      const common = readText(joinPath(gitDir, "commondir")).trim();
+      if (common) gitDir = resolve(gitDir, common);
+    }
+  } catch {
+    return "";
+  }
+  return readText(joinPath(gitDir, "info/exclude"));
+}
+
 interface Entry {
   name: string;
   isDir: boolean;
@@ -186,6 +240,8 @@ export class Walker {
    * ran with): rg reports each one a search reaches and exits 2, so such
    * a search is answered from disk. */
   readonly unreadable = new Set<string>();
+  /** The level above "/" with `--no-require-git`. */
+  #noGitTop?: number;
 
   constructor(
     private corpus: CoreCorpus,
@@ -202,8 +258,16 @@ export class Walker {
       iglobs: opts.iglobs,
       types: opts.types,
       types_not: opts.typesNot,
+      ignore_files: opts.ignoreFileTexts ?? [],
+      type_add: opts.typeAdd ?? [],
+      type_clear: opts.typeClear ?? [],
     }));
   }
+
+  /** Directories whose ignore files hold a `!` rule: a file kept by one
+   * may still be kept where a `--ignore-file` would drop it (an ignore
+   * file's whitelist outranks it), which only a walk can tell. */
+  readonly negatingDirs = new Set<string>();
 
   /** Frees the core's rule tables. */
   free(): void {
@@ -222,7 +286,7 @@ export class Walker {
       }
       if (info.isDirectory) {
         root.isFile = false;
-        this.#walk(root.path, root.display, this.#ancestorLevel(parentDir(root.path)));
+        this.#walk(root.path, root.display, this.#ancestorLevel(parentDir(root.path)), 0);
       } else {
         root.isFile = true;
         this.#readFile(root.path, root.display, false);
@@ -233,7 +297,15 @@ export class Walker {
 
   /** The ignore rules of a root's parent directories (rg reads those too). */
   #ancestorLevel(dir: string | null): number {
-    if (dir === null || this.#opts.noIgnore) return -1;
+    if (this.#opts.noIgnore) return -1;
+    if (dir === null) {
+      // Without git required, rg counts every directory as inside a
+      // repository but none as its top: a rule-less level above "/" that
+      // has `.git` says the first, and stops nothing.
+      if (!this.#opts.noRequireGit) return -1;
+      this.#noGitTop ??= this.#rules.addDir(-1, "", "", "", "", "", true);
+      return this.#noGitTop;
+    }
     const known = this.#levels.get(dir);
     if (known !== undefined) return known;
     const parent = this.#ancestorLevel(parentDir(dir));
@@ -243,21 +315,42 @@ export class Walker {
     } catch {
       names = new Set();
     }
-    const level = this.#addLevel(parent, dir, names);
+    // --no-ignore-parent drops the parents' rules, not their `.git`: a
+    // repository above the root still makes .gitignore files count.
+    const level = this.#opts.noIgnoreParent
+      ? this.#rules.addDir(
+        parent,
+        dir,
+        "",
+        "",
+        "",
+        "",
+        names.has(".git") && !this.#opts.noRequireGit,
+      )
+      : this.#addLevel(parent, dir, names);
     this.#levels.set(dir, level);
     return level;
   }
 
   #addLevel(parent: number, dir: string, names: Set<string>): number {
-    const hasGit = names.has(".git");
+    const hasGit = names.has(".git") && !this.#opts.noRequireGit;
     if (this.#opts.noIgnore) return this.#rules.addDir(parent, dir, "", "", "", "", hasGit);
-    const text = (name: string) => names.has(name) ? readText(joinPath(dir, name)) : "";
-    const [rgignore, ignore, gitignore] = IGNORE_NAMES.map(text);
-    const exclude = hasGit ? readText(joinPath(dir, ".git/info/exclude")) : "";
+    const { noIgnoreVcs, noIgnoreExclude, noIgnoreDot } = this.#opts;
+    const text = (name: string, skip?: boolean) =>
+      !skip && names.has(name) ? readText(joinPath(dir, name)) : "";
+    // rg 13's --no-ignore-dot leaves .rgignore (its own file) in force.
+    const rgignore = text(".rgignore");
+    const ignore = text(".ignore", noIgnoreDot);
+    const gitignore = text(".gitignore", noIgnoreVcs);
+    const exclude = names.has(".git") && !noIgnoreVcs && !noIgnoreExclude
+      ? gitExclude(dir, this.#opts.cwd)
+      : "";
+    if ([rgignore, ignore, gitignore, exclude].some(hasNegation)) this.negatingDirs.add(dir);
     return this.#rules.addDir(parent, dir, rgignore, ignore, gitignore, exclude, hasGit);
   }
 
-  #walk(abs: string, shown: string, parent: number): void {
+  /** @param depth How far below its root `abs` is (0: the root). */
+  #walk(abs: string, shown: string, parent: number, depth = 0): void {
     let listing;
     try {
       listing = listDir(abs);
@@ -269,7 +362,7 @@ export class Walker {
     const level = this.#addLevel(parent, abs, listing.names);
     this.#walked.set(abs, { level, shown });
     const { entries } = listing;
-    if (entries.length === 0) return;
+    if (entries.length === 0 || depth >= (this.#opts.maxDepth ?? Infinity)) return;
     const keep = this.#rules.keepEntries(
       level,
       abs,
@@ -287,7 +380,9 @@ export class Walker {
       if (e.isDir) {
         // A shard need not list directories whose files are all another's.
         const range = this.#opts.range;
-        if (!range || !outsideRange(childAbs, range)) this.#walk(childAbs, childShown, level);
+        if (!range || !outsideRange(childAbs, range)) {
+          this.#walk(childAbs, childShown, level, depth + 1);
+        }
       } else this.#readFile(childAbs, childShown, true);
     });
   }
@@ -378,6 +473,8 @@ export class Walker {
     if (this.#opts.range && !inRange(abs, this.#opts.range)) return;
     let size: number;
     try {
+      const max = this.#opts.maxFilesize;
+      if (walked && max !== undefined && Deno.statSync(abs).size > max) return;
       if (this.#opts.namesOnly) {
         this.corpus.allocFile(abs, 0, walked);
         size = 0;

@@ -4,13 +4,14 @@
  * @module
  */
 import { resolve } from "node:path";
-import { type GrepArgs, parseArgs } from "./args.ts";
-import { runGrep, searchPart } from "./cli.ts";
+import { type GrepArgs, loadPatternFiles, parseArgs } from "./args.ts";
+import { readIgnoreFiles, runGrep, searchPart } from "./cli.ts";
 import { captureIO, finishSearch, type SearchPart, splitMissing } from "./output.ts";
 import { CoreCorpus, coreEpoch, coreRestarting, globsRescue, wasmMemoryBytes } from "./core.ts";
 import { type GrepMatch, jsonMatches } from "./matches.ts";
 import type { GrepRequest, OutputSpec } from "./request.ts";
 import {
+  hasNegation,
   type LoadReport,
   type PathRange,
   type SearchRoot,
@@ -343,12 +344,25 @@ export class Workspace {
     shard = false,
     maxBytes?: number,
   ): SearchPart {
-    const roots = args.paths.length > 0 && paths.length === 0 ? [] : this.#roots(paths, cwd);
-    const reached = this.#reachesUnreadable(roots) || this.#reachesSkipped(args, roots, cwd);
-    if (reached === true) {
-      return { pieces: [], matched: false, searched: 0, separated: shard, fromDisk: true };
+    const fromDisk = { pieces: [], matched: false, searched: 0, separated: shard, fromDisk: true };
+    // Not a search of files: the command itself answers (or the real rg).
+    if (args.fallback || args.version || args.help || args.typeList) return fromDisk;
+    if (args.patternFiles.length) {
+      args = { ...args, patterns: [...args.patterns] };
+      if (loadPatternFiles(args, cwd)) return fromDisk; // the CLI names it
     }
-    const part = searchPart(args, this.#live(), roots, cwd, shard, maxBytes);
+    // A walk that stops earlier or skips more (or, without git, applies
+    // more rules) is the disk's to answer.
+    if (args.maxDepth !== undefined || args.maxFilesize !== undefined || args.noRequireGit) {
+      return fromDisk;
+    }
+    const roots = args.paths.length > 0 && paths.length === 0 ? [] : this.#roots(paths, cwd);
+    const ignoreFiles = this.#ignoreFilesInMemory(args, roots, cwd);
+    if (ignoreFiles === undefined) return fromDisk;
+    const reached = this.#reachesUnreadable(roots) || this.#reachesSkipped(args, roots, cwd);
+    if (reached === true) return fromDisk;
+    const extra = ignoreFiles.length ? { ignore_files: ignoreFiles } : {};
+    const part = searchPart(args, this.#live(), roots, cwd, shard, maxBytes, extra);
     if (reached.length && !part.error) {
       part.pieces[0] = withNames(part.pieces[0] ?? new Uint8Array(), reached);
       part.matched = true;
@@ -393,6 +407,26 @@ export class Workspace {
   }
 
   /**
+   * The `--ignore-file` texts to filter the held files with: an ignore
+   * file only takes files away, so the held files answer, unless (then
+   * undefined: answer from disk) one cannot be read (rg names it), one has
+   * a `!` rule (which may bring back a hidden file), or an ignore file the
+   * load applied at or around a root has one (a file it whitelists stays,
+   * whatever the ignore file says; the walk alone knows which).
+   */
+  #ignoreFilesInMemory(args: GrepArgs, roots: SearchRoot[], cwd: string): string[] | undefined {
+    if (args.noIgnoreFiles || args.ignoreFiles.length === 0) return [];
+    const { texts, errors } = readIgnoreFiles(args, cwd);
+    if (errors.length || texts.some(hasNegation)) return undefined;
+    for (const dir of this.#loaded.walker.negatingDirs) {
+      const inside = (a: string, b: string) =>
+        a === b || a.startsWith(b.endsWith("/") ? b : b + "/");
+      if (roots.some((r) => inside(dir, r.path) || inside(r.path, dir))) return undefined;
+    }
+    return texts;
+  }
+
+  /**
    * Whether the command reaches files the load skipped (ignored or hidden),
    * which only the disk can answer: `--hidden` or `--no-ignore` beyond the
    * workspace's own, a root at or inside a skipped entry (rg searches what
@@ -408,6 +442,10 @@ export class Workspace {
     if (skipped.size === 0) return [];
     const { hidden = false, noIgnore = false } = this.#options;
     if ((args.hidden && !hidden) || (args.noIgnore && !noIgnore)) return true;
+    // Fewer ignore files than the load applied bring skipped files back.
+    const fewerRules = args.noIgnoreVcs || args.noIgnoreExclude || args.noIgnoreDot ||
+      args.noIgnoreParent;
+    if (fewerRules && !noIgnore) return true;
     for (const root of roots) {
       for (let p: string = root.path; p.startsWith(this.root); p = p.slice(0, p.lastIndexOf("/"))) {
         if (skipped.has(p)) return true;
@@ -421,6 +459,8 @@ export class Workspace {
       iglobs: args.iglobs,
       types: args.types,
       types_not: args.typesNot,
+      type_add: args.typeAdd,
+      type_clear: args.typeClear,
     });
     const rescued: { shown: string; isDir: boolean }[] = [];
     for (const root of roots) {
@@ -450,7 +490,8 @@ export class Workspace {
       below.forEach((e, i) => verdicts[i] && rescued.push(e));
     }
     if (rescued.length === 0) return [];
-    const namesWillDo = args.files && roots.length <= 1 && !rescued.some((e) => e.isDir);
+    const namesWillDo = args.files && roots.length <= 1 && !rescued.some((e) => e.isDir) &&
+      !args.nullPath && !args.pathSeparator;
     return namesWillDo ? rescued.map((e) => e.shown) : true;
   }
 

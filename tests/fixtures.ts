@@ -9,6 +9,9 @@
  *   files, binary files and awkward text files.
  * - `plain/` NOT a git repository: its `.gitignore` must be ignored by rg,
  *   its `.ignore` must be applied.
+ * - `proj/`  a git repository as coding agents search it: `node_modules/`,
+ *   `.qwenignore`, `.geminiignore`, ignore rules without `!`.
+ * - `wt/`    a linked git worktree of `proj/` (`.git` is a `gitdir:` file).
  *
  * The recurring words are `foo`, `Foo`, `FOO_BAR`, `needle`, `TODO` and
  * `σίγμα`, so most patterns hit several files.
@@ -409,6 +412,43 @@ function files(): Record<string, string | Uint8Array> {
     "plain/plain_ignored.txt": "foo hidden by .ignore\n",
     "plain/readme.txt": "plain foo needle\nTODO plain\n",
     "plain/nested/data.json": '{"foo": "needle"}\n',
+    // --- a project as coding agents search it ----------------------------
+    // (no `!` rules, so a workspace answers --ignore-file from memory)
+    "proj/.git/HEAD": "ref: refs/heads/main\n",
+    "proj/.git/info/exclude": "local.txt\n",
+    "proj/.gitignore": "dist/\n*.tmp\n",
+    "proj/.qwenignore": "secret/\n*.key\n",
+    "proj/.geminiignore": "docs/draft.md\nsrc/gen/\n",
+    "proj/.extraignore": "*.md\n",
+    "proj/src/app.ts": "import { util } from './util';\n// Needle: the handler\n" +
+      "export function handler() {\n  return util('needle');\n}\n",
+    "proj/src/util.ts": "export const util = (s: string) => s;\n// TODO: needle here too\n",
+    "proj/src/gen/types.ts": "export type Needle = string;\n",
+    "proj/dist/bundle.js": "function handler(){return 'needle'}\n",
+    "proj/node_modules/lib/index.js": "module.exports = 'needle';\n",
+    "proj/src/node_modules/x.js": "// needle in a nested node_modules\n",
+    "proj/secret/keys.txt": "needle: s3cr3t\n",
+    "proj/notes.key": "needle key\n",
+    "proj/cache.tmp": "needle cached\n",
+    "proj/local.txt": "needle local only\n",
+    "proj/README.md": "# Project\n\nSearch for the needle.\nfoo.bar(needle)\n",
+    "proj/docs/guide.md": "one\ntwo\nneedle three\nfour\nfive\nsix needle\nseven\n",
+    "proj/docs/draft.md": "draft needle\n",
+    // pattern files for -f
+    "proj/pats/two.txt": "TODO\nexport\n",
+    "proj/pats/empty.txt": "",
+    "proj/pats/crlf.txt": "handler\r\nutil\r\n",
+    "proj/pats/blank_line.txt": "zzz\n\n",
+    // a UTF-8 byte-order mark: rg searches what follows it
+    "proj/bom/bom.txt": bytes([0xef, 0xbb, 0xbf], "needle at the start\nfoo\n"),
+    "proj/bom/only_bom.txt": bytes([0xef, 0xbb, 0xbf]),
+    // a linked worktree of proj: `.git` names its git dir, whose `commondir`
+    // leads to proj/.git, whose info/exclude applies here too
+    "proj/.git/worktrees/wt/commondir": "../..\n",
+    "proj/.git/worktrees/wt/HEAD": "ref: refs/heads/wt\n",
+    "wt/.git": "gitdir: {ROOT}/proj/.git/worktrees/wt\n", // absolute, as git writes it
+    "wt/local.txt": "needle excluded in the main repository\n",
+    "wt/kept.txt": "needle kept\n",
   };
 }
 
@@ -422,7 +462,8 @@ export async function makeFixtureTree(dir: string): Promise<void> {
   for (const [rel, content] of Object.entries(files())) {
     const path = `${dir}/${rel}`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-    if (typeof content === "string") await Deno.writeTextFile(path, content);
-    else await Deno.writeFile(path, content);
+    if (typeof content === "string") {
+      await Deno.writeTextFile(path, content.replaceAll("{ROOT}", dir));
+    } else await Deno.writeFile(path, content);
   }
 }

@@ -142,7 +142,8 @@ export function check(
     problems.push(describeDiff(expected, actual));
   }
   if (rg.code === 2) {
-    if (ours.stderr.trim() === "") {
+    // (rg says nothing with --no-messages)
+    if (ours.stderr.trim() === "" && rg.stderr.trim() !== "") {
       problems.push("ours: stderr is empty on error");
     }
     if (/^ {4}at |Uncaught/m.test(ours.stderr)) {

@@ -488,4 +488,257 @@ export const PARITY_CASES: ParityCase[] = [
   c("-n", "^$", S),
   c("-c", "^$"),
   c("-n", "-v", "x*", "repo/text/no_eol.txt"),
+
+  // --- the command lines coding agents send (DESIGN.md "Contracts" 4) -------------
+  ...agentCases(),
+  // --- ignore-file flags in other combinations -------------------------------------
+  c("--ignore-file", "proj/.extraignore", "-l", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "--ignore-file", "proj/.extraignore", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "--no-ignore-files", "-l", "needle", "proj"),
+  c("--no-ignore-files", "--ignore-file", "proj/.qwenignore", "-l", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "--no-ignore", "-l", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "-g", "*.key", "-l", "needle", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "--files", "proj"),
+  c("--ignore-file", "proj/.qwenignore", "-c", "needle"),
+  c("--ignore-file", "proj/.geminiignore", "-l", "needle", "proj/src", "proj/docs"),
+  c("--ignore-file", "repo/.ignore", "-l", "foo", "repo"),
+  c("--ignore-file", "no/such/ignorefile", "-l", "needle", "proj"),
+  c("--ignore-file=proj/.qwenignore", "-t", "ts", "needle"),
+  at("proj", "--ignore-file", ".qwenignore", "-l", "needle"),
+  at("proj/src", "--ignore-file", "../.geminiignore", "-l", "needle", ".."),
+  c("--no-ignore-vcs", "-l", "needle", "proj"),
+  c("--no-ignore-vcs", "--files", "repo"),
+  c("--no-ignore-exclude", "-l", "needle", "proj"),
+  c("--no-ignore-exclude", "--files", "repo"),
+  c("--no-ignore-dot", "--files", "repo"),
+  c("--no-ignore-dot", "-l", "foo", "plain"),
+  c("--no-ignore-parent", "-l", "foo", "repo/logs"),
+  at("repo/sub", "--no-ignore-parent", "--files"),
+  c("--no-ignore-vcs", "--ignore-vcs", "-l", "needle", "proj"),
+  c("-u", "-l", "needle", "proj"),
+  c("-uu", "--files", "proj"),
+  c("--path-separator", "/", "-n", "needle", "proj/src"),
+  c("--path-separator=/", "--files", "proj"),
+  c("--no-messages", "foo", "nonexistent.txt", "repo/src"),
+  c("--no-messages", "--json", "needle", "nonexistent", "proj/src"),
+  c("--no-messages", "-g", "nomatch_glob", "foo"),
+  c("-q", "--files"),
+  c("--quiet", "--files", "nonexistent"),
+  c("-q", "--files", "-g", "nomatch_glob", "proj"),
+  c("--threads", "4", "-j", "2", "-c", "needle", "proj"),
+  c("--mmap", "--no-mmap", "-l", "needle", "proj"),
+  c("--sort-files", "needle", "proj/src"),
+  // -f/--file
+  c("-f", "proj/pats/two.txt", "proj/src"),
+  c("-n", "--file=proj/pats/two.txt", "-e", "needle", "proj/src"),
+  c("-f", "proj/pats/crlf.txt", "-c", "proj/src"),
+  c("-f", "proj/pats/blank_line.txt", "-c", "proj/src"),
+  c("-f", "proj/pats/empty.txt", "proj/src"),
+  c("-f", "proj/pats/empty.txt", "-v", "-c", "proj/src"),
+  c("-f", "proj/pats/two.txt", "-f", "proj/pats/crlf.txt", "-l", "proj"),
+  c("-f", "proj/pats/nothere.txt", "proj/src"),
+  c("-F", "-f", "proj/pats/two.txt", "--json", "proj/src/util.ts"),
+  at("proj", "-f", "pats/two.txt", "-i"),
+  // --max-depth, --max-filesize
+  c("--max-depth", "1", "--files", "proj"),
+  c("--max-depth", "2", "-l", "needle", "proj"),
+  c("--max-depth", "0", "needle", "proj"),
+  c("--max-depth", "0", "needle", "proj/README.md"),
+  c("--max-depth=1", "-c", "foo", "repo", "plain"),
+  c("--max-filesize", "40", "--files", "proj"),
+  c("--max-filesize", "1K", "-l", "needle", "repo"),
+  c("--max-filesize", "10", "needle", "proj/README.md"),
+  c("--max-filesize", "1M", "-c", "needle"),
+  c("--max-filesize", "2X", "needle"),
+  // --no-require-git, --glob-case-insensitive, --multiline-dotall
+  c("--no-require-git", "--files", "plain"),
+  c("--no-require-git", "-l", "foo"),
+  c("--no-require-git", "--require-git", "--files", "plain"),
+  c("--glob-case-insensitive", "-g", "*.MD", "-l", "needle", "proj"),
+  c("--glob-case-insensitive", "-g", "!*.TS", "-g", "*.Ts", "--files", "proj/src"),
+  c("-U", "--multiline-dotall", "start.needle", "proj/bom"),
+  c("-U", "--multiline-dotall", "-o", "two.*four", "proj/docs/guide.md"),
+  c("--multiline-dotall", "two.*four", "proj/docs/guide.md"),
+  c("-U", "--multiline-dotall", "--no-multiline-dotall", "-c", "two.*four", "proj/docs"),
+  // --column, -b, --null, --trim, --include-zero, separators
+  c("--column", "foo", W),
+  c("--column", "-C1", "needle", MAIN),
+  c("--column", "-v", "foo", W),
+  c("--column", "-o", "-n", "foo", W),
+  c("--column", "-N", "foo", W),
+  c("--column", "-U", "fn foo\\(\\) \\{\\n\\s+let", "repo/src"),
+  c("--column", "-c", "foo", "repo/text"),
+  c("--column", "--json", "foo", W),
+  c("-b", "foo", W),
+  c("-b", "-o", "foo", W),
+  c("--byte-offset", "-n", "-C1", "needle", "proj/docs"),
+  c("-b", "--column", "-H", "needle", "proj/src"),
+  c("-b", "-U", "needle at the start\\nfoo", "proj/bom"),
+  c("--null", "foo", "repo/src"),
+  c("-0", "-c", "foo", "repo/text"),
+  c("-0", "-l", "needle", "proj"),
+  c("--null", "--files-without-match", "needle", "proj/src", "proj/docs"),
+  c("-0", "--files", "proj"),
+  c("--null", "-n", "-C1", "needle", "proj/docs"),
+  c("--null", "--json", "needle", "proj/src"),
+  c("--trim", "foo", "repo/src"),
+  c("--trim", "-n", "-C1", "needle", "proj/src"),
+  c("--trim", "--no-trim", "foo", "repo/src"),
+  c("--include-zero", "-c", "foo", "repo/text"),
+  c("--include-zero", "--count-matches", "needle", "proj/src"),
+  c("--include-zero", "-c", "needle", "proj/README.md"),
+  c("--include-zero", "-l", "foo", "repo/text"),
+  c("--context-separator", "XX", "-C1", "needle", "proj/docs"),
+  c("--context-separator=\\x7e\\t~", "-A1", "foo", "repo/src"),
+  c("--context-separator", "", "-C1", "needle", "proj/docs/guide.md"),
+  c("--no-context-separator", "-C1", "needle", "proj/docs"),
+  c("--no-context-separator", "-C1", "foo", "repo/src", "repo/text"),
+  c("--field-match-separator", "@", "--field-context-separator=#", "-n", "-C1", "needle", "proj"),
+  c("--field-match-separator", "::", "-c", "needle", "proj"),
+  c("--path-separator", "\\", "-l", "needle", "proj"),
+  c("--path-separator", "+", "--files", "proj/src"),
+  c("--path-separator", "+", "--json", "needle", "proj/src"),
+  c("--path-separator", "ab", "needle", "proj"),
+  // --vimgrep, --heading
+  c("--vimgrep", "foo", W),
+  c("--vimgrep", "-i", "needle", "proj/src", "proj/docs"),
+  c("--vimgrep", "-o", "foo", W),
+  c("--vimgrep", "-b", "foo", W),
+  c("--vimgrep", "-v", "foo", W),
+  c("--vimgrep", "-C1", "needle", "proj/docs"),
+  c("--vimgrep", "-c", "foo", "repo/text"),
+  c("--vimgrep", "-N", "foo", W),
+  c("--vimgrep", "-I", "foo", "repo/src"),
+  c("--vimgrep", "--heading", "needle", "proj/src"),
+  c("--heading", "foo", "repo/src"),
+  c("--heading", "-n", "-C1", "needle", "proj"),
+  c("--heading", "foo", MAIN),
+  c("--heading", "-H", "foo", MAIN),
+  c("--heading", "-o", "-i", "needle", "proj/src", "proj/docs"),
+  c("--heading", "--null", "needle", "proj/docs"),
+  c("--heading", "-c", "foo", "repo/text"),
+  c("--heading", "--no-heading", "foo", "repo/src"),
+  c("--heading", "-U", "-n", "begin \\w+\\n.*\\n", M, MAIN),
+  c("--heading", "--json", "needle", "proj/src"),
+  c("--heading", "-A1", "foo"),
+  // -M/--max-columns (the line terminator counts)
+  c("-M", "3", "foo", W),
+  c("-M", "4", "-n", "foo", W),
+  c("--max-columns=20", "-C1", "needle", "proj/docs"),
+  c("-M", "8", "-v", "foo", W),
+  c("-M", "3", "-o", "f\\w+", W),
+  c("-M", "10", "--column", "foo", W),
+  c("-M", "12", "--vimgrep", "foo", W),
+  c("-M", "0", "foo", W),
+  c("-M", "30", "-U", "fn foo\\(\\) \\{\\n\\s+let", "repo/src"),
+  c("-M", "5", "--json", "foo", W),
+  c("-M", "5", "-c", "foo", "repo/text"),
+  c("-M", "40", "needle", "repo/text/long_line.txt"),
+  c("-M", "x", "foo", W),
+  // -a/--text
+  c("-a", "needle", "repo/data"),
+  c("--text", "-n", "needle", "repo/data/early.bin"),
+  c("-a", "-c", "foo", "repo/data"),
+  c("-a", "--json", "needle", "repo/data/early.bin"),
+  c("-a", "-o", "-n", "after the nul: \\w+", "repo/data"),
+  c("-a", "--no-text", "needle", "repo/data"),
+  // --type-add, --type-clear, --type-list
+  c("--type-add", "mine:*.ts", "-t", "mine", "-l", "needle", "proj"),
+  c("--type-add", "web:include:ts,js", "-t", "web", "needle", "proj"),
+  c("--type-add", "rust:*.txt", "-t", "rust", "-l", "foo", "repo"),
+  c("--type-clear", "rust", "--type-add", "rust:*.txt", "-t", "rust", "-l", "foo", "repo"),
+  c("--type-clear", "rust", "-t", "rust", "foo"),
+  c("--type-add", "bad", "foo", "repo/src"),
+  c("--type-add", "mine:*.ts", "-T", "mine", "--files", "proj"),
+  c("--type-add", "mine:*.md", "--type-add", "mine:*.key", "-t", "mine", "--files", "proj"),
+  c("--type-list"),
+  c("--type-add", "zz:*.zz", "--type-clear", "ts", "--type-list"),
+  // a UTF-8 byte-order mark is skipped for matching
+  c("^needle", "proj/bom"),
+  c("-n", "^needle", "proj/bom/bom.txt"),
+  c("--json", "^needle", "proj/bom"),
+  c("-o", "^.", "proj/bom/bom.txt"),
+  c("-c", "^", "proj/bom"),
+  c("-v", "-n", "zzz", "proj/bom"),
+  c("--files-without-match", "needle", "proj/bom"),
+  c("-x", "", "proj/bom/only_bom.txt"),
+  // multi-line --json stats count every line of a match
+  c("--json", "-U", "needle at the start\nfoo", "proj/bom"),
+  c("--json", "-U", "one\ntwo\nneedle", "proj/docs"),
+  c("--json", "-U", "-e", "one\ntwo", "-e", "five\nsix", "proj/docs/guide.md"),
+  // a linked git worktree reads the main repository's info/exclude
+  c("--files", "wt"),
+  c("needle", "wt"),
+  at("wt", "-l", "needle"),
+  c("--no-ignore-exclude", "needle", "wt"),
 ];
+
+/**
+ * qwen-code 0.24.4's and gemini-cli 0.61.0's grep command lines (their
+ * optional parts taken and left out, their ignore files present, absent
+ * and missing), with PATH relative and absolute.
+ */
+function agentCases(): ParityCase[] {
+  const cases: ParityCase[] = [];
+  const qwen = (p: string, extra: string[], path: string) => [
+    "--json",
+    "--no-messages",
+    "--path-separator",
+    "/",
+    "--ignore-case",
+    "--regexp",
+    p,
+    ...extra,
+    "--threads",
+    "4",
+    path,
+  ];
+  for (const path of ["proj", "{ROOT}/proj", "."]) {
+    const ignore = path === "." ? "proj/.qwenignore" : `${path}/.qwenignore`;
+    cases.push(c(...qwen("needle", [], path)));
+    cases.push(c(...qwen("needle", ["--ignore-file", ignore], path)));
+    cases.push(c(...qwen("handler", ["--no-ignore-vcs", "--ignore-file", ignore], path)));
+    cases.push(c(...qwen("needle", ["--ignore-file", ignore, "--glob", "*.ts"], path)));
+  }
+  cases.push(c(...qwen("needle", ["--ignore-file", "proj/.nothere", "--glob", "**/*.md"], "proj")));
+  cases.push(c(...qwen("TODO|Needle", ["--no-ignore-vcs"], "proj/src")));
+  cases.push(c(...qwen("needle", ["--ignore-file", "proj/.qwenignore"], "proj/docs/guide.md")));
+  const gemini = (p: string, opts: string[], path: string, ignore?: string) => [
+    "--json",
+    ...opts,
+    "--regexp",
+    p,
+    "--glob",
+    "!**/node_modules/**",
+    "--glob",
+    "!**/.git/**",
+    ...(ignore ? ["--ignore-file", ignore] : []),
+    "--threads",
+    "4",
+    path,
+  ];
+  for (const path of ["proj", "{ROOT}/proj"]) {
+    const ignore = `${path}/.geminiignore`;
+    cases.push(c(...gemini("needle", ["--ignore-case"], path, ignore)));
+    cases.push(c(...gemini("needle", ["--ignore-case"], path)));
+    cases.push(c(...gemini("foo.bar(", ["--fixed-strings"], path, ignore)));
+    cases.push(c(...gemini("needle", ["--context", "1"], path, ignore)));
+    cases.push(c(...gemini("needle", ["--after-context", "2", "--max-count", "1"], path, ignore)));
+    cases.push(c(...gemini("needle", ["--before-context", "1"], path)));
+    cases.push(c(...gemini("needle", ["--no-ignore"], path, ignore)));
+    cases.push(
+      c(...gemini("needle", ["--ignore-case", "--no-ignore-vcs", "--no-ignore-exclude"], path)),
+    );
+    cases.push(
+      c(...gemini(
+        "needle",
+        ["--glob", "*.md", "--no-ignore-vcs", "--no-ignore-exclude"],
+        path,
+        ignore,
+      )),
+    );
+  }
+  cases.push(c(...gemini("needle", ["--ignore-case"], "proj", "proj/.nothere")));
+  cases.push(c(...gemini("needle", ["--max-count", "1", "--glob", "*.ts"], "proj/src")));
+  return cases;
+}

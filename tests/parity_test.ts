@@ -10,6 +10,7 @@
 
 import {
   check,
+  cleanEnv,
   fixtureRoot,
   type Outcome,
   REPO,
@@ -18,8 +19,12 @@ import {
   rgFiles,
   run,
   TEST_OPTS,
+  workspaceSkipRule,
 } from "./harness.ts";
 import { PARITY_CASES, type ParityCase } from "./parity_cases.ts";
+import { ok, strictEqual } from "node:assert/strict";
+import { parseArgs } from "../src/args.ts";
+import { Workspace } from "../mod.ts";
 
 const GREP_TS = `${REPO}/grep.ts`;
 /** How many cases run ahead of the one being checked (bounds concurrency). */
@@ -172,3 +177,86 @@ for (const name of TASK_CASES) {
     fn: async () => check(c, await runCase(c, "task")),
   });
 }
+
+Deno.test({
+  name: "agents' command lines are answered from a workspace's memory, not from disk",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    const ws = await Workspace.open(root);
+    try {
+      const agentLines = PARITY_CASES.filter((c) =>
+        c.args.includes("--json") && c.args.includes("--threads") && !workspaceSkipRule(c)
+      );
+      ok(agentLines.length >= 15, `only ${agentLines.length} agent cases`);
+      let inMemory = 0;
+      for (const c of agentLines) {
+        const args = parseArgs(c.args);
+        // Fewer ignore rules than the load's, or a missing ignore file, need
+        // the disk; so does an ignore file over a tree with `!` rules (repo/).
+        const needsDisk = args.noIgnoreVcs || args.noIgnore ||
+          args.ignoreFiles.some((f) => f.includes("nothere")) ||
+          (args.ignoreFiles.length > 0 && args.paths.includes("."));
+        const part = ws.searchPart(args, args.paths, root);
+        strictEqual(Boolean(part.fromDisk), needsDisk, `${c.name}: from disk`);
+        if (!needsDisk) inMemory++;
+      }
+      ok(inMemory >= 10, `only ${inMemory} answered from memory`);
+    } finally {
+      ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "RIPGREP_CONFIG_PATH puts its arguments first, unless --no-config; a missing file is named",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    const config = await Deno.makeTempFile({ prefix: "curserve-rgconfig-" });
+    try {
+      await Deno.writeTextFile(
+        config,
+        "# agents' defaults\n--ignore-case\n\n  -n  \n--glob=!*.md\n",
+      );
+      for (
+        const [path, args] of [
+          [config, ["needle", "proj"]],
+          [config, ["--no-config", "needle", "proj"]],
+          [config, ["-s", "Needle", "proj"]],
+          [`${config}.missing`, ["needle", "proj/src"]],
+        ] as const
+      ) {
+        const env = { ...cleanEnv(), RIPGREP_CONFIG_PATH: path };
+        const runWith = async (cmd: string, argv: string[]) => {
+          const out = await new Deno.Command(cmd, {
+            args: argv,
+            cwd: root,
+            clearEnv: true,
+            env,
+            stdin: "null",
+          }).output();
+          return {
+            code: out.code,
+            stdout: out.stdout,
+            stderr: new TextDecoder().decode(out.stderr),
+          };
+        };
+        const c = { name: `RIPGREP_CONFIG_PATH=${path} ${args.join(" ")}`, args: [...args] };
+        check(c, {
+          rg: await runWith(RG, ["--sort", "path", ...args]),
+          ours: await runWith(Deno.execPath(), [
+            "run",
+            "-q",
+            "--allow-read",
+            "--allow-env",
+            GREP_TS,
+            ...args,
+          ]),
+        });
+      }
+    } finally {
+      await Deno.remove(config);
+    }
+  },
+});

@@ -8,11 +8,11 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::corpus::Corpus;
-use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector, Verdict};
+use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector, TypeEdits, Verdict};
 use crate::grep::{self, display_join, GrepRequest, Root};
 use crate::limits::{Interrupt, Stop};
 use crate::matcher::{CaseMode, PatternOptions, DEFAULT_DFA_SIZE_LIMIT, DEFAULT_SIZE_LIMIT};
-use crate::printer::OutputKind;
+use crate::printer::{LineStyle, OutputKind};
 use crate::search::SearchConfig;
 
 #[wasm_bindgen]
@@ -157,8 +157,9 @@ impl CoreCorpus {
         let v: Value = serde_json::from_str(request).map_err(|e| JsError::new(&e.to_string()))?;
         let roots = parse_roots(&v).map_err(|e| JsError::new(&e))?;
         let selector = parse_selector(&v).map_err(|e| JsError::new(&e))?;
+        let style = parse_style(&v).map_err(|e| JsError::new(&e))?;
         self.corpus.prepare();
-        Ok(grep::list_files(&self.corpus, &roots, &selector))
+        Ok(grep::list_files(&self.corpus, &roots, &selector, &style))
     }
 }
 
@@ -306,13 +307,27 @@ fn size(v: &Value, key: &str) -> Result<Option<usize>, String> {
 
 fn parse_selector(v: &Value) -> Result<Rc<Selector>, String> {
     let cwd = v.get("cwd").and_then(Value::as_str).unwrap_or("/");
-    Selector::cached(
+    Selector::cached_with_ignore_files(
         cwd,
         &strings(v, "globs")?,
         &strings(v, "iglobs")?,
         &strings(v, "types")?,
         &strings(v, "types_not")?,
+        &strings(v, "ignore_files")?,
+        &type_edits(v)?,
     )
+}
+
+fn type_edits(v: &Value) -> Result<TypeEdits, String> {
+    Ok(TypeEdits { add: strings(v, "type_add")?, clear: strings(v, "type_clear")? })
+}
+
+/// rg `--type-list` for a request's `type_add` and `type_clear`.
+#[wasm_bindgen(js_name = typeList)]
+pub fn type_list(request: &str) -> Result<String, JsError> {
+    let v: Value = serde_json::from_str(request).map_err(|e| JsError::new(&e.to_string()))?;
+    let edits = type_edits(&v).map_err(|e| JsError::new(&e))?;
+    crate::filter::type_list(&edits).map_err(|e| JsError::new(&e))
 }
 
 fn parse_roots(v: &Value) -> Result<Vec<Root>, String> {
@@ -378,5 +393,48 @@ fn parse_request(text: &str) -> Result<GrepRequest, String> {
         max_output: count(&v, "max_output")?.map(|n| n as usize),
         roots: parse_roots(&v)?,
         selector: parse_selector(&v)?,
+        style: parse_style(&v)?,
     })
+}
+
+/// The optional `style` object: rg's separators and line fields.
+fn parse_style(v: &Value) -> Result<LineStyle, String> {
+    let mut style = LineStyle::default();
+    let Some(s) = v.get("style") else { return Ok(style) };
+    let bytes = |key: &str| -> Result<Option<Vec<u8>>, String> {
+        match s.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|b| {
+                    b.as_u64().filter(|&b| b < 256).map(|b| b as u8).ok_or(format!("{key} must hold bytes"))
+                })
+                .collect::<Result<Vec<u8>, String>>()
+                .map(Some),
+            Some(_) => Err(format!("{key} must be an array of bytes")),
+        }
+    };
+    if let Some(b) = bytes("field_match")? {
+        style.field_match = b;
+    }
+    if let Some(b) = bytes("field_context")? {
+        style.field_context = b;
+    }
+    if let Some(b) = bytes("context_separator")? {
+        style.context_separator = Some(b);
+    }
+    if flag(s, "no_context_separator") {
+        style.context_separator = None;
+    }
+    style.null = flag(s, "null");
+    style.column = flag(s, "column");
+    style.byte_offset = flag(s, "byte_offset");
+    style.trim = flag(s, "trim");
+    style.include_zero = flag(s, "include_zero");
+    style.heading = flag(s, "heading");
+    style.per_match = flag(s, "per_match");
+    style.max_columns = count(s, "max_columns")?.filter(|&n| n > 0).map(|n| n as usize);
+    style.text = flag(s, "text");
+    style.path_separator = bytes("path_separator")?.and_then(|b| b.first().copied());
+    Ok(style)
 }

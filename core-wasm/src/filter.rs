@@ -16,11 +16,14 @@ use ignore::Match;
 
 use crate::default_types::DEFAULT_TYPES;
 
-/// Glob (`-g`, `--iglob`) and type (`-t`, `-T`) filters.
+/// Glob (`-g`, `--iglob`), `--ignore-file` and type (`-t`, `-T`) filters.
 #[derive(Clone, Debug)]
 pub struct Selector {
     overrides: Override,
     types: Types,
+    /// `--ignore-file` rules, last file first (rg's order), matched against
+    /// paths as printed: below every directory's own ignore files.
+    explicit: Vec<Gitignore>,
     /// The inputs it was built from, as one string: equal keys select the
     /// same files (see [`crate::corpus::Corpus::selection`]).
     pub key: String,
@@ -33,8 +36,61 @@ fn selector_key(
     iglobs: &[String],
     types: &[String],
     types_not: &[String],
+    ignore_files: &[String],
+    edits: &TypeEdits,
 ) -> String {
-    format!("{cwd:?} {globs:?} {iglobs:?} {types:?} {types_not:?}")
+    format!("{cwd:?} {globs:?} {iglobs:?} {types:?} {types_not:?} {ignore_files:?} {edits:?}")
+}
+
+/// `--type-clear` and `--type-add` changes to rg's type table (clears
+/// first, then additions, as rg applies them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TypeEdits {
+    pub add: Vec<String>,
+    pub clear: Vec<String>,
+}
+
+impl TypeEdits {
+    fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.clear.is_empty()
+    }
+}
+
+/// rg's type table with `edits` applied.
+fn type_table(edits: &TypeEdits) -> Result<TypesBuilder, String> {
+    let mut tb = TypesBuilder::new();
+    for (name, globs) in DEFAULT_TYPES {
+        for glob in *globs {
+            tb.add(name, glob).map_err(|e| e.to_string())?;
+        }
+    }
+    for name in &edits.clear {
+        tb.clear(name);
+    }
+    for def in &edits.add {
+        tb.add_def(def).map_err(|e| e.to_string())?;
+    }
+    Ok(tb)
+}
+
+/// `--type-list`: each type with its globs, one per line, by name.
+pub fn type_list(edits: &TypeEdits) -> Result<String, String> {
+    let mut out = String::new();
+    for def in type_table(edits)?.definitions() {
+        out.push_str(&format!("{}: {}\n", def.name(), def.globs().join(", ")));
+    }
+    Ok(out)
+}
+
+/// An `--ignore-file`'s rules as rg builds them: rooted at the empty path,
+/// so a pattern with a slash is anchored to the start of the printed path.
+fn explicit_ignore(text: &str) -> Gitignore {
+    let mut b = GitignoreBuilder::new("");
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for line in text.lines() {
+        let _ = b.add_line(None, line);
+    }
+    b.build().unwrap_or_else(|_| Gitignore::empty())
 }
 
 impl Selector {
@@ -46,7 +102,22 @@ impl Selector {
         types: &[String],
         types_not: &[String],
     ) -> Result<Selector, String> {
-        let key = selector_key(cwd, globs, iglobs, types, types_not);
+        Selector::with_ignore_files(cwd, globs, iglobs, types, types_not, &[], &TypeEdits::default())
+    }
+
+    /// [`Selector::new`] with the text of each `--ignore-file` and changes to
+    /// the type table.
+    pub fn with_ignore_files(
+        cwd: &str,
+        globs: &[String],
+        iglobs: &[String],
+        types: &[String],
+        types_not: &[String],
+        ignore_files: &[String],
+        edits: &TypeEdits,
+    ) -> Result<Selector, String> {
+        let key = selector_key(cwd, globs, iglobs, types, types_not, ignore_files, edits);
+        let explicit = ignore_files.iter().rev().map(|t| explicit_ignore(t)).collect();
         let overrides = if globs.is_empty() && iglobs.is_empty() {
             Override::empty()
         } else {
@@ -60,16 +131,12 @@ impl Selector {
             }
             b.build().map_err(|e| e.to_string())?
         };
-        // rg's type table takes ~0.5 ms to load in WebAssembly: only when asked.
-        let types = if types.is_empty() && types_not.is_empty() {
+        // rg's type table takes ~0.5 ms to load in WebAssembly: only when
+        // asked (a bad --type-add is an error even so).
+        let types = if types.is_empty() && types_not.is_empty() && edits.is_empty() {
             Types::empty()
         } else {
-            let mut tb = TypesBuilder::new();
-            for (name, globs) in DEFAULT_TYPES {
-                for glob in *globs {
-                    tb.add(name, glob).map_err(|e| e.to_string())?;
-                }
-            }
+            let mut tb = type_table(edits)?;
             for t in types {
                 tb.select(t);
             }
@@ -78,7 +145,7 @@ impl Selector {
             }
             tb.build().map_err(|e| e.to_string())?
         };
-        Ok(Selector { overrides, types, key })
+        Ok(Selector { overrides, types, explicit, key })
     }
 
     /// [`Selector::new`], remembered: a glob with a directory part compiles
@@ -92,16 +159,30 @@ impl Selector {
         types: &[String],
         types_not: &[String],
     ) -> Result<Rc<Selector>, String> {
+        Selector::cached_with_ignore_files(cwd, globs, iglobs, types, types_not, &[], &TypeEdits::default())
+    }
+
+    /// [`Selector::cached`] with the text of each `--ignore-file`.
+    pub fn cached_with_ignore_files(
+        cwd: &str,
+        globs: &[String],
+        iglobs: &[String],
+        types: &[String],
+        types_not: &[String],
+        ignore_files: &[String],
+        edits: &TypeEdits,
+    ) -> Result<Rc<Selector>, String> {
         /// Distinct filter sets kept; past it, the cache starts over.
         const KEPT: usize = 64;
         thread_local! {
             static BUILT: RefCell<HashMap<String, Rc<Selector>>> = RefCell::new(HashMap::new());
         }
-        let key = selector_key(cwd, globs, iglobs, types, types_not);
+        let key = selector_key(cwd, globs, iglobs, types, types_not, ignore_files, edits);
         if let Some(hit) = BUILT.with(|b| b.borrow().get(&key).cloned()) {
             return Ok(hit);
         }
-        let built = Rc::new(Selector::new(cwd, globs, iglobs, types, types_not)?);
+        let built =
+            Rc::new(Selector::with_ignore_files(cwd, globs, iglobs, types, types_not, ignore_files, edits)?);
         BUILT.with(|b| {
             let mut b = b.borrow_mut();
             if b.len() >= KEPT {
@@ -113,7 +194,13 @@ impl Selector {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.overrides.is_empty() && self.types.is_empty()
+        self.overrides.is_empty() && self.types.is_empty() && self.explicit.is_empty()
+    }
+
+    /// The `--ignore-file` verdict: the last file with an opinion decides.
+    fn explicit_match(&self, path: &str, is_dir: bool) -> Option<bool> {
+        let path = path.strip_prefix("./").unwrap_or(path);
+        self.explicit.iter().find_map(|gi| verdict(gi.matched(path, is_dir)))
     }
 
     /// The override verdict alone: `Some(true)` ignore, `Some(false)`
@@ -130,7 +217,10 @@ impl Selector {
     /// everything below it. A file under a search root is selected when no
     /// directory between root and file is excluded and [`Selector::selects_name`].
     pub fn excludes_dir(&self, dir: &str) -> bool {
-        self.override_match(dir, true) == Some(true)
+        match self.override_match(dir, true) {
+            Some(ignored) => ignored,
+            None => self.explicit_match(dir, true) == Some(true),
+        }
     }
 
     /// Whether these globs or types make rg search an entry that a walk
@@ -140,6 +230,7 @@ impl Selector {
     pub fn rescues(&self, shown: &str, is_dir: bool, hidden: bool) -> bool {
         match self.override_match(shown, is_dir) {
             Some(ignored) => !ignored,
+            None if self.explicit_match(shown, is_dir) == Some(true) => false,
             None => hidden && self.type_match(shown, is_dir) == Some(false),
         }
     }
@@ -148,6 +239,7 @@ impl Selector {
     pub fn selects_name(&self, path: &str) -> bool {
         match self.override_match(path, false) {
             Some(ignored) => !ignored,
+            None if self.explicit_match(path, false) == Some(true) => false,
             None => self.type_match(path, false) != Some(true),
         }
     }
@@ -276,7 +368,9 @@ impl IgnoreTree {
         if let Some(ignored) = self.selector.override_match(shown, is_dir) {
             return rule(ignored);
         }
-        let whitelisted = match self.ignore_match(level, abs, is_dir) {
+        let ignored = self.ignore_match(level, abs, is_dir);
+        let ignored = ignored.or_else(|| self.selector.explicit_match(shown, is_dir));
+        let whitelisted = match ignored {
             Some(true) => return Verdict::SkipByRule,
             Some(false) => true,
             None => false,
@@ -366,6 +460,34 @@ mod tests {
         assert!(!t.skips(0, "/w/a.log", "a.log", "a.log", false));
         assert!(t.skips(0, "/w/a.txt", "a.txt", "a.txt", false));
         assert!(!t.skips(0, "/w/sub", "sub", "sub", true));
+    }
+
+    #[test]
+    fn ignore_files_rank_below_directory_rules_and_anchor_at_printed_paths() {
+        let files = ["src/b.log\n".to_string(), "*.md\n!keep.md\n".to_string()];
+        let sel =
+            Selector::with_ignore_files("/w", &[], &[], &[], &[], &files, &TypeEdits::default()).unwrap();
+        assert!(!sel.selects_name("src/b.log") && !sel.selects_name("./src/b.log"));
+        assert!(sel.selects_name("/w/src/b.log") && sel.selects_name("x/src/b.log"));
+        assert!(!sel.selects_name("a.md") && sel.selects_name("keep.md"));
+        let mut t = IgnoreTree::new(false, false, Rc::new(sel));
+        t.add_dir(None, "/w", &DirIgnoreFiles { gitignore: "!x.md\n", has_git: true, ..Default::default() });
+        assert!(t.skips(0, "/w/a.md", "a.md", "a.md", false));
+        // The directory's own whitelist outranks the ignore file.
+        assert!(!t.skips(0, "/w/x.md", "x.md", "x.md", false));
+    }
+
+    #[test]
+    fn type_edits_clear_then_add() {
+        let edits =
+            TypeEdits { add: vec!["web:include:js,py".into(), "foo:*.foo".into()], clear: vec!["ts".into()] };
+        let sel = Selector::with_ignore_files("/w", &[], &[], &["web".into()], &[], &[], &edits).unwrap();
+        // `web` holds what it includes; `ts` is gone.
+        assert!(sel.selects_name("a.js") && !sel.selects_name("a.ts"));
+        let list = type_list(&edits).unwrap();
+        assert!(list.contains("\nfoo: *.foo\n") && !list.contains("\nts: "));
+        let bad = TypeEdits { add: vec!["bad".into()], clear: vec![] };
+        assert!(Selector::with_ignore_files("/w", &[], &[], &[], &[], &[], &bad).is_err());
     }
 
     #[test]

@@ -8,8 +8,11 @@ use crate::corpus::{Corpus, FileEntry};
 use crate::filter::Selector;
 use crate::limits::{Interrupt, Stop};
 use crate::matcher::{Matcher, PatternOptions};
-use crate::printer::{json_summary, FilePrinter, OutputKind, PrintConfig, Stats};
+use crate::printer::{json_summary, FilePrinter, LineStyle, OutputKind, PrintConfig, Stats};
 use crate::search::{search_file, BinaryMode, SearchConfig};
+
+/// The UTF-8 byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A place to search, in the order given on the command line.
 #[derive(Clone, Debug)]
@@ -40,6 +43,7 @@ pub struct GrepRequest {
     pub max_output: Option<usize>,
     pub roots: Vec<Root>,
     pub selector: Rc<Selector>,
+    pub style: LineStyle,
 }
 
 #[derive(Debug, Default)]
@@ -109,21 +113,29 @@ fn select(files: &[FileEntry], first: usize, base: usize, root: &Root, selector:
     picked
 }
 
-/// rg `--files`: the paths a search would look at, one per line.
-pub fn list_files(corpus: &Corpus, roots: &[Root], selector: &Selector) -> Vec<u8> {
+/// rg `--files`: the paths a search would look at, one per line (ended
+/// by NUL with `--null`).
+pub fn list_files(corpus: &Corpus, roots: &[Root], selector: &Selector, style: &LineStyle) -> Vec<u8> {
     let mut out = Vec::new();
+    let end = if style.null { 0 } else { b'\n' };
+    let mut push = |path: &str| {
+        let at = out.len();
+        out.extend_from_slice(path.as_bytes());
+        if let Some(sep) = style.path_separator {
+            out[at..].iter_mut().filter(|b| **b == b'/').for_each(|b| *b = sep);
+        }
+        out.push(end);
+    };
     for root in roots {
         if root.is_file {
             if corpus.get(&root.path).is_some() {
-                out.extend_from_slice(root.display.as_bytes());
-                out.push(b'\n');
+                push(&root.display);
             }
             continue;
         }
         let (base, files) = root_files(corpus, root, selector);
         for f in files {
-            out.extend_from_slice(display_join(&root.display, &f.path[base..]).as_bytes());
-            out.push(b'\n');
+            push(&display_join(&root.display, &f.path[base..]));
         }
     }
     out
@@ -155,6 +167,7 @@ pub fn grep(
         with_filename: req.with_filename,
         invert: req.search.invert,
         context_separator: req.search.before > 0 || req.search.after > 0,
+        style: req.style.clone(),
     };
     let summary = !matches!(req.output, OutputKind::Standard { .. } | OutputKind::Json { .. });
     // Summaries ignore context, and so must their match limit.
@@ -169,8 +182,10 @@ pub fn grep(
         ..search_cfg
     };
     let mut printed_before = req.printed_before;
-    // Sketches may rule files out, unless non-matching files print too.
-    let gate = !req.search.invert && !matches!(req.output, OutputKind::FilesWithoutMatch);
+    // Sketches may rule files out, unless non-matching files print too
+    // (`--files-without-match`, `--include-zero`).
+    let gate =
+        !req.search.invert && !matches!(req.output, OutputKind::FilesWithoutMatch) && !req.style.include_zero;
     // `shown`: the root's printed path, and where in the file's path the
     // part below the root starts (read only if the file is searched).
     let mut search_one =
@@ -194,9 +209,20 @@ pub fn grep(
                     }
                 }
             }
+            // rg sniffs a UTF-8 byte-order mark and searches what follows it
+            // (offsets count from there); block plans count from the start.
+            let (data, first_nul) = match f.data.strip_prefix(UTF8_BOM) {
+                Some(rest) => {
+                    blocks = None;
+                    (rest, f.first_nul.map(|i| i - UTF8_BOM.len()))
+                }
+                None => (&f.data[..], f.first_nul),
+            };
+            // -a: no NUL makes a file binary.
+            let first_nul = if req.style.text { None } else { first_nul };
             let shown = (shown.0, &f.path[shown.1..]);
             let binary_offset = match binary {
-                BinaryMode::Convert => f.first_nul.filter(|&i| i < crate::search::BUFFER_CAPACITY),
+                BinaryMode::Convert => first_nul.filter(|&i| i < crate::search::BUFFER_CAPACITY),
                 BinaryMode::Quit => None,
             };
             let mut printer = FilePrinter::new(
@@ -211,8 +237,8 @@ pub fn grep(
                 &mut result.stats,
             );
             let outcome = search_file(
-                &f.data,
-                f.first_nul,
+                data,
+                first_nul,
                 binary,
                 &search_cfg,
                 matcher,

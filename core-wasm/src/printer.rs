@@ -57,8 +57,14 @@ pub fn block_matches(
     });
 }
 
+/// Lines in `block`, a last one without its terminator included.
+fn lines_in(block: &[u8]) -> u64 {
+    let ends = memchr::memchr_iter(b'\n', block).count() as u64;
+    ends + u64::from(block.last().is_some_and(|&b| b != b'\n'))
+}
+
 /// How every file of one search is printed.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct PrintConfig {
     pub kind: OutputKind,
     pub with_filename: bool,
@@ -66,6 +72,75 @@ pub struct PrintConfig {
     pub invert: bool,
     /// Context was asked for, so groups are separated by `--`.
     pub context_separator: bool,
+    pub style: LineStyle,
+}
+
+/// rg's separators and per-line fields of the standard and summary
+/// printers (JSON has none of them).
+#[derive(Clone, Debug)]
+pub struct LineStyle {
+    /// After the path and each field of a matching line (`:`).
+    pub field_match: Vec<u8>,
+    /// After the path and each field of a context line (`-`).
+    pub field_context: Vec<u8>,
+    /// Between context groups (`--`); none with `--no-context-separator`.
+    pub context_separator: Option<Vec<u8>>,
+    /// `--null`: a NUL follows each printed path, in place of the field
+    /// separator (or the line end of `-l`).
+    pub null: bool,
+    /// `--column`: the first match's column (1-based bytes) on matching lines.
+    pub column: bool,
+    /// `-b`: the byte offset of each line (of each match with `-o`).
+    pub byte_offset: bool,
+    /// `--trim`: leading ASCII white space left off printed lines.
+    pub trim: bool,
+    /// `--include-zero`: `-c` prints files with no match too.
+    pub include_zero: bool,
+    /// `--path-separator`: printed in place of `/` (not in JSON).
+    pub path_separator: Option<u8>,
+    /// `--heading`: a file's path once, above its lines, files apart by a
+    /// blank line (with file names only).
+    pub heading: bool,
+    /// `--vimgrep`: a matching line once per match, each with its column.
+    pub per_match: bool,
+    /// `-M/--max-columns`: longer lines (terminator included) print as a
+    /// note that they were left out.
+    pub max_columns: Option<usize>,
+    /// `-a/--text`: no file is binary.
+    pub text: bool,
+}
+
+impl Default for LineStyle {
+    fn default() -> LineStyle {
+        LineStyle {
+            field_match: b":".to_vec(),
+            field_context: b"-".to_vec(),
+            context_separator: Some(b"--".to_vec()),
+            null: false,
+            column: false,
+            byte_offset: false,
+            trim: false,
+            include_zero: false,
+            path_separator: None,
+            heading: false,
+            per_match: false,
+            max_columns: None,
+            text: false,
+        }
+    }
+}
+
+/// Which kind of line a prefix is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Match,
+    Context,
+}
+
+/// What rg's `--trim` leaves off: ASCII white space other than `\n`.
+fn trim_start(line: &[u8]) -> &[u8] {
+    let skip = line.iter().take_while(|&&b| matches!(b, b' ' | b'\t' | b'\x0B' | b'\x0C' | b'\r')).count();
+    &line[skip..]
 }
 
 /// What a file's printing amounted to.
@@ -98,6 +173,9 @@ pub struct FilePrinter<'a> {
     file_start_len: usize,
     match_count: u64,
     matches: u64,
+    /// Lines in the reported match blocks (a multi-line match counts each
+    /// of its lines, as rg's `--json` stats do).
+    matched_lines: u64,
 }
 
 impl<'a> FilePrinter<'a> {
@@ -128,6 +206,7 @@ impl<'a> FilePrinter<'a> {
             file_start_len,
             match_count: 0,
             matches: 0,
+            matched_lines: 0,
         }
     }
 
@@ -135,6 +214,28 @@ impl<'a> FilePrinter<'a> {
     fn ensure_path(&mut self) {
         if self.path.is_empty() {
             self.path = crate::grep::display_join(self.shown.0, self.shown.1).into_bytes();
+            if let (Some(sep), false) =
+                (self.cfg.style.path_separator, matches!(self.cfg.kind, OutputKind::Json { .. }))
+            {
+                self.path.iter_mut().filter(|b| **b == b'/').for_each(|b| *b = sep);
+            }
+        }
+    }
+
+    /// Ends a printed path: NUL with `--null`, else `then`.
+    fn end_path(&mut self, then: &[u8]) {
+        if self.cfg.style.null {
+            self.out.push(0);
+        } else {
+            self.out.extend_from_slice(then);
+        }
+    }
+
+    fn field(&self, field: Field) -> &'a [u8] {
+        let style: &'a LineStyle = &self.cfg.style;
+        match field {
+            Field::Match => &style.field_match,
+            Field::Context => &style.field_context,
         }
     }
 
@@ -170,14 +271,15 @@ impl<'a> FilePrinter<'a> {
                     st.searches_with_match += 1;
                     st.bytes_searched += outcome.bytes_searched as u64;
                     st.bytes_printed += printed;
-                    st.matched_lines += count;
+                    st.matched_lines += self.matched_lines;
                     st.matches += self.matches;
                     let binary = binary_offset.map_or("null".to_string(), |o| o.to_string());
                     let end = format!(
-                        "{{\"type\":\"end\",\"data\":{{\"path\":{},\"binary_offset\":{binary},\"stats\":{{{},\"searches\":1,\"searches_with_match\":1,\"bytes_searched\":{},\"bytes_printed\":{printed},\"matched_lines\":{count},\"matches\":{}}}}}}}\n",
+                        "{{\"type\":\"end\",\"data\":{{\"path\":{},\"binary_offset\":{binary},\"stats\":{{{},\"searches\":1,\"searches_with_match\":1,\"bytes_searched\":{},\"bytes_printed\":{printed},\"matched_lines\":{},\"matches\":{}}}}}}}\n",
                         json_data(&self.path),
                         json_elapsed(false),
                         outcome.bytes_searched,
+                        self.matched_lines,
                         self.matches,
                     );
                     self.out.extend_from_slice(end.as_bytes());
@@ -186,8 +288,12 @@ impl<'a> FilePrinter<'a> {
             _ if summary_drop => matched = false,
             OutputKind::Count { matches } => {
                 let n = if matches || self.matcher.is_multiline() { self.matches } else { count };
-                if n > 0 {
-                    self.write_path_prefix(b':');
+                if n > 0 || self.cfg.style.include_zero {
+                    // Always `:` here: the field separators are for lines.
+                    if self.cfg.with_filename {
+                        self.out.extend_from_slice(&self.path);
+                        self.end_path(b":");
+                    }
                     self.out.extend_from_slice(n.to_string().as_bytes());
                     self.out.push(b'\n');
                 }
@@ -195,7 +301,7 @@ impl<'a> FilePrinter<'a> {
             OutputKind::FilesWithMatches => {
                 if count > 0 {
                     self.out.extend_from_slice(&self.path);
-                    self.out.push(b'\n');
+                    self.end_path(b"\n");
                 }
             }
             OutputKind::FilesWithoutMatch => {
@@ -203,7 +309,7 @@ impl<'a> FilePrinter<'a> {
                 matched = count == 0;
                 if matched {
                     self.out.extend_from_slice(&self.path);
-                    self.out.push(b'\n');
+                    self.end_path(b"\n");
                 }
             }
         }
@@ -213,7 +319,7 @@ impl<'a> FilePrinter<'a> {
     /// In a named file, a NUL in a reported line marks it binary (rg checks
     /// each line it is about to print).
     fn note_binary(&mut self, file: &[u8], start: usize, end: usize) {
-        if self.binary == BinaryMode::Convert && self.binary_offset.is_none() {
+        if self.binary == BinaryMode::Convert && self.binary_offset.is_none() && !self.cfg.style.text {
             self.binary_offset = memchr::memchr(0, &file[start..end]).map(|i| start + i);
         }
     }
@@ -222,24 +328,42 @@ impl<'a> FilePrinter<'a> {
         self.binary == BinaryMode::Convert && self.binary_offset.is_some()
     }
 
-    fn write_path_prefix(&mut self, sep: u8) {
-        if self.cfg.with_filename {
+    fn write_path_prefix(&mut self, field: Field) {
+        if self.cfg.with_filename && !self.cfg.style.heading {
             self.ensure_path();
             self.out.extend_from_slice(&self.path);
-            self.out.push(sep);
+            let sep = self.field(field);
+            self.end_path(sep);
         }
     }
 
-    fn write_line_prefix(&mut self, sep: u8, line_number: Option<u64>) {
-        self.write_path_prefix(sep);
+    /// Path, line number, column and byte offset, each as asked for.
+    fn write_line_prefix(
+        &mut self,
+        field: Field,
+        line_number: Option<u64>,
+        column: Option<usize>,
+        offset: usize,
+    ) {
+        self.write_path_prefix(field);
+        let sep = self.field(field);
         if let Some(n) = line_number {
             self.out.extend_from_slice(n.to_string().as_bytes());
-            self.out.push(sep);
+            self.out.extend_from_slice(sep);
+        }
+        if let (Some(c), true) = (column, self.cfg.style.column) {
+            self.out.extend_from_slice(c.to_string().as_bytes());
+            self.out.extend_from_slice(sep);
+        }
+        if self.cfg.style.byte_offset {
+            self.out.extend_from_slice(offset.to_string().as_bytes());
+            self.out.extend_from_slice(sep);
         }
     }
 
     /// Writes `bytes` as one output line, adding a missing terminator.
     fn write_line(&mut self, bytes: &[u8]) {
+        let bytes = if self.cfg.style.trim { trim_start(bytes) } else { bytes };
         self.out.extend_from_slice(bytes);
         if bytes.last() != Some(&b'\n') {
             self.out.push(b'\n');
@@ -248,17 +372,85 @@ impl<'a> FilePrinter<'a> {
 
     /// The `--` between files, before a file's first line.
     fn file_separator(&mut self) {
-        if self.cfg.context_separator && self.printed_before && self.out.len() == self.file_start_len {
-            self.out.extend_from_slice(b"--\n");
+        if self.out.len() != self.file_start_len {
+            return;
+        }
+        if self.cfg.style.heading && self.cfg.with_filename {
+            // rg puts a blank line between files here, never `--`.
+            if self.printed_before {
+                self.out.push(b'\n');
+            }
+            self.ensure_path();
+            self.out.extend_from_slice(&self.path);
+            self.end_path(b"\n");
+        } else if self.cfg.context_separator && self.printed_before {
+            self.context_break();
         }
     }
 
-    fn standard_lines(&mut self, file: &[u8], start: usize, end: usize, first: u64, sep: u8, numbered: bool) {
+    /// `--vimgrep`: the line (a single one) once for each match in it.
+    fn per_match_lines(&mut self, file: &[u8], start: usize, end: usize, n: u64, numbered: bool) {
+        let mut found = Vec::new();
+        block_matches(self.matcher, self.scratch, file, start, end, |s, _| found.push(s));
+        let count = found.len();
+        for s in found {
+            self.write_line_prefix(Field::Match, numbered.then_some(n), Some(s - start + 1), s);
+            if self.too_wide(end - start) {
+                self.write_line(format!("[Omitted long line with {count} matches]").as_bytes());
+            } else {
+                self.write_line(&file[start..end]);
+            }
+        }
+    }
+
+    fn too_wide(&self, len: usize) -> bool {
+        self.cfg.style.max_columns.is_some_and(|max| len > max)
+    }
+
+    /// The column rg prints for a reported block: its first match's, from
+    /// the block's start (every line of a multi-line block shows it).
+    fn block_column(&mut self, file: &[u8], start: usize, end: usize) -> Option<usize> {
+        let mut first = None;
+        block_matches(self.matcher, self.scratch, file, start, end, |s, _| {
+            first.get_or_insert(s - start + 1);
+        });
+        first
+    }
+
+    fn standard_lines(
+        &mut self,
+        file: &[u8],
+        start: usize,
+        end: usize,
+        first: u64,
+        field: Field,
+        numbered: bool,
+    ) {
+        let column = match (self.cfg.style.column, field) {
+            (true, Field::Match) if !self.cfg.invert => self.block_column(file, start, end),
+            _ => None,
+        };
         let mut n = first;
         let mut pos = start;
         while pos < end {
             let e = memchr::memchr(b'\n', &file[pos..end]).map_or(end, |i| pos + i + 1);
-            self.write_line_prefix(sep, numbered.then_some(n));
+            self.write_line_prefix(field, numbered.then_some(n), column, pos);
+            if self.too_wide(e - pos) {
+                // rg counts matches only when it looked for each (--column).
+                let note = match field {
+                    Field::Context => "[Omitted long context line]".to_string(),
+                    Field::Match if column.is_some() => {
+                        let mut count = 0;
+                        block_matches(self.matcher, self.scratch, file, start, end, |_, _| count += 1);
+                        format!("[Omitted long line with {count} matches]")
+                    }
+                    Field::Match => "[Omitted long matching line]".to_string(),
+                };
+                self.write_line(note.as_bytes());
+                pos = e;
+                n += 1;
+                continue;
+            }
             self.write_line(&file[pos..e]);
             pos = e;
             n += 1;
@@ -287,7 +479,14 @@ impl<'a> FilePrinter<'a> {
                     line += 1;
                     continue;
                 }
-                self.write_line_prefix(b':', numbered.then_some(line));
+                let at = part.as_ptr() as usize - file.as_ptr() as usize;
+                let line_start = file[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                self.write_line_prefix(Field::Match, numbered.then_some(line), Some(at - line_start + 1), at);
+                if self.too_wide(part.len()) {
+                    self.out.extend_from_slice(b"[Omitted long matching line]\n");
+                    line += 1;
+                    continue;
+                }
                 self.out.extend_from_slice(part);
                 self.out.push(b'\n');
                 line += 1;
@@ -303,6 +502,7 @@ impl<'a> FilePrinter<'a> {
         }
         let mut subs = String::new();
         if kind == "match" {
+            self.matched_lines += if self.matcher.is_multiline() { lines_in(&file[start..end]) } else { 1 };
             let mut found = Vec::new();
             block_matches(self.matcher, self.scratch, file, start, end, |s, e| found.push((s, e)));
             self.matches += found.len() as u64;
@@ -346,8 +546,10 @@ impl Sink for FilePrinter<'_> {
                 self.file_separator();
                 if only_matching && !self.cfg.invert {
                     self.only_matching(file, start, end, line_number, numbered);
+                } else if self.cfg.style.per_match && !self.cfg.invert {
+                    self.per_match_lines(file, start, end, line_number, numbered);
                 } else {
-                    self.standard_lines(file, start, end, line_number, b':', numbered);
+                    self.standard_lines(file, start, end, line_number, Field::Match, numbered);
                 }
                 true
             }
@@ -373,7 +575,7 @@ impl Sink for FilePrinter<'_> {
                     return false;
                 }
                 self.file_separator();
-                self.standard_lines(file, start, end, line_number, b'-', numbered);
+                self.standard_lines(file, start, end, line_number, Field::Context, numbered);
             }
             OutputKind::Json { line_number: numbered } => {
                 self.json_lines("context", file, start, end, line_number, numbered);
@@ -384,8 +586,9 @@ impl Sink for FilePrinter<'_> {
     }
 
     fn context_break(&mut self) {
-        if let OutputKind::Standard { .. } = self.cfg.kind {
-            self.out.extend_from_slice(b"--\n");
+        if let (OutputKind::Standard { .. }, Some(sep)) = (self.cfg.kind, &self.cfg.style.context_separator) {
+            self.out.extend_from_slice(sep);
+            self.out.push(b'\n');
         }
     }
 }

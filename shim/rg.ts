@@ -1,0 +1,47 @@
+/**
+ * The `rg` shim (`deno task install` puts it first on PATH as
+ * `~/.local/bin/rg`): agents that spawn `rg` get their answer from a
+ * running curserve daemon when one answers on `$CURSERVE_SOCKET` (default
+ * `/tmp/curserve.sock`), sent there as the caller's cwd and argv (the
+ * daemon's `grep_cli`); otherwise, or when the daemon refuses, the real rg
+ * further down PATH runs it, or with none, this process does, exactly as
+ * `deno task grep`. Commands only the real rg answers (`--pcre2`, `-z`,
+ * standard input, ...) go straight to the real rg.
+ * @module
+ */
+import { parseArgs, versionText, withConfigArgs } from "../src/args.ts";
+import { processIO, readsStdin, runHere, viaDaemon } from "../grep.ts";
+
+/** The socket a daemon listens on by default (as daemon.ts). */
+export const DEFAULT_SOCKET = "/tmp/curserve.sock";
+
+async function main(argv: string[]): Promise<number> {
+  const cwd = Deno.cwd();
+  let args;
+  try {
+    args = parseArgs(argv);
+  } catch {
+    args = undefined; // a usage error: printed by whoever runs it
+  }
+  if (args?.version) {
+    // Agents ask this before every session: no daemon, no core needed.
+    processIO(cwd).stdout(new TextEncoder().encode(versionText(args.shortVersion)));
+    return 0;
+  }
+  if (args && !args.fallback && !args.help && !(await readsStdin(argv))) {
+    const socket = Deno.env.get("CURSERVE_SOCKET") || DEFAULT_SOCKET;
+    const code = await viaDaemon(socket, cwd, argv, true);
+    if (code !== undefined) return code;
+  }
+  // No daemon: the real rg is faster than loading the tree into this
+  // process for one search (bench/shim.ts), and is rg by definition.
+  const { findRealRg, runRealRg } = await import("../src/fallback.ts");
+  if (findRealRg()) return runRealRg(argv, processIO(cwd), args?.fallback ?? "the command");
+  return await runHere(argv, cwd);
+}
+
+if (import.meta.main) {
+  const config = withConfigArgs(Deno.args, Deno.env.get("RIPGREP_CONFIG_PATH"));
+  if (config.error) Deno.stderr.writeSync(new TextEncoder().encode(config.error + "\n"));
+  Deno.exit(await main(config.argv));
+}

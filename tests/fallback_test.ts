@@ -1,0 +1,217 @@
+/**
+ * The exact fallback (src/fallback.ts): flags only the real rg answers run
+ * it with the same argv, cwd and stdin, and its stdout bytes, stderr and
+ * exit status come back unchanged, through `grep.ts` and `Workspace.run`;
+ * a curserve shim on PATH is never taken for rg; with no rg, a clear error.
+ *
+ * @module
+ */
+import { ok, strictEqual } from "node:assert/strict";
+import { join } from "node:path";
+import { Workspace } from "../mod.ts";
+import { SHIM_MARKER } from "../src/fallback.ts";
+import { cleanEnv, equalBytes, fixtureRoot, normalize, REPO, RG, TEST_OPTS } from "./harness.ts";
+
+const GREP_TS = join(REPO, "grep.ts");
+const PERMS = ["--allow-read", "--allow-env", "--allow-run"];
+
+interface Outcome {
+  code: number;
+  stdout: Uint8Array;
+  stderr: string;
+}
+
+async function exec(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  opts: { env?: Record<string, string>; stdin?: Uint8Array } = {},
+): Promise<Outcome> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd,
+    clearEnv: true,
+    env: { ...cleanEnv(), ...opts.env },
+    stdin: opts.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin) {
+    const w = child.stdin.getWriter();
+    await w.write(opts.stdin);
+    await w.close();
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** grep.ts and rg on the same command line: all three outputs identical. */
+async function assertPassedThrough(
+  args: string[],
+  cwd: string,
+  opts: { env?: Record<string, string>; stdin?: Uint8Array } = {},
+): Promise<Outcome> {
+  const [expected, ours] = await Promise.all([
+    exec(RG, args, cwd, opts),
+    exec(Deno.execPath(), ["run", "--quiet", ...PERMS, GREP_TS, ...args], cwd, opts),
+  ]);
+  const what = JSON.stringify(args);
+  strictEqual(ours.code, expected.code, `${what}: exit status`);
+  const c = { name: what, args };
+  ok(equalBytes(normalize(c, ours.stdout), normalize(c, expected.stdout)), `${what}: stdout`);
+  strictEqual(ours.stderr, expected.stderr, `${what}: stderr`);
+  return expected;
+}
+
+/** A directory with gzip-compressed files, for -z. */
+async function zipTree(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "curserve-zip-" });
+  await Deno.writeTextFile(join(dir, "plain.txt"), "needle in plain text\n");
+  const gz = (text: string) =>
+    new Response(
+      new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).bytes();
+  await Deno.writeFile(join(dir, "packed.txt.gz"), await gz("one\nneedle two\nthree needle\n"));
+  return dir;
+}
+
+Deno.test({
+  name: "fallback: --pcre2 prints rg's bytes, stderr and exit status",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    // Look-around: the core's regex engines have none.
+    const hit = await assertPassedThrough(
+      ["--sort", "path", "-P", "-n", "foo(?=\\()", "repo"],
+      root,
+    );
+    strictEqual(hit.code, 0);
+    ok(hit.stdout.length > 0);
+    const none = await assertPassedThrough(["--pcre2", "zzz(?!q)", "repo/src"], root);
+    strictEqual(none.code, 1);
+    const bad = await assertPassedThrough(["--pcre2", "foo(?<", "repo/src"], root);
+    strictEqual(bad.code, 2);
+    ok(bad.stderr.length > 0, "rg's error message passes through");
+    await assertPassedThrough(["--json", "-P", "(?<=let )needle", "repo/src/main.rs"], root);
+  },
+});
+
+Deno.test({
+  name: "fallback: -z searches compressed files as rg does",
+  ...TEST_OPTS,
+  async fn() {
+    const dir = await zipTree();
+    try {
+      const out = await assertPassedThrough(["--sort", "path", "-z", "-n", "needle"], dir);
+      strictEqual(out.code, 0);
+      ok(new TextDecoder().decode(out.stdout).includes("packed.txt.gz:2:needle two"));
+      await assertPassedThrough(["--search-zip", "-c", "needle", "packed.txt.gz"], dir);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "fallback: piped standard input with no path, or -, is searched as rg searches it",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    const stdin = new TextEncoder().encode("hello\nneedle here\nbye needle\n");
+    const out = await assertPassedThrough(["-n", "needle"], root, { stdin });
+    ok(new TextDecoder().decode(out.stdout).startsWith("2:needle here"));
+    await assertPassedThrough(["--sort", "path", "-c", "needle", "-", "repo/src/main.rs"], root, {
+      stdin,
+    });
+  },
+});
+
+Deno.test({
+  name: "fallback: Workspace.run passes rg's answer through too",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    const ws = await Workspace.open(root);
+    try {
+      const args = ["--sort", "path", "-P", "-c", "needle(?=;)", "repo"];
+      const expected = await exec(RG, args, root);
+      const ours = ws.run(args);
+      strictEqual(ours.code, expected.code);
+      ok(equalBytes(ours.stdout, expected.stdout));
+      strictEqual(ours.stderr, expected.stderr);
+    } finally {
+      ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "fallback: a curserve shim first on PATH is skipped; with no rg, a clear error (exit 2)",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    const dir = await Deno.makeTempDir({ prefix: "curserve-path-" });
+    try {
+      // A shim that would recurse forever if run: it must be passed over.
+      await Deno.writeTextFile(join(dir, "rg"), `#!/bin/sh\n# ${SHIM_MARKER}\nexit 99\n`, {
+        mode: 0o755,
+      });
+      const env = { PATH: `${dir}:/usr/bin:/bin` };
+      await assertPassedThrough(["--sort", "path", "-P", "-l", "needle(?=\\b)", "repo/src"], root, {
+        env,
+      });
+      const lonely = await exec(
+        Deno.execPath(),
+        ["run", "--quiet", ...PERMS, GREP_TS, "-P", "needle", "repo/src"],
+        root,
+        { env: { PATH: dir } },
+      );
+      strictEqual(lonely.code, 2);
+      strictEqual(lonely.stdout.length, 0);
+      ok(/--pcre2 needs the real ripgrep.*no rg/s.test(lonely.stderr), lonely.stderr);
+      ok(!/^\s+at /m.test(lonely.stderr), "no stack trace");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "flags rg has but curserve does not support yet are named as such (exit 2)",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    const out = await exec(
+      Deno.execPath(),
+      ["run", "--quiet", ...PERMS, GREP_TS, "--passthru", "needle", "repo/src"],
+      root,
+    );
+    strictEqual(out.code, 2);
+    ok(
+      out.stderr.includes("--passthru: ripgrep has this, but curserve does not support it yet"),
+      out.stderr,
+    );
+    const unknown = await exec(
+      Deno.execPath(),
+      ["run", "--quiet", ...PERMS, GREP_TS, "--no-such-flag", "needle"],
+      root,
+    );
+    strictEqual(unknown.code, 2);
+    ok(unknown.stderr.includes("wasn't expected"), unknown.stderr);
+  },
+});
+
+Deno.test({
+  name: "-V and --version start with rg's first line, then say curserve",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    for (const flag of ["-V", "--version"]) {
+      const out = await exec(Deno.execPath(), ["run", "--quiet", ...PERMS, GREP_TS, flag], root);
+      strictEqual(out.code, 0);
+      const text = new TextDecoder().decode(out.stdout);
+      ok(text.startsWith("ripgrep 13.0.0"), text);
+      ok(text.split("\n")[0].includes("curserve"), text);
+    }
+  },
+});
