@@ -291,6 +291,18 @@ impl Matcher {
         }
     }
 
+    /// How much of a file a line-by-line search hands
+    /// [`Matcher::find_line_at`] per call: small when the regex scans
+    /// alone (it may take microseconds a byte), large behind a literal
+    /// scan, whose calls cost more than the scanning of a small chunk.
+    pub fn line_chunk_bytes(&self, s: &MatcherScratch) -> usize {
+        match self.filter(s.narrow) {
+            None => crate::search::CHUNK_BYTES,
+            Some(f) if f.confirms => 1 << 20,
+            Some(_) => 128 << 10,
+        }
+    }
+
     pub fn is_multiline(&self) -> bool {
         self.multiline
     }

@@ -12,9 +12,10 @@ use crate::sketch::BlockPlan;
 pub const BUFFER_CAPACITY: usize = 64 * 1024;
 
 /// A line-by-line search hands the regex at most this much (then up to a
-/// line end) per call, so that it can be interrupted between calls: the
-/// slowest regexes take about 1.5 µs a byte, 25 ms a chunk; a literal scan
-/// takes microseconds.
+/// line end) per call when no literal scan goes first, so that it can be
+/// interrupted between calls: the slowest regexes take about 1.5 µs a byte,
+/// 25 ms a chunk. Literal scans get chunks of [`Matcher::line_chunk_bytes`]
+/// (a call costs about a microsecond; 16 KiB of a literal scan takes two).
 pub const CHUNK_BYTES: usize = 16 * 1024;
 
 /// What to do with a NUL byte, as rg does for walked vs. named files.
@@ -160,6 +161,7 @@ pub fn search_file(
         pending: None,
         ranges: blocks.map(|b| b.ranges.as_slice()),
         interrupt,
+        ticked: 0,
     };
     if cfg.invert {
         run.invert(blocks);
@@ -196,9 +198,18 @@ struct MatchBlocks<'a, 'm> {
     /// not yet passed first.
     ranges: Option<&'a [(usize, usize)]>,
     interrupt: &'a Interrupt<'a>,
+    /// Where the search was when it last told `interrupt` of its work.
+    ticked: usize,
 }
 
 impl MatchBlocks<'_, '_> {
+    /// Tells `interrupt` of the bytes passed since last time; true to stop.
+    fn stop(&mut self) -> bool {
+        let work = self.pos.saturating_sub(self.ticked);
+        self.ticked = self.pos;
+        self.interrupt.tick(work)
+    }
+
     fn next_block(&mut self) -> Option<(usize, usize)> {
         let hay = self.hay;
         if !self.matcher.is_multiline() {
@@ -218,14 +229,15 @@ impl MatchBlocks<'_, '_> {
                 if self.pos >= range_end {
                     return None;
                 }
+                if self.stop() {
+                    return None;
+                }
                 // At most a chunk, to a line end, per call (see CHUNK_BYTES).
-                let end = match self.pos.checked_add(CHUNK_BYTES).filter(|&e| e < range_end) {
+                let chunk = self.matcher.line_chunk_bytes(self.scratch);
+                let end = match self.pos.checked_add(chunk).filter(|&e| e < range_end) {
                     Some(e) => memchr::memchr(b'\n', &hay[e..range_end]).map_or(range_end, |i| e + i + 1),
                     None => range_end,
                 };
-                if self.interrupt.tick(end - self.pos) {
-                    return None;
-                }
                 // A range or chunk ends after a line end, so lines found in it
                 // are whole.
                 match self.matcher.find_line_at(self.scratch, &hay[..end], self.pos) {
@@ -242,7 +254,7 @@ impl MatchBlocks<'_, '_> {
         loop {
             // A multi-line match may span any chunk: the regex sees the whole
             // file, so this stops between matches only.
-            if self.interrupt.tick(CHUNK_BYTES) {
+            if self.stop() {
                 return self.pending.take();
             }
             let found = if self.pos < hay.len() || (self.pos == hay.len() && hay.is_empty()) {

@@ -98,8 +98,6 @@ export class WorkerPool {
    * they could not be. Empty when not asked to pin. */
   readonly cpus: Promise<number[]>;
 
-  /** @param pin Keep worker `i` on the `i`-th CPU the daemon may use
-   * (src/daemon/affinity.ts). */
   /** Workers replaced to give their memory back. */
   recycled = 0;
   #pin: boolean;
