@@ -18,6 +18,7 @@ import { captureIO, type SearchPart } from "../output.ts";
 import { type PathRange, planShards } from "../walk.ts";
 import { pinThread } from "./affinity.ts";
 import { asUser, type Credentials } from "./credentials.ts";
+import { cacheFile, restoreSketches, saveSketches, type SketchCacheSpot } from "./sketch_cache.ts";
 
 /** What a worker reports back for one request; `done` marks the last
  * answer to a batch. */
@@ -66,10 +67,57 @@ function sketchInBackground(ws: Workspace): void {
       // closed meanwhile
     }
     if (left > 0) setTimeout(slice, 0);
-    else sketching.delete(ws);
+    else {
+      sketching.delete(ws);
+      saveBuiltSketches(ws);
+    }
   };
   setTimeout(slice, 0);
 }
+
+/** Each workspace's sketch cache file, when the daemon keeps one. */
+const cacheFiles = new Map<Workspace, string>();
+/** Workspaces whose sketches are to be saved once their first build after
+ * the load is done (not after each refresh: the next load rebuilds the few
+ * changed files' sketches, cheaper than rewriting the whole file). */
+const unsaved = new Set<Workspace>();
+
+function saveBuiltSketches(ws: Workspace): void {
+  const file = cacheFiles.get(ws);
+  if (!unsaved.delete(ws) || !file) return;
+  try {
+    saveSketches(ws, file);
+  } catch {
+    // closed meanwhile
+  }
+}
+
+/** Parts of operations run with the daemon's own rights, after the part
+ * run with the user's: the sketch cache is the daemon's, and no user's
+ * rights ever read or write it (src/daemon/sketch_cache.ts). */
+const AS_DAEMON: Record<string, (p: Record<string, unknown>) => void> = {
+  open(p) {
+    const spot = p.sketch_cache as Omit<SketchCacheSpot, "uid" | "root"> | undefined;
+    const ws = workspaces.get(String(p.key));
+    if (!spot || !ws) return;
+    const file = cacheFile({
+      ...spot,
+      uid: (p.as as Credentials | undefined)?.uid ?? Deno.uid()!,
+      root: ws.root,
+      hidden: Boolean(p.hidden),
+      noIgnore: Boolean(p.no_ignore),
+    });
+    cacheFiles.set(ws, file);
+    const r = restoreSketches(ws, file);
+    if (r) {
+      console.error(
+        `curserve: sketches of ${r.restored} files restored from ${file}; ` +
+          `${r.changed} saved for bytes changed since were not used`,
+      );
+    }
+    if (ws.buildSketches(0) > 0) unsaved.add(ws);
+  },
+};
 
 type Op = (p: Record<string, unknown>, progress: (files: number, bytes: number) => void) => unknown;
 
@@ -129,7 +177,9 @@ const OPS: Record<string, Op> = {
     return { files: s.files, bytes: s.bytes, unsketched: ws.buildSketches(0) };
   },
   close(p) {
-    workspaces.get(String(p.key))?.close();
+    const ws = workspaces.get(String(p.key));
+    ws?.close();
+    if (ws) [cacheFiles, unsaved].forEach((m) => m.delete(ws));
     workspaces.delete(String(p.key));
     return {};
   },
@@ -151,7 +201,9 @@ function handle({ id, op, params }: WorkerRequest): WorkerReply {
     if (!fn) throw new BadParams(`unknown operation: ${op}`);
     // With the requesting user's file-system rights: every file this
     // operation opens, lists or stats is checked by the kernel as theirs.
-    return { id, result: asUser(params.as as Credentials | undefined, () => fn(params, progress)) };
+    const result = asUser(params.as as Credentials | undefined, () => fn(params, progress));
+    AS_DAEMON[op]?.(params);
+    return { id, result };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof BadParams || err instanceof TypeError ? -32602 : -32000;
