@@ -1,16 +1,17 @@
 /**
  * `deno task daemon [--socket PATH] [--workers N] [--memory-limit SIZE]
- * [--linger SECONDS] [--socket-mode MODE] [--socket-group GROUP]
+ * [--linger SECONDS] [--cache-dir DIR] [--socket-mode MODE] [--socket-group GROUP]
  * [--legacy-socket] [--no-pin] [--verbose]`: one long-lived process
  * serving every agent's search tools over a Unix socket (JSON-RPC 2.0 and
  * the original curserve protocol; see docs/PROTOCOL.md and
  * docs/SECURITY.md).
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Daemon, DEFAULT_LIMITS } from "./src/daemon/server.ts";
 import { raiseFileLimit } from "./src/daemon/rlimit.ts";
+import { privateDir } from "./src/daemon/sketch_cache.ts";
 import {
   daemonSocketPath,
   ensureSocketDir,
@@ -48,6 +49,11 @@ OPTIONS:
     --shard-bytes SIZE    Split workspaces of at least this size across all
                           workers, so one search uses every core (default:
                           16M; 0 never splits)
+    --cache-dir DIR       Save each workspace's sketches (the index that lets
+                          searches skip files) here, in a 0700 directory per
+                          user, so a reload after a restart or an eviction is
+                          fast at once; each is used only for unchanged bytes
+                          (default: none, sketches are built on every load)
     --timeout-ms N        Per-request time limit (default: 60000)
     --max-line-bytes N    Longest request line accepted (default: 1048576)
     --max-connections-per-user N   (default: ${DEFAULT_LIMITS.connectionsPerUser})
@@ -119,6 +125,7 @@ if (import.meta.main) {
         "timeout-ms": { type: "string" },
         "memory-limit": { type: "string" },
         "shard-bytes": { type: "string" },
+        "cache-dir": { type: "string" },
         "max-line-bytes": { type: "string" },
         "socket-group": { type: "string" },
         "legacy-socket": { type: "boolean" },
@@ -185,6 +192,11 @@ if (import.meta.main) {
     bytesPerUser: size("max-bytes-per-user", flags["max-bytes-per-user"], 0),
     maxReplyBytes: size("max-reply-bytes", flags["max-reply-bytes"], DEFAULT_LIMITS.maxReplyBytes),
   };
+  const cacheDir = flags["cache-dir"] === undefined ? undefined : resolve(flags["cache-dir"]);
+  if (cacheDir !== undefined) {
+    const why = privateDir(cacheDir);
+    if (why) fail(`--cache-dir: ${why}`);
+  }
   // A connection is a file descriptor: take all the kernel allows.
   raiseFileLimit();
   // The last line of defence: no stray rejection may end the daemon.
@@ -207,6 +219,7 @@ if (import.meta.main) {
     verbose: flags.verbose ?? false,
     legacyDir: "/tmp",
     pinWorkers: !flags["no-pin"],
+    sketchCacheDir: cacheDir,
     limits,
   });
   try {

@@ -243,6 +243,30 @@ export class Workspace {
     return corpus.buildSketches(maxBytes);
   }
 
+  /**
+   * The sketches built so far, each saved with its file's length and
+   * content hash (core-wasm/src/sketch_file.rs), for
+   * {@link importSketches} in a later process.
+   * @throws {TypeError} When the workspace is closed.
+   */
+  exportSketches(): Uint8Array {
+    return this.#live().exportSketches();
+  }
+
+  /**
+   * Restores sketches saved by {@link exportSketches} onto the files that
+   * still have the saved length and content hash; the others keep none
+   * (and are built as usual).
+   * @returns How many were restored, saved for files whose bytes changed,
+   * and saved for paths not held (or already sketched).
+   * @throws {Error} When the saved bytes are refused as a whole (truncated,
+   * corrupt, saved by another build), saying why.
+   */
+  importSketches(saved: Uint8Array): { restored: number; changed: number; other: number } {
+    const [restored, changed, other] = this.#live().importSketches(saved);
+    return { restored, changed, other };
+  }
+
   /** Loads the whole tree afresh and swaps it in. */
   reload(): void {
     const fresh = load(this.root, this.#options);

@@ -237,6 +237,52 @@ impl Corpus {
     }
 }
 
+/// What [`Corpus::import_sketches`] did with a saved sketch file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SketchImport {
+    /// Sketches restored onto files with the same length and content hash.
+    pub restored: usize,
+    /// Saved for a file held here whose bytes differ: not used.
+    pub changed: usize,
+    /// Saved for a path not held here (or already sketched).
+    pub other: usize,
+}
+
+impl Corpus {
+    /// Every sketch built so far, with each file's length and content hash
+    /// (see [`crate::sketch_file`]).
+    pub fn export_sketches(&self) -> Vec<u8> {
+        let files = self.files.iter().filter_map(|f| f.sketch.as_ref().map(|s| (f.path.as_str(), &f.data[..], s)));
+        crate::sketch_file::encode(files, &self.gram_counts)
+    }
+
+    /// Restores saved sketches onto files that lack one and whose bytes
+    /// have the saved length and content hash.
+    /// Errors: the saved bytes are refused as a whole (truncated, corrupt,
+    /// another build's); nothing is restored.
+    pub fn import_sketches(&mut self, bytes: &[u8]) -> Result<SketchImport, String> {
+        let (counts, saved) = crate::sketch_file::decode(bytes)?;
+        let mut report = SketchImport::default();
+        for s in saved {
+            let Some(f) = self.by_path.get(&s.path).map(|&i| &mut self.files[i]).filter(|f| f.sketch.is_none())
+            else {
+                report.other += 1;
+                continue;
+            };
+            if f.data.len() as u64 == s.len && crate::content_hash::xxh64(&f.data) == s.hash {
+                f.sketch = Some(s.sketch);
+                report.restored += 1;
+            } else {
+                report.changed += 1;
+            }
+        }
+        if report.restored > 0 {
+            self.gram_counts.absorb(&counts);
+        }
+        Ok(report)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,5 +337,24 @@ mod tests {
         c.prepare();
         assert_eq!(c.under_range("/r/a").len(), 1);
         assert_eq!(c.under_range("/r").len(), 2);
+    }
+
+    #[test]
+    fn saved_sketches_are_restored_only_onto_the_same_bytes() {
+        let mut c = Corpus::new();
+        c.insert("/r/a.c", 12, true).copy_from_slice(b"kmalloc(x);\n");
+        c.insert("/r/b.c", 12, true).copy_from_slice(b"vmalloc(y);\n");
+        c.build_sketches(usize::MAX);
+        let saved = c.export_sketches();
+        let mut d = Corpus::new();
+        d.insert("/r/a.c", 12, true).copy_from_slice(b"kmalloc(x);\n");
+        d.insert("/r/b.c", 12, true).copy_from_slice(b"vmalloc(z);\n"); // same length, new bytes
+        d.insert("/r/c.c", 1, true);
+        let report = d.import_sketches(&saved).expect("valid");
+        assert_eq!(report, SketchImport { restored: 1, changed: 1, other: 0 });
+        assert!(d.get("/r/a.c").unwrap().sketch.is_some());
+        assert!(d.get("/r/b.c").unwrap().sketch.is_none(), "a sketch of other bytes was restored");
+        assert_eq!(d.build_sketches(0), 2);
+        assert!(d.import_sketches(&saved[..saved.len() - 1]).is_err());
     }
 }

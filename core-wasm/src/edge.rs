@@ -125,6 +125,23 @@ impl CoreCorpus {
         self.corpus.build_sketches(budget as usize) as u32
     }
 
+    /// Every sketch built so far, saved with each file's length and
+    /// content hash, for [`CoreCorpus::import_sketches`] after a restart.
+    #[wasm_bindgen(js_name = exportSketches)]
+    pub fn export_sketches(&self) -> Vec<u8> {
+        self.corpus.export_sketches()
+    }
+
+    /// Restores saved sketches onto files whose bytes are unchanged;
+    /// returns `[restored, changed, other]` counts.
+    /// Throws when the saved bytes are refused (truncated, corrupt, another
+    /// build's), saying why.
+    #[wasm_bindgen(js_name = importSketches)]
+    pub fn import_sketches(&mut self, saved: &[u8]) -> Result<Vec<u32>, JsError> {
+        let r = self.corpus.import_sketches(saved).map_err(|e| JsError::new(&e))?;
+        Ok(vec![r.restored as u32, r.changed as u32, r.other as u32])
+    }
+
     #[wasm_bindgen(getter, js_name = sketchBytes)]
     pub fn sketch_bytes(&self) -> f64 {
         self.corpus.sketch_bytes() as f64

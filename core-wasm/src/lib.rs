@@ -2,6 +2,7 @@
 //! held in memory. Engine modules know nothing of JavaScript; `edge` is the
 //! one place that talks to it.
 
+pub mod content_hash;
 pub mod corpus;
 mod default_types;
 pub mod filter;
@@ -13,6 +14,7 @@ pub mod prefilter;
 pub mod printer;
 pub mod search;
 pub mod sketch;
+pub mod sketch_file;
 
 mod edge;
 

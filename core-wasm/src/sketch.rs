@@ -289,6 +289,139 @@ pub fn needle_grams(needle: &[u8]) -> Vec<u32> {
     GRAMS.rev().flat_map(|n| needle.windows(n).map(move |w| gram_hash(pack(w), n))).collect()
 }
 
+/// Writes little-endian words for a saved sketch file
+/// ([`crate::sketch_file`]).
+pub(crate) fn put_u32s(out: &mut Vec<u8>, xs: &[u32]) {
+    out.reserve(xs.len() * 4);
+    for x in xs {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+pub(crate) fn put_u64s(out: &mut Vec<u8>, xs: &[u64]) {
+    out.reserve(xs.len() * 8);
+    for x in xs {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+/// Reads what [`put_u32s`] and friends wrote; every read is bounds-checked,
+/// so a short or malformed file is an error, never a panic.
+pub(crate) struct Reader<'a> {
+    pub(crate) rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if n > self.rest.len() {
+            return Err("ends too early".to_string());
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.bytes(1)?[0])
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.bytes(4)?.try_into().expect("four bytes")))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.bytes(8)?.try_into().expect("eight bytes")))
+    }
+
+    pub(crate) fn u32s(&mut self, n: usize) -> Result<Box<[u32]>, String> {
+        let b = self.bytes(n.checked_mul(4).ok_or("too large")?)?;
+        Ok(b.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("four bytes"))).collect())
+    }
+
+    pub(crate) fn u64s(&mut self, n: usize) -> Result<Box<[u64]>, String> {
+        let b = self.bytes(n.checked_mul(8).ok_or("too large")?)?;
+        Ok(b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("eight bytes"))).collect())
+    }
+}
+
+impl Bits {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.push(self.log2 as u8);
+        put_u64s(out, &self.words);
+    }
+
+    fn read(r: &mut Reader) -> Result<Bits, String> {
+        let log2 = u32::from(r.u8()?);
+        if !(MIN_BITS_LOG2..=MAX_BITS_LOG2).contains(&log2) {
+            return Err(format!("a bitset of 2^{log2} bits"));
+        }
+        Ok(Bits { words: r.u64s(1 << (log2 - 6))?, log2 })
+    }
+}
+
+impl Sketch {
+    /// Appends this sketch, as [`Sketch::read`] reads it back.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        self.grams.write(out);
+        self.trigrams.write(out);
+        match &self.blocks {
+            None => out.push(0),
+            Some(b) => {
+                out.push(1);
+                put_u32s(out, &[b.starts.len() as u32]);
+                put_u32s(out, &b.starts);
+                put_u32s(out, &b.lines);
+                put_u64s(out, &b.bits);
+            }
+        }
+    }
+
+    pub(crate) fn read(r: &mut Reader) -> Result<Sketch, String> {
+        let grams = Bits::read(r)?;
+        let trigrams = Bits::read(r)?;
+        let blocks = match r.u8()? {
+            0 => None,
+            1 => {
+                let n = r.u32()? as usize;
+                let starts = r.u32s(n)?;
+                let lines = r.u32s(n)?;
+                let bits = r.u64s(n.checked_mul(BLOCK_WORDS).ok_or("too large")?)?;
+                if n < 2 || starts[0] != 0 || starts.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err("malformed blocks".to_string());
+                }
+                Some(Blocks { starts, lines, bits })
+            }
+            other => return Err(format!("unknown block marker {other}")),
+        };
+        Ok(Sketch { grams, trigrams, blocks })
+    }
+}
+
+impl GramCounts {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        put_u32s(out, &self.grams);
+        put_u64s(out, &self.bytes);
+    }
+
+    pub(crate) fn read(r: &mut Reader) -> Result<GramCounts, String> {
+        let grams = r.u32s(1 << 16)?;
+        let mut bytes = [0u64; 256];
+        bytes.copy_from_slice(&r.u64s(256)?);
+        Ok(GramCounts { grams, bytes })
+    }
+
+    /// Adds `other`'s counts (saved ones, for files whose sketches were
+    /// restored rather than built): still an estimate from above.
+    pub(crate) fn absorb(&mut self, other: &GramCounts) {
+        for (a, b) in self.grams.iter_mut().zip(other.grams.iter()) {
+            *a = a.saturating_add(*b);
+        }
+        for (a, b) in self.bytes.iter_mut().zip(other.bytes.iter()) {
+            *a = a.saturating_add(*b);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

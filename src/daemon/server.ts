@@ -75,6 +75,9 @@ export interface DaemonOptions {
   legacyDir: string;
   /** Keep each search worker on its own CPU (src/daemon/affinity.ts). */
   pinWorkers?: boolean;
+  /** Save sketches here, per user, and restore them on the next load
+   * (src/daemon/sketch_cache.ts); none: they are built on every load. */
+  sketchCacheDir?: string;
   limits?: Partial<Limits>;
 }
 
@@ -793,7 +796,13 @@ export class Daemon {
         xs.reduce((n, x) => n + x[k], 0);
       const loads = await Promise.all(
         t.shards.map((shard, i) =>
-          this.#pool.call(shard.worker, "open", { key: shard.key, ...where, range: shard.range }, {
+          this.#pool.call(shard.worker, "open", {
+            key: shard.key,
+            ...where,
+            range: shard.range,
+            sketch_cache: this.#opts.sketchCacheDir &&
+              { dir: this.#opts.sketchCacheDir, shard: i, shards: t.shards.length },
+          }, {
             onProgress: (p) => {
               progress[i] = p;
               onProgress?.({ files: sum(progress, "files"), bytes: sum(progress, "bytes") });
