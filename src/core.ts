@@ -11,6 +11,7 @@ import {
   CoreWalkRules,
   globsRescue,
   jsonString,
+  storeStats as coreStoreStats,
   wasmMemory,
 } from "../core-wasm/lib/curserve_core.js";
 
@@ -20,7 +21,9 @@ const memory = wasmMemory() as WebAssembly.Memory;
 
 /**
  * Reads the file at `path` (absolute) straight into the corpus: its bytes
- * land in linear memory without a JavaScript copy.
+ * land in linear memory without a JavaScript copy, then are sealed: shared
+ * with any identical file already held in this instance (the copy just read
+ * is freed), as git shares blobs.
  * @returns The number of bytes read.
  * @throws {Deno.errors.NotFound} and other errors from opening the file.
  */
@@ -35,11 +38,25 @@ export function readFileInto(corpus: CoreCorpus, path: string, walked: boolean):
     if (n === null) break;
     done += n;
   }
-  if (done < size) corpus.truncateFile(path, done);
+  corpus.sealFile(path, done);
   return done;
 }
 
 /** Bytes of linear memory the core holds (grows, never shrinks). */
 export function wasmMemoryBytes(): number {
   return memory.buffer.byteLength;
+}
+
+/** What this instance holds of file contents, each distinct contents
+ * counted once however many files (in however many corpora) hold it. */
+export interface StoreStats {
+  blobs: number;
+  bytes: number;
+  sketchBytes: number;
+}
+
+/** {@link StoreStats} of this instance's WebAssembly core. */
+export function storeStats(): StoreStats {
+  const [blobs, bytes, sketchBytes] = coreStoreStats();
+  return { blobs, bytes, sketchBytes };
 }

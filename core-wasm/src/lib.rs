@@ -2,6 +2,7 @@
 //! held in memory. Engine modules know nothing of JavaScript; `edge` is the
 //! one place that talks to it.
 
+pub mod blobs;
 pub mod corpus;
 mod default_types;
 pub mod filter;
