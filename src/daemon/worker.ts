@@ -13,7 +13,7 @@
 import { Workspace } from "../workspace.ts";
 import type { GrepArgs } from "../args.ts";
 import { runGrep } from "../cli.ts";
-import { jsonString } from "../core.ts";
+import { jsonString, storeStats, wasmMemoryBytes } from "../core.ts";
 import { captureIO, type SearchPart } from "../output.ts";
 import { type PathRange, planShards } from "../walk.ts";
 import { pinThread } from "./affinity.ts";
@@ -127,6 +127,17 @@ const OPS: Record<string, Op> = {
     const s = ws.stats();
     // buildSketches(0) only counts what is left to sketch.
     return { files: s.files, bytes: s.bytes, unsketched: ws.buildSketches(0) };
+  },
+  /** This worker's WebAssembly memory, and its store of file contents
+   * (each distinct contents once, however many workspaces hold it). */
+  memory() {
+    const s = storeStats();
+    return {
+      wasm_memory_bytes: wasmMemoryBytes(),
+      blobs: s.blobs,
+      blob_bytes: s.bytes,
+      blob_sketch_bytes: s.sketchBytes,
+    };
   },
   close(p) {
     workspaces.get(String(p.key))?.close();
