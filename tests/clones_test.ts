@@ -10,7 +10,16 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { type Json, LineSocket, pollUntil, rg, TEST_OPTS, withDaemon } from "./harness.ts";
+import {
+  type Json,
+  LineSocket,
+  pollUntil,
+  REPO,
+  RG,
+  rg,
+  TEST_OPTS,
+  withDaemon,
+} from "./harness.ts";
 
 const CLONES = 5;
 const dec = new TextDecoder();
@@ -174,6 +183,107 @@ Deno.test({
         });
         sock.close();
       });
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+});
+
+// --- two users ---------------------------------------------------------------------------
+
+const CLIENT = Deno.readTextFileSync(join(REPO, "tests/clients/line_client.py"));
+const ALICE = "curserve-alice";
+
+async function cmd(args: string[], opts: Deno.CommandOptions = {}): Promise<Deno.CommandOutput> {
+  return await new Deno.Command(args[0], { args: args.slice(1), stdin: "null", ...opts }).output();
+}
+
+/** The test user (as tests/tenant_test.ts makes it), or why there is none. */
+async function alice(): Promise<{ uid: number; gid: number } | string> {
+  if (Deno.uid() !== 0) return "tests are not running as root";
+  if ((await cmd(["id", ALICE])).code !== 0) {
+    const r = await cmd(["useradd", "-M", "-s", "/usr/sbin/nologin", ALICE]);
+    if (r.code !== 0) return `useradd failed: ${dec.decode(r.stderr)}`;
+  }
+  const id = async (flag: string) => Number(dec.decode((await cmd(["id", flag, ALICE])).stdout));
+  return { uid: await id("-u"), gid: await id("-g") };
+}
+
+const user = await alice();
+if (typeof user === "string") console.error(`two-user clone test skipped: ${user}`);
+
+/** Runs a command as alice. */
+function asAlice(args: string[], cwd = "/"): Promise<Deno.CommandOutput> {
+  const u = user as { uid: number; gid: number };
+  return cmd(["setpriv", `--reuid=${u.uid}`, `--regid=${u.gid}`, "--init-groups", ...args], {
+    cwd,
+    env: { PATH: "/usr/bin:/bin", HOME: "/" },
+  });
+}
+
+/** Sends JSON-RPC requests from a client running as alice; one reply each. */
+async function aliceClient(socket: string, calls: [string, unknown][]): Promise<Json[]> {
+  const steps = calls.map(([method, params], i) => ({ jsonrpc: "2.0", id: i + 1, method, params }));
+  const out = await asAlice(["python3", "-c", CLIENT, socket, JSON.stringify(steps)]);
+  strictEqual(out.code, 0, `client as alice failed: ${dec.decode(out.stderr)}`);
+  return dec.decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
+}
+
+Deno.test({
+  name: "another user's clone shares the files both read, and never one only root may read",
+  ignore: typeof user === "string",
+  ...TEST_OPTS,
+  async fn() {
+    const u = user as { uid: number; gid: number };
+    const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "curserve-clones2-" }));
+    await Deno.chmod(base, 0o755);
+    const mine = join(base, "root-clone");
+    await makeTree(mine);
+    // A file only root may read, in both clones: alice's workspace must
+    // not hold it, although root's holds the very same bytes.
+    const secret = "root_only_clone_secret\n";
+    await Deno.writeTextFile(join(mine, "dir0", "secret.txt"), secret, { mode: 0o600 });
+    const home = join(base, "alice");
+    await Deno.mkdir(home, { mode: 0o700 });
+    const hers = join(home, "clone");
+    await copyTree(mine, hers);
+    const chown = await cmd(["chown", "-R", `${u.uid}:${u.gid}`, home]);
+    strictEqual(chown.code, 0, dec.decode(chown.stderr));
+    await Deno.chown(join(hers, "dir0", "secret.txt"), 0, 0);
+    try {
+      await withDaemon(
+        ["--workers", "2", "--shard-bytes", "256K", "--socket-mode", "666"],
+        async (d) => {
+          await Deno.chmod(d.dir, 0o711);
+          const sock = await LineSocket.connect(d.socket);
+          const opened = await sock.result("open", { root: mine });
+          await sketched(sock);
+          const one = await memory(sock);
+          const [o] = await aliceClient(d.socket, [["open", { root: hers }]]);
+          ok(o.result, JSON.stringify(o));
+          strictEqual(o.result.bytes, opened.bytes - secret.length, "all but the secret");
+          const ws = o.result.workspace;
+          const replies = await aliceClient(d.socket, [
+            ["open", { root: hers }],
+            ...SEARCHES.map((args) => ["grep", { workspace: ws, args }] as [string, unknown]),
+            ["grep", { workspace: ws, args: ["-l", "root_only"] }],
+          ]);
+          for (const [i, args] of [...SEARCHES, ["-l", "root_only"]].entries()) {
+            const r = replies[i + 1].result;
+            const theirs = await asAlice([RG, "--sort", "path", ...args], hers);
+            strictEqual(r.stdout, dec.decode(theirs.stdout), `${args.join(" ")} as alice`);
+          }
+          ok(!JSON.stringify(replies).includes("root_only_clone_secret"), "the secret leaked");
+          await sketched(sock);
+          const both = await memory(sock);
+          deepStrictEqual(
+            { blobs: both.blobs, bytes: both.bytes, sketch: both.sketch },
+            { blobs: one.blobs, bytes: one.bytes, sketch: one.sketch },
+            "alice's clone holds no bytes of its own",
+          );
+          sock.close();
+        },
+      );
     } finally {
       await Deno.remove(base, { recursive: true });
     }
