@@ -32,6 +32,7 @@ export let CoreWalkRules: Glue["CoreWalkRules"] = firstGlue.CoreWalkRules;
 export let globsRescue: Glue["globsRescue"] = firstGlue.globsRescue;
 export let jsonString: Glue["jsonString"] = firstGlue.jsonString;
 export let typeList: Glue["typeList"] = firstGlue.typeList;
+let coreStoreStats: Glue["storeStats"] = firstGlue.storeStats;
 let memory = firstGlue.wasmMemory() as WebAssembly.Memory;
 
 // --- interruption ------------------------------------------------------------
@@ -139,6 +140,7 @@ function restart(err: unknown): void {
     globsRescue = guardFn(glue.globsRescue);
     jsonString = guardFn(glue.jsonString);
     typeList = guardFn(glue.typeList);
+    coreStoreStats = guardFn(glue.storeStats);
     memory = glue.wasmMemory() as WebAssembly.Memory;
     epoch++;
   }).finally(() => restarting = undefined);
@@ -171,6 +173,7 @@ install(firstGlue);
 globsRescue = guardFn(firstGlue.globsRescue);
 jsonString = guardFn(firstGlue.jsonString);
 typeList = guardFn(firstGlue.typeList);
+coreStoreStats = guardFn(firstGlue.storeStats);
 
 function guardFn<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
   return (...args: A) => {
@@ -209,9 +212,11 @@ export interface ReadLimits {
 
 /**
  * Reads the file at `path` (absolute) straight into the corpus: its bytes
- * land in linear memory without a JavaScript copy. Only a regular file is
- * opened (opening a FIFO blocks until a writer comes); the size held is the
- * size read, never more than its size when opened.
+ * land in linear memory without a JavaScript copy, then are sealed: shared
+ * with any identical file already held in this instance (the copy just read
+ * is freed), as git shares blobs. Only a regular file is opened (opening a
+ * FIFO blocks until a writer comes); the size held is the size read, never
+ * more than its size when opened.
  * @returns The number of bytes read.
  * @throws {SkippedFile} For a file that is not a regular one, or too large.
  * @throws {OverBudget} For a file larger than `limits.room`.
@@ -241,11 +246,25 @@ export function readFileInto(
     if (n === null || n === 0) break;
     done += n;
   }
-  if (done < size) corpus.truncateFile(path, done);
+  corpus.sealFile(path, done);
   return done;
 }
 
 /** Bytes of linear memory the core holds (grows, never shrinks). */
 export function wasmMemoryBytes(): number {
   return memory.buffer.byteLength;
+}
+
+/** What this instance holds of file contents, each distinct contents
+ * counted once however many files (in however many corpora) hold it. */
+export interface StoreStats {
+  blobs: number;
+  bytes: number;
+  sketchBytes: number;
+}
+
+/** {@link StoreStats} of this instance's WebAssembly core. */
+export function storeStats(): StoreStats {
+  const [blobs, bytes, sketchBytes] = coreStoreStats();
+  return { blobs, bytes, sketchBytes };
 }

@@ -524,14 +524,14 @@ const MAX_SHARDS_PER_WORKER = 4;
  * to {@link MAX_SHARDS_PER_WORKER}), so one search runs on every core, in
  * jobs short enough that other tenants' searches are not held up for long.
  * @returns The paths where the second and later shares begin (none: one
- * share), and the tree's size.
+ * share), the tree's size, and its {@link treeSignature}.
  */
 export function planShards(
   root: string,
   opts: Pick<WalkOptions, "hidden" | "noIgnore">,
   workers: number,
   shardBytes: number,
-): { bounds: string[]; files: number; bytes: number } {
+): { bounds: string[]; files: number; bytes: number; tree: string } {
   const files: { path: string; size: number }[] = [];
   const corpus = new CoreCorpus();
   const walker = new Walker(corpus, {
@@ -575,5 +575,32 @@ export function planShards(
       seen += f.size;
     }
   }
-  return { bounds, files: files.length, bytes };
+  return { bounds, files: files.length, bytes, tree: treeSignature(root, files) };
+}
+
+/**
+ * A signature of a tree's shape: its files' paths below `root` and sizes.
+ * Clones of one repository share it, and so get the same shard plan (shard
+ * i holds the same files in each); the daemon places shard i of each on the
+ * same worker, where identical files then share one copy (see
+ * core-wasm/src/blobs.rs). Only a hint for placement: equal signatures of
+ * different trees cost nothing but a less even spread.
+ * Sums of per-file hashes, so the order files were listed in does not matter.
+ */
+export function treeSignature(root: string, files: { path: string; size: number }[]): string {
+  let [a, b] = [0, 0];
+  for (const { path, size } of files) {
+    // Two 32-bit lanes of an FNV-1a-like hash of the relative path and size.
+    let [h1, h2] = [0x811c9dc5 ^ size, 0x9747b28c ^ (size / 0x100000000)];
+    for (let i = root.length; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 15), 0x85ebca6b);
+    h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35);
+    a = (a + (h1 ^ (h1 >>> 16))) >>> 0;
+    b = (b + (h2 ^ (h2 >>> 16))) >>> 0;
+  }
+  return `${files.length}:${a.toString(16)}:${b.toString(16)}`;
 }

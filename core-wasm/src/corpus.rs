@@ -7,13 +7,16 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::rc::Rc;
 
+use crate::blobs::Blob;
 use crate::sketch::{GramCounts, Sketch};
 
 /// One file: its absolute path and its bytes.
 #[derive(Debug)]
 pub struct FileEntry {
     pub path: String,
-    pub data: Box<[u8]>,
+    /// Once sealed, shared with every identical file of this instance, its
+    /// sketch included (see [`crate::blobs`]).
+    pub data: Blob,
     /// Offset of the first NUL byte (rg's binary test), found once by
     /// [`Corpus::prepare`] so searches need not rescan.
     pub first_nul: Option<usize>,
@@ -23,9 +26,24 @@ pub struct FileEntry {
     /// Found by walking a directory (not only named as a file): only such
     /// files are searched when their directory is.
     pub walked: bool,
-    /// Trigram sketch, once [`Corpus::build_sketches`] has made one.
-    pub sketch: Option<Sketch>,
+    /// Its bytes are in the corpus's [`GramCounts`] (by
+    /// [`Corpus::build_sketches`], which also sketches it unless a holder
+    /// of the same bytes did).
+    counted: bool,
     scanned: bool,
+}
+
+impl FileEntry {
+    /// The file's n-gram sketch, once some holder of its bytes built one.
+    pub fn sketch(&self) -> Option<&Sketch> {
+        self.data.sketch()
+    }
+
+    /// Applies `op` to the file's blob (which it takes and gives back).
+    fn map_data(&mut self, op: impl FnOnce(Blob) -> Blob) {
+        let data = std::mem::replace(&mut self.data, Blob::fresh(0));
+        self.data = op(data);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -65,21 +83,23 @@ impl Corpus {
     }
 
     /// Makes room for a file of `len` bytes at `path` (replacing any old
-    /// contents) and returns the buffer for the caller to fill.
+    /// contents) and returns the buffer for the caller to fill, in a blob of
+    /// its own (old contents may be shared: they are let go, not changed).
+    /// Then [`Corpus::seal`] it.
     pub fn insert(&mut self, path: &str, len: usize, walked: bool) -> &mut [u8] {
-        let data = vec![0u8; len].into_boxed_slice();
+        let data = Blob::fresh(len);
         self.bytes += len;
         let i = match self.by_path.get(path) {
             Some(&i) => {
                 self.bytes -= self.files[i].data.len();
                 self.files[i].data = data;
                 self.files[i].scanned = false;
-                self.files[i].sketch = None;
                 if walked && !self.files[i].walked {
                     self.files[i].walked = true;
                     self.sorted = false; // selections may depend on it
                 }
                 self.rescan = true;
+                self.files[i].counted = false;
                 i
             }
             None => {
@@ -89,7 +109,7 @@ impl Corpus {
                     first_nul: None,
                     wide_folds: false,
                     walked,
-                    sketch: None,
+                    counted: false,
                     scanned: false,
                 });
                 self.by_path.insert(path.to_string(), self.files.len() - 1);
@@ -97,7 +117,18 @@ impl Corpus {
                 self.files.len() - 1
             }
         };
-        &mut self.files[i].data
+        self.files[i].data.fill().expect("a fresh blob")
+    }
+
+    /// Marks a file [`Corpus::insert`] made room for as filled with `len`
+    /// bytes (fewer when it shrank while being read). It is then hashed and
+    /// shares the bytes (and sketch) of any identical file held in this
+    /// instance; unsealed files are sealed by [`Corpus::prepare`].
+    pub fn seal(&mut self, path: &str, len: usize) {
+        self.truncate(path, len);
+        if let Some(&i) = self.by_path.get(path) {
+            self.files[i].map_data(Blob::seal);
+        }
     }
 
     /// Keeps only the first `len` bytes of a file.
@@ -106,10 +137,10 @@ impl Corpus {
             let f = &mut self.files[i];
             if len < f.data.len() {
                 self.bytes -= f.data.len() - len;
-                f.data = f.data[..len].into();
+                f.map_data(|d| d.truncated(len));
                 f.scanned = false;
-                f.sketch = None;
                 self.rescan = true;
+                f.counted = false;
             }
         }
     }
@@ -149,13 +180,19 @@ impl Corpus {
     pub fn build_sketches(&mut self, budget: usize) -> usize {
         let mut spent = 0;
         let mut left = 0;
-        for f in self.files.iter_mut().filter(|f| f.sketch.is_none()) {
+        for f in self.files.iter_mut().filter(|f| !f.counted) {
             if spent >= budget {
                 left += 1;
                 continue;
             }
             spent += f.data.len();
-            f.sketch = Some(Sketch::build(&f.data, &mut self.gram_counts));
+            // Only sealed bytes are sketched: the sketch goes with them.
+            f.map_data(Blob::seal);
+            match f.data.sketch() {
+                Some(_) => self.gram_counts.add_file(&f.data),
+                None => f.data.set_sketch(Sketch::build(&f.data, &mut self.gram_counts)),
+            }
+            f.counted = true;
         }
         left
     }
@@ -167,10 +204,11 @@ impl Corpus {
 
     /// Bytes the sketches take.
     pub fn sketch_bytes(&self) -> usize {
-        self.files.iter().filter_map(|f| f.sketch.as_ref()).map(Sketch::bytes).sum()
+        self.files.iter().filter_map(FileEntry::sketch).map(Sketch::bytes).sum()
     }
 
-    /// Total bytes of file contents held.
+    /// Total bytes of file contents held, shared ones included: each
+    /// holder counts them (so limits on these stay conservative).
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -186,6 +224,7 @@ impl Corpus {
             return;
         }
         for f in self.files.iter_mut().filter(|f| !f.scanned) {
+            f.map_data(Blob::seal);
             f.first_nul = memchr::memchr(0, &f.data);
             f.wide_folds = crate::prefilter::holds_wide_folds(&f.data);
             f.scanned = true;
@@ -252,7 +291,7 @@ impl Corpus {
     /// Every sketch built so far, with each file's length and content hash
     /// (see [`crate::sketch_file`]).
     pub fn export_sketches(&self) -> Vec<u8> {
-        let files = self.files.iter().filter_map(|f| f.sketch.as_ref().map(|s| (f.path.as_str(), &f.data[..], s)));
+        let files = self.files.iter().filter_map(|f| f.sketch().map(|s| (f.path.as_str(), &f.data[..], s)));
         crate::sketch_file::encode(files, &self.gram_counts)
     }
 
@@ -264,13 +303,17 @@ impl Corpus {
         let (counts, saved) = crate::sketch_file::decode(bytes)?;
         let mut report = SketchImport::default();
         for s in saved {
-            let Some(f) = self.by_path.get(&s.path).map(|&i| &mut self.files[i]).filter(|f| f.sketch.is_none())
+            let Some(f) = self.by_path.get(&s.path).map(|&i| &mut self.files[i]).filter(|f| f.sketch().is_none())
             else {
                 report.other += 1;
                 continue;
             };
             if f.data.len() as u64 == s.len && crate::content_hash::xxh64(&f.data) == s.hash {
-                f.sketch = Some(s.sketch);
+                // Onto sealed bytes, so clones holding them share it too; its
+                // grams are in the saved counts absorbed below.
+                f.map_data(Blob::seal);
+                f.data.set_sketch(s.sketch);
+                f.counted = true;
                 report.restored += 1;
             } else {
                 report.changed += 1;
@@ -322,6 +365,49 @@ mod tests {
         assert_eq!(c.selection("k", |_| unreachable!("kept")).len(), 2);
     }
 
+    fn load(c: &mut Corpus, path: &str, text: &[u8]) {
+        c.insert(path, text.len(), true).copy_from_slice(text);
+        c.seal(path, text.len());
+    }
+
+    #[test]
+    fn clones_share_bytes_and_sketches() {
+        let text = b"static int pm_suspend(void);\n".repeat(200);
+        let (mut a, mut b) = (Corpus::new(), Corpus::new());
+        load(&mut a, "/a/x.c", &text);
+        load(&mut b, "/b/x.c", &text);
+        load(&mut b, "/b/y.c", b"other\n");
+        let (fa, fb) = (a.get("/a/x.c").unwrap(), b.get("/b/x.c").unwrap());
+        assert!(fa.data.shares_with(&fb.data));
+        assert!(!fb.data.shares_with(&b.get("/b/y.c").unwrap().data));
+        assert_eq!(crate::blobs::store_stats().bytes, text.len() + 6);
+        assert_eq!(b.bytes(), text.len() + 6, "each holder counts shared bytes");
+        assert_eq!(a.build_sketches(usize::MAX), 0);
+        assert!(b.get("/b/x.c").unwrap().sketch().is_some(), "the sketch is shared");
+        assert_eq!(b.build_sketches(usize::MAX), 0);
+        // b built no sketch of x.c, yet counted its grams as its own.
+        let (ca, cb) = (a.gram_counts().unwrap(), b.gram_counts().unwrap());
+        assert_eq!(ca.estimate(b"pm_suspend"), cb.estimate(b"pm_suspend"));
+    }
+
+    #[test]
+    fn a_changed_file_gets_its_own_blob() {
+        let (mut a, mut b) = (Corpus::new(), Corpus::new());
+        load(&mut a, "/a/x", b"same\n");
+        load(&mut b, "/b/x", b"same\n");
+        load(&mut b, "/b/x", b"edited\n");
+        assert_eq!(&a.get("/a/x").unwrap().data[..], b"same\n");
+        assert_eq!(&b.get("/b/x").unwrap().data[..], b"edited\n");
+        // Shrunk while read: a's shared bytes stay whole.
+        load(&mut b, "/b/x", b"same\n");
+        b.seal("/b/x", 2);
+        assert_eq!(&b.get("/b/x").unwrap().data[..], b"sa");
+        assert_eq!(&a.get("/a/x").unwrap().data[..], b"same\n");
+        assert_eq!(crate::blobs::store_stats().blobs, 2);
+        drop(a);
+        assert_eq!(crate::blobs::store_stats().blobs, 1, "freed with its last holder");
+    }
+
     #[test]
     fn under_selects_a_subtree() {
         let mut c = Corpus::new();
@@ -352,8 +438,8 @@ mod tests {
         d.insert("/r/c.c", 1, true);
         let report = d.import_sketches(&saved).expect("valid");
         assert_eq!(report, SketchImport { restored: 1, changed: 1, other: 0 });
-        assert!(d.get("/r/a.c").unwrap().sketch.is_some());
-        assert!(d.get("/r/b.c").unwrap().sketch.is_none(), "a sketch of other bytes was restored");
+        assert!(d.get("/r/a.c").unwrap().sketch().is_some());
+        assert!(d.get("/r/b.c").unwrap().sketch().is_none(), "a sketch of other bytes was restored");
         assert_eq!(d.build_sketches(0), 2);
         assert!(d.import_sketches(&saved[..saved.len() - 1]).is_err());
     }

@@ -95,6 +95,14 @@ impl CoreCorpus {
         self.corpus.truncate(path, len);
     }
 
+    /// Marks a file just allocated as written, `len` bytes of it (fewer
+    /// than announced when it shrank while being read): it then shares one
+    /// copy with identical files of any corpus in this instance.
+    #[wasm_bindgen(js_name = sealFile)]
+    pub fn seal_file(&mut self, path: &str, len: usize) {
+        self.corpus.seal(path, len);
+    }
+
     #[wasm_bindgen(js_name = removeFile)]
     pub fn remove_file(&mut self, path: &str) -> bool {
         self.corpus.remove(path)
@@ -282,6 +290,14 @@ pub fn globs_rescue(
         !dir_excluded && selector.rescues(path, kind & 1 != 0, kind & 2 != 0)
     };
     Ok(shown.split('\0').zip(kinds).map(|(path, &kind)| u8::from(rescued(path, kind))).collect())
+}
+
+/// What this instance's store of file contents holds, each distinct
+/// contents once however many files hold it: `[blobs, bytes, sketch_bytes]`.
+#[wasm_bindgen(js_name = storeStats)]
+pub fn store_stats() -> Vec<f64> {
+    let s = crate::blobs::store_stats();
+    vec![s.blobs as f64, s.bytes as f64, s.sketch_bytes as f64]
 }
 
 /// `bytes` as a JSON string literal (quotes included, escaped as

@@ -193,7 +193,7 @@ pub fn grep(
             let narrow = !f.wide_folds;
             search_scratch.set_narrow(narrow);
             let mut blocks = None;
-            if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), &f.sketch) {
+            if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), f.sketch()) {
                 let extra = matcher.extra_grams(narrow);
                 if !sketch.may_contain_any(needles) || !extra.iter().all(|set| sketch.may_contain_any(set)) {
                     // Searched, in effect: it holds no needle, so no match.

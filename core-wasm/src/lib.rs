@@ -3,6 +3,7 @@
 //! one place that talks to it.
 
 pub mod content_hash;
+pub mod blobs;
 pub mod corpus;
 mod default_types;
 pub mod filter;

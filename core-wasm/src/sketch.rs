@@ -100,6 +100,20 @@ impl GramCounts {
         needle.windows(3).map(|w| u64::from(self.grams[(trigram_hash(pack(w) as u32) >> 16) as usize])).min()
     }
 
+    /// Counts `data` as [`Sketch::build`] does, for a file whose sketch
+    /// another corpus built (shared with its bytes, see `crate::blobs`):
+    /// the counts belong to each corpus.
+    pub fn add_file(&mut self, data: &[u8]) {
+        let mut t: u32 = 0;
+        for (i, &b) in data.iter().enumerate() {
+            self.bytes[usize::from(b)] += 1;
+            t = (t << 8) | u32::from(fold(b));
+            if i >= 2 {
+                self.add(trigram_hash(t & 0x00FF_FFFF));
+            }
+        }
+    }
+
     /// Nothing counted yet (no file sketched, or only empty ones).
     pub fn is_empty(&self) -> bool {
         self.bytes.iter().all(|&n| n == 0)
@@ -522,5 +536,15 @@ mod tests {
         assert!(counts.estimate(b"page_shift") >= Some(1));
         assert!(counts.estimate(b"page_shift") < counts.estimate(b"#define"));
         assert_eq!(counts.estimate(b"zzz"), Some(0));
+    }
+
+    #[test]
+    fn counting_a_file_alone_counts_as_sketching_it() {
+        let text = b"#define PAGE_SHIFT 12\nstatic int Foo(void);\n".repeat(9);
+        let (mut built, mut counted) = (GramCounts::default(), GramCounts::default());
+        Sketch::build(&text, &mut built);
+        counted.add_file(&text);
+        assert_eq!(built.grams, counted.grams);
+        assert_eq!(built.bytes, counted.bytes);
     }
 }

@@ -90,6 +90,9 @@ interface PoolWorker {
 
 export class WorkerPool {
   #workers: PoolWorker[] = [];
+  /** Where the shards of workspaces of each tree signature are, while any
+   * holds them (see {@link WorkerPool.assign}). */
+  #placed = new Map<string, { workers: number[]; holders: number }>();
   #pending = new Map<number, Pending>();
   #nextId = 1;
   /** Requests dropped before they ran (client gone or timed out). */
@@ -163,11 +166,26 @@ export class WorkerPool {
 
   /** Chooses workers for `n` shards of a workspace: those holding the
    * fewest first, all different while there are enough, then round again;
-   * each counts one more. */
-  assign(n = 1): number[] {
-    const order = this.#workers.map((w, i) => [w.tenants, i])
-      .sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
-    const chosen = Array.from({ length: n }, (_, k) => order[k % order.length]);
+   * each counts one more. Shard i of workspaces with the same `tree`
+   * signature (clones of one repository: see `treeSignature` in
+   * src/walk.ts) goes where shard i of the first such went, so that their
+   * identical files share one copy in that worker's memory (see
+   * core-wasm/src/blobs.rs). A split tree's clones are still spread over
+   * every worker; the clones of a small one search on one. Each call with
+   * a `tree` needs an {@link WorkerPool.unplace} when the workspace goes. */
+  assign(n = 1, tree?: string): number[] {
+    const placed = tree === undefined ? undefined : this.#placed.get(tree);
+    let chosen: number[];
+    if (placed && placed.workers.length === n) {
+      chosen = placed.workers;
+      placed.holders++;
+    } else {
+      const order = this.#workers.map((w, i) => [w.tenants, i])
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
+      chosen = Array.from({ length: n }, (_, k) => order[k % order.length]);
+      if (tree !== undefined && !placed) this.#placed.set(tree, { workers: chosen, holders: 1 });
+      else if (placed) placed.holders++;
+    }
     for (const i of chosen) this.#workers[i].tenants++;
     return chosen;
   }
@@ -175,6 +193,12 @@ export class WorkerPool {
   /** Bytes of WebAssembly memory worker `index` held at its last reply. */
   wasmBytes(index: number): number {
     return this.#workers[index].wasmBytes;
+  }
+
+  /** Forgets one holder of `tree`'s placement (see {@link WorkerPool.assign}). */
+  unplace(tree: string): void {
+    const placed = this.#placed.get(tree);
+    if (placed && --placed.holders <= 0) this.#placed.delete(tree);
   }
 
   /** Gives back a worker slot when its workspace closes. */

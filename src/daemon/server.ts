@@ -109,6 +109,9 @@ export interface Tenant {
   owner: Peer;
   /** One, or several for a large workspace; none until loaded. */
   shards: Shard[];
+  /** Its tree's signature, when its shards were placed by it (see
+   * `WorkerPool.assign`). */
+  tree?: string;
   loaded: Promise<{ files: number; bytes: number; load_ms: number }>;
   /** References held per holder (a client, or a legacy allocation). */
   clients: Map<object, number>;
@@ -772,6 +775,7 @@ export class Daemon {
       const started = performance.now();
       await this.#watch(t);
       let bounds: string[] = [];
+      let tree: string | undefined;
       if (Number.isFinite(this.#opts.shardBytes)) {
         const [planner] = this.#pool.assign();
         try {
@@ -779,18 +783,21 @@ export class Daemon {
             ...where,
             workers: this.#pool.size,
             shard_bytes: this.#opts.shardBytes,
-          }) as { bounds: string[]; bytes: number };
+          }) as { bounds: string[]; bytes: number; tree: string };
           bounds = plan.bounds;
+          tree = plan.tree;
           this.#checkBudget(t, plan.bytes);
         } finally {
           this.#pool.release(planner);
         }
       }
-      t.shards = this.#pool.assign(bounds.length + 1).map((worker, i) => ({
+      // Clones of one tree go where its first went: identical files share.
+      t.shards = this.#pool.assign(bounds.length + 1, tree).map((worker, i) => ({
         worker,
         key: `${t.id}/${i}`,
         range: { from: bounds[i - 1], to: bounds[i] },
       }));
+      t.tree = tree;
       const progress = t.shards.map(() => ({ files: 0, bytes: 0 }));
       const sum = <K extends string>(xs: Record<K, number>[], k: K) =>
         xs.reduce((n, x) => n + x[k], 0);
@@ -1077,6 +1084,8 @@ export class Daemon {
       );
     }
     t.shards = [];
+    if (t.tree !== undefined) this.#pool.unplace(t.tree);
+    t.tree = undefined;
   }
 
   #drop(key: string, t: Tenant): void {
@@ -1233,7 +1242,17 @@ export class Daemon {
       legacy_allocations: this.legacy.count(who.uid === 0 ? undefined : who.uid),
       watched_directories: this.#watcher?.watches ?? 0,
       multi_user: this.multiUser,
+      // Root only: whether the store grew would tell a user whether anyone
+      // else holds a file identical to one they load (docs/SECURITY.md).
+      ...(who.uid === 0 ? { workers: await this.#workerMemory() } : {}),
     };
+  }
+
+  /** Each worker's WebAssembly memory and store of file contents. */
+  #workerMemory(): Promise<unknown[]> {
+    return Promise.all(
+      Array.from({ length: this.#pool.size }, (_, i) => this.#pool.call(i, "memory", {})),
+    );
   }
 
   /** Closes every client and socket; removes socket files. */

@@ -25,6 +25,7 @@ import {
   interruptWhen,
   isInterruption,
   jsonString,
+  storeStats,
   wasmMemoryBytes,
   withInterruptCheck,
 } from "../core.ts";
@@ -211,6 +212,17 @@ const OPS: Record<string, Op> = {
     const s = ws.stats();
     // buildSketches(0) only counts what is left to sketch.
     return { files: s.files, bytes: s.bytes, unsketched: ws.buildSketches(0) };
+  },
+  /** This worker's WebAssembly memory, and its store of file contents
+   * (each distinct contents once, however many workspaces hold it). */
+  memory() {
+    const s = storeStats();
+    return {
+      wasm_memory_bytes: wasmMemoryBytes(),
+      blobs: s.blobs,
+      blob_bytes: s.bytes,
+      blob_sketch_bytes: s.sketchBytes,
+    };
   },
   close(p) {
     const ws = workspaces.get(String(p.key));
