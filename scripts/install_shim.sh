@@ -5,7 +5,7 @@
 #   bash scripts/install_shim.sh --remove   remove it again (only if it is curserve's shim)
 #
 # The shim runs shim/rg.ts from this checkout with Deno: it answers through
-# a running daemon ($CURSERVE_SOCKET, default /tmp/curserve.sock) or, with
+# a running daemon ($CURSERVE_SOCKET, else your own daemon, else /run/curserve/curserve.sock) or, with
 # none, in its own process; flags only ripgrep has run the real rg, found
 # later on PATH. Put the directory first on PATH for agents to use it.
 set -euo pipefail

@@ -2,7 +2,7 @@
  * The `rg` shim (`deno task install` puts it first on PATH as
  * `~/.local/bin/rg`): agents that spawn `rg` get their answer from a
  * running curserve daemon when one answers on `$CURSERVE_SOCKET` (default
- * `/tmp/curserve.sock`), sent there as the caller's cwd and argv (the
+ * the user's own daemon, else /run/curserve/curserve.sock), sent there as the caller's cwd and argv (the
  * daemon's `grep_cli`); otherwise, or when the daemon refuses, the real rg
  * further down PATH runs it, or with none, this process does, exactly as
  * `deno task grep`. Commands only the real rg answers (`--pcre2`, `-z`,
@@ -11,9 +11,7 @@
  */
 import { parseArgs, versionText, withConfigArgs } from "../src/args.ts";
 import { processIO, readsStdin, runHere, viaDaemon } from "../grep.ts";
-
-/** The socket a daemon listens on by default (as daemon.ts). */
-export const DEFAULT_SOCKET = "/tmp/curserve.sock";
+import { clientSocketPath } from "../src/socket_path.ts";
 
 async function main(argv: string[]): Promise<number> {
   const cwd = Deno.cwd();
@@ -29,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args && !args.fallback && !args.help && !(await readsStdin(argv))) {
-    const socket = Deno.env.get("CURSERVE_SOCKET") || DEFAULT_SOCKET;
+    const socket = clientSocketPath(); // $CURSERVE_SOCKET, the user's daemon, the system's
     const code = await viaDaemon(socket, cwd, argv, true);
     if (code !== undefined) return code;
   }
