@@ -44,6 +44,12 @@ impl FileEntry {
         let data = std::mem::replace(&mut self.data, Blob::fresh(0));
         self.data = op(data);
     }
+
+    fn seal(&mut self) {
+        if !self.data.is_sealed() {
+            self.map_data(Blob::seal);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -117,7 +123,7 @@ impl Corpus {
     pub fn seal(&mut self, path: &str, len: usize) {
         self.truncate(path, len);
         if let Some(&i) = self.by_path.get(path) {
-            self.files[i].map_data(Blob::seal);
+            self.files[i].seal();
         }
     }
 
@@ -177,7 +183,7 @@ impl Corpus {
             }
             spent += f.data.len();
             // Only sealed bytes are sketched: the sketch goes with them.
-            f.map_data(Blob::seal);
+            f.seal();
             match f.data.sketch() {
                 Some(_) => self.gram_counts.add_file(&f.data),
                 None => f.data.set_sketch(Sketch::build(&f.data, &mut self.gram_counts)),
@@ -214,7 +220,7 @@ impl Corpus {
             return;
         }
         for f in self.files.iter_mut().filter(|f| !f.scanned) {
-            f.map_data(Blob::seal);
+            f.seal();
             f.first_nul = memchr::memchr(0, &f.data);
             f.wide_folds = crate::prefilter::holds_wide_folds(&f.data);
             f.scanned = true;
