@@ -79,10 +79,11 @@ impl Drop for Stored {
             s.sketch_bytes -= sketch;
         });
         if self.listed {
-            // This blob's own weak reference is dead now; prune it. Never
-            // borrowed here while the store is (see `seal`).
+            // This blob's own weak reference is dead now; prune it. (No
+            // blob is dropped while the store is borrowed, see `seal`; were
+            // one, its dead reference would only stay listed.)
             let _ = STORE.try_with(|store| {
-                let mut store = store.borrow_mut();
+                let Ok(mut store) = store.try_borrow_mut() else { return };
                 if let Some(list) = store.get_mut(&hash) {
                     list.retain(|w| w.strong_count() > 0);
                     if list.is_empty() {

@@ -44,6 +44,12 @@ impl FileEntry {
         let data = std::mem::replace(&mut self.data, Blob::fresh(0));
         self.data = op(data);
     }
+
+    fn seal(&mut self) {
+        if !self.data.is_sealed() {
+            self.map_data(Blob::seal);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -127,7 +133,7 @@ impl Corpus {
     pub fn seal(&mut self, path: &str, len: usize) {
         self.truncate(path, len);
         if let Some(&i) = self.by_path.get(path) {
-            self.files[i].map_data(Blob::seal);
+            self.files[i].seal();
         }
     }
 
@@ -187,7 +193,7 @@ impl Corpus {
             }
             spent += f.data.len();
             // Only sealed bytes are sketched: the sketch goes with them.
-            f.map_data(Blob::seal);
+            f.seal();
             match f.data.sketch() {
                 Some(_) => self.gram_counts.add_file(&f.data),
                 None => f.data.set_sketch(Sketch::build(&f.data, &mut self.gram_counts)),
@@ -224,7 +230,7 @@ impl Corpus {
             return;
         }
         for f in self.files.iter_mut().filter(|f| !f.scanned) {
-            f.map_data(Blob::seal);
+            f.seal();
             f.first_nul = memchr::memchr(0, &f.data);
             f.wide_folds = crate::prefilter::holds_wide_folds(&f.data);
             f.scanned = true;
@@ -311,7 +317,7 @@ impl Corpus {
             if f.data.len() as u64 == s.len && crate::content_hash::xxh64(&f.data) == s.hash {
                 // Onto sealed bytes, so clones holding them share it too; its
                 // grams are in the saved counts absorbed below.
-                f.map_data(Blob::seal);
+                f.seal();
                 f.data.set_sketch(s.sketch);
                 f.counted = true;
                 report.restored += 1;

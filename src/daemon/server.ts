@@ -1236,7 +1236,9 @@ export class Daemon {
     return {
       workspaces,
       clients,
-      rss_bytes: Deno.memoryUsage().rss,
+      // Root only: how the process grows after a load would tell a user
+      // whether someone else already holds identical bytes (shared blobs).
+      ...(who.uid === 0 ? { rss_bytes: Deno.memoryUsage().rss } : {}),
       cancelled: this.#pool.cancelled,
       worker_cpus: await this.#pool.cpus.catch(() => []),
       legacy_allocations: this.legacy.count(who.uid === 0 ? undefined : who.uid),
