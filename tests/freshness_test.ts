@@ -98,33 +98,26 @@ Deno.test({
         const rpc = await Rpc.open(d, root);
         try {
           const file = (k: number) => join(root, "src", `f${k % 8}.txt`);
-          const kinds: [string, (k: number) => Promise<void>][] = [
-            ["in-place write", (k) => Deno.writeTextFile(file(k), `x marker_a${k}\n`)],
-            ["write to a temporary file, then rename over", async (k) => {
+          // Each kind writes its own marker, marker_<tag><round>.
+          const kinds: [string, string, (k: number) => Promise<void>][] = [
+            ["in-place write", "a", (k) => Deno.writeTextFile(file(k), `x marker_a${k}\n`)],
+            ["write to a temporary file, then rename over", "b", async (k) => {
               await Deno.writeTextFile(join(root, "src", ".tmp"), `x marker_b${k}\n`);
               await Deno.rename(join(root, "src", ".tmp"), file(k));
             }],
-            ["sed -i", (k) => sh(root, `sed -i 's/.*/marker_c${k}/' src/f${k % 8}.txt`)],
+            ["sed -i", "c", (k) => sh(root, `sed -i 's/.*/marker_c${k}/' src/f${k % 8}.txt`)],
             [
               "a shell command's redirect",
+              "d",
               (k) => sh(root, `echo marker_d${k} >> src/f${k % 8}.txt`),
             ],
-            ["a new file in a new directory", async (k) => {
+            ["a new file in a new directory", "e", async (k) => {
               await Deno.mkdir(join(root, `new${k}`, "deep"), { recursive: true });
               await Deno.writeTextFile(join(root, `new${k}`, "deep", "n.txt"), `marker_e${k}\n`);
             }],
           ];
-          for (const [kind, change] of kinds) {
+          for (const [kind, tag, change] of kinds) {
             await t.step(kind, async () => {
-              const tag = kind === "in-place write"
-                ? "a"
-                : kind.startsWith("write to")
-                ? "b"
-                : kind === "sed -i"
-                ? "c"
-                : kind.startsWith("a shell")
-                ? "d"
-                : "e";
               const stale = await staleRounds(
                 rpc,
                 change,
