@@ -12,6 +12,7 @@ pub mod json_text;
 pub mod limits;
 pub mod matcher;
 pub mod prefilter;
+pub mod program_size;
 pub mod printer;
 pub mod search;
 pub mod sketch;

@@ -93,10 +93,14 @@ fn literal_chars(pattern: &str) -> usize {
 
 /// Refuses, before parsing, a pattern sure to exceed the size limit: a
 /// 15 MiB pattern took 2.3 GB and seconds to parse before failing (rg takes
-/// a minute and 10 GB for the same error). Several fixed strings are
-/// exempt, as rg matches them with Aho-Corasick and no size limit.
+/// a minute and 10 GB for the same error). Patterns that may be forty
+/// literals or more are left to the parse (see [`by_aho_corasick`]).
 fn check_pattern_size(opts: &PatternOptions) -> Result<(), String> {
-    if opts.fixed_strings && opts.patterns.len() > 1 {
+    // Perhaps forty literals or more (`|` counted as if each one parted
+    // two): rg may take them without limit, which only the parse tells.
+    let bars: usize = opts.patterns.iter().map(|p| p.matches('|').count()).sum();
+    let alternatives = opts.patterns.len() + if opts.fixed_strings { 0 } else { bars };
+    if by_aho_corasick(opts, alternatives) {
         return Ok(());
     }
     let chars: usize = opts
@@ -108,6 +112,34 @@ fn check_pattern_size(opts: &PatternOptions) -> Result<(), String> {
         return Err(size_limit_error(opts.size_limit));
     }
     Ok(())
+}
+
+/// rg 13 matches an alternation of at least this many plain literals with
+/// Aho-Corasick, which has no size limit (grep-regex's `MultiLiteral`).
+const AHO_CORASICK_LITERALS: usize = 40;
+
+/// Whether rg 13 would match `alternatives` plain literals without a
+/// compiled regex: case-sensitively (not even smart case), with no `-w` or
+/// `-x`, and enough of them.
+fn by_aho_corasick(opts: &PatternOptions, alternatives: usize) -> bool {
+    matches!(opts.case, CaseMode::Sensitive)
+        && !opts.word
+        && !opts.line_regexp
+        && alternatives >= AHO_CORASICK_LITERALS
+}
+
+/// The branches of `ast` when it is an alternation of plain literals (or
+/// empty branches), as rg 13's analysis sees them.
+fn literal_alternatives(ast: &ast::Ast) -> Option<usize> {
+    let literal = |a: &ast::Ast| match a {
+        ast::Ast::Empty(_) | ast::Ast::Literal(_) => true,
+        ast::Ast::Concat(c) => c.asts.iter().all(|a| matches!(a, ast::Ast::Literal(_))),
+        _ => false,
+    };
+    match ast {
+        ast::Ast::Alternation(alt) if alt.asts.iter().all(literal) => Some(alt.asts.len()),
+        _ => None,
+    }
 }
 
 /// Patterns up to this long are built into a regex only when a search
@@ -218,6 +250,12 @@ impl Matcher {
                 .parse(&wrapped)
                 .map_err(|e| e.to_string())?;
         }
+        // rg 13's own size check (see program_size.rs), before the far
+        // slower compile of today's engine.
+        let exempt = literal_alternatives(&ast).is_some_and(|n| by_aho_corasick(opts, n));
+        if !exempt && !crate::program_size::fits(&hir, opts.size_limit) {
+            return Err(size_limit_error(opts.size_limit));
+        }
         let filter = |narrow| if opts.multiline { None } else { LineFilter::from_hir(&hir, narrow, counts) };
         let (line_filter, narrow_filter) = (filter(false), filter(true));
         let narrow_filter = match (&line_filter, narrow_filter) {
@@ -226,7 +264,10 @@ impl Matcher {
         };
         let config = meta::Config::new()
             .utf8_empty(false)
-            .nfa_size_limit(Some(opts.size_limit))
+            // rg's limit is the check above; today's engine's own compiled
+            // sizes differ, so it only keeps to rg's default (as for the
+            // Aho-Corasick literals, which rg does not limit).
+            .nfa_size_limit(Some(opts.size_limit.max(DEFAULT_SIZE_LIMIT)))
             .dfa_size_limit(Some(opts.dfa_size_limit.min(META_DFA_BYTES)))
             .hybrid_cache_capacity(opts.dfa_size_limit.min(DFA_CACHE_BYTES));
         // Candidates that the filter cannot confirm need the check regex at
@@ -588,10 +629,21 @@ mod tests {
         let huge = "a".repeat(15 << 20);
         let err = Matcher::new(&opts(&huge), None).unwrap_err();
         assert_eq!(err, "Compiled regex exceeds size limit of 104857600 bytes.");
-        // Several fixed strings are not limited (rg uses Aho-Corasick).
-        let words =
-            PatternOptions { fixed_strings: true, patterns: vec!["ab".into(), "cd".into()], ..small("") };
-        assert!(Matcher::new(&PatternOptions { size_limit: 8, ..words }, None).is_ok());
+        // Forty fixed strings or more are not limited (rg uses Aho-Corasick
+        // for them); fewer are, as in rg.
+        let words = |n: usize| PatternOptions {
+            fixed_strings: true,
+            patterns: (0..n).map(|i| format!("w{i}")).collect(),
+            size_limit: 8,
+            ..opts("")
+        };
+        assert!(Matcher::new(&words(2), None).is_err());
+        assert!(Matcher::new(&words(40), None).is_ok());
+        assert!(Matcher::new(&PatternOptions { case: CaseMode::Insensitive, ..words(40) }, None).is_err());
+        // rg refuses this in a quarter second; compiling it took seconds.
+        let err = Matcher::new(&opts(r"(?:\w|\s){1000}Q"), None).unwrap_err();
+        assert_eq!(err, "Compiled regex exceeds size limit of 104857600 bytes.");
+        assert!(Matcher::new(&opts(r"(?:\w|\s){200}Q"), None).is_ok());
     }
 
     fn find(o: &PatternOptions, hay: &str) -> Option<(usize, usize)> {
