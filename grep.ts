@@ -36,9 +36,18 @@ function takeDaemon(argv: string[]): { socket?: string; rest: string[] } {
   return { socket, rest };
 }
 
+/** What `grep_cli` answers (docs/PROTOCOL.md): the command's output, or
+ * that only the real rg can answer it, and why. */
+type GrepCliResult =
+  | { stdout: string; stdout_base64?: string; stderr: string; code: number; fallback?: never }
+  | { fallback: string };
+
 /**
  * Runs the command in the daemon at `socket` (its `grep_cli` method, which
- * takes the caller's cwd and argv as they are), printing its answer.
+ * takes the caller's cwd and argv as they are), printing its answer. When
+ * the daemon answers that only the real rg can run it (`{fallback}`: the
+ * daemon starts no process for anyone), runs the real rg here with the same
+ * argv, cwd and standard streams (src/fallback.ts).
  * @param quiet On no daemon, or a daemon refusing the request, return
  * undefined and print nothing (the caller then runs the command itself).
  * @returns The exit status, or undefined (see `quiet`).
@@ -57,10 +66,21 @@ export async function viaDaemon(
     writeStderr(`error: no curserve daemon answers at ${socket}: ${(err as Error).message}\n`);
     return 2;
   }
+  let r: GrepCliResult;
   try {
-    const r = await client.request<
-      { stdout: string; stdout_base64?: string; stderr: string; code: number }
-    >("grep_cli", { cwd, argv });
+    r = await client.request<GrepCliResult>("grep_cli", { cwd, argv });
+  } catch (err) {
+    if (quiet) return undefined;
+    writeStderr(`error: ${(err as Error).message}\n`);
+    return 2;
+  } finally {
+    client.close();
+  }
+  if (typeof r.fallback === "string") {
+    const { runRealRg } = await import("./src/fallback.ts");
+    return runRealRg(argv, processIO(cwd), r.fallback);
+  }
+  try {
     writeStdout(
       r.stdout_base64 !== undefined
         ? Uint8Array.from(atob(r.stdout_base64), (c) => c.charCodeAt(0))
@@ -72,8 +92,6 @@ export async function viaDaemon(
     if (quiet) return undefined;
     writeStderr(`error: ${(err as Error).message}\n`);
     return 2;
-  } finally {
-    client.close();
   }
 }
 

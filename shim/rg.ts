@@ -6,7 +6,8 @@
  * daemon's `grep_cli`); otherwise, or when the daemon refuses, the real rg
  * further down PATH runs it, or with none, this process does, exactly as
  * `deno task grep`. Commands only the real rg answers (`--pcre2`, `-z`,
- * standard input, ...) go straight to the real rg.
+ * standard input, ...) go straight to the real rg, as do those the daemon
+ * answers `{fallback}` for (see `viaDaemon`).
  * @module
  */
 import { parseArgs, versionText, withConfigArgs } from "../src/args.ts";

@@ -212,16 +212,21 @@ interface Entry {
 }
 
 /** Reads the walker-relevant entries of a directory: files and directories,
- * not symbolic links (rg does not follow them). */
+ * not symbolic links (rg does not follow them), in name byte order, so the
+ * walk meets them as rg's `--sort path` walk does (what it cannot read is
+ * reported in that order, not the file system's). */
 function listDir(abs: string): { entries: Entry[]; names: Set<string> } {
-  const entries: Entry[] = [];
+  const keyed: { entry: Entry; key: Uint8Array }[] = [];
   const names = new Set<string>();
   for (const e of Deno.readDirSync(abs)) {
     names.add(e.name);
     if (e.isSymlink) continue;
-    if (e.isDirectory || e.isFile) entries.push({ name: e.name, isDir: e.isDirectory });
+    if (e.isDirectory || e.isFile) {
+      keyed.push({ entry: { name: e.name, isDir: e.isDirectory }, key: utf8.encode(e.name) });
+    }
   }
-  return { entries, names };
+  keyed.sort((a, b) => compareBytes(a.key, b.key));
+  return { entries: keyed.map((k) => k.entry), names };
 }
 
 /** Loads files into a corpus, walking directories as rg would. */

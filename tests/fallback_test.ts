@@ -3,14 +3,26 @@
  * it with the same argv, cwd and stdin, and its stdout bytes, stderr and
  * exit status come back unchanged, through `grep.ts` and `Workspace.run`;
  * a curserve shim on PATH is never taken for rg; with no rg, a clear error.
+ * Through a daemon (`grep.ts --daemon`), the daemon answers `grep_cli` with
+ * `{fallback}` and never runs rg itself: the client runs it, as above.
  *
  * @module
  */
-import { ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { Workspace } from "../mod.ts";
+import { DaemonClient, Workspace } from "../mod.ts";
 import { SHIM_MARKER } from "../src/fallback.ts";
-import { cleanEnv, equalBytes, fixtureRoot, normalize, REPO, RG, TEST_OPTS } from "./harness.ts";
+import {
+  cleanEnv,
+  equalBytes,
+  fixtureRoot,
+  normalize,
+  REPO,
+  RG,
+  taskRunArgs,
+  TEST_OPTS,
+  withDaemon,
+} from "./harness.ts";
 
 const GREP_TS = join(REPO, "grep.ts");
 const PERMS = ["--allow-read", "--allow-env", "--allow-run"];
@@ -45,17 +57,22 @@ async function exec(
   return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-/** grep.ts and rg on the same command line: all three outputs identical. */
+/** grep.ts and rg on the same command line: all three outputs identical.
+ * @param opts.daemon Run `grep.ts --daemon SOCKET` (with the grep task's
+ * flags) instead of grep.ts in its own process. */
 async function assertPassedThrough(
   args: string[],
   cwd: string,
-  opts: { env?: Record<string, string>; stdin?: Uint8Array } = {},
+  opts: { env?: Record<string, string>; stdin?: Uint8Array; daemon?: string } = {},
 ): Promise<Outcome> {
+  const grep = opts.daemon === undefined
+    ? ["run", "--quiet", ...PERMS, GREP_TS]
+    : [...taskRunArgs("grep"), "--daemon", opts.daemon];
   const [expected, ours] = await Promise.all([
     exec(RG, args, cwd, opts),
-    exec(Deno.execPath(), ["run", "--quiet", ...PERMS, GREP_TS, ...args], cwd, opts),
+    exec(Deno.execPath(), [...grep, ...args], cwd, opts),
   ]);
-  const what = JSON.stringify(args);
+  const what = JSON.stringify(args) + (opts.daemon === undefined ? "" : " (--daemon)");
   strictEqual(ours.code, expected.code, `${what}: exit status`);
   const c = { name: what, args };
   ok(equalBytes(normalize(c, ours.stdout), normalize(c, expected.stdout)), `${what}: stdout`);
@@ -173,6 +190,111 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "fallback through a daemon: grep.ts --daemon runs the real rg itself, as rg prints",
+  ...TEST_OPTS,
+  async fn(t) {
+    const root = await fixtureRoot();
+    const zips = await zipTree();
+    try {
+      await withDaemon([], async (d) => {
+        const cases = async (loaded: string) => {
+          await t.step(`${loaded}--pcre2 look-ahead`, async () => {
+            const hit = await assertPassedThrough(
+              ["--sort", "path", "-n", "--pcre2", "foo(?=bar)"],
+              root,
+              { daemon: d.socket },
+            );
+            strictEqual(hit.code, 0);
+            ok(new TextDecoder().decode(hit.stdout).includes("foobar"));
+            strictEqual(
+              (await assertPassedThrough(["-P", "zzz(?!q)", "repo/src"], root, {
+                daemon: d.socket,
+              })).code,
+              1,
+            );
+            const bad = await assertPassedThrough(["-P", "foo(?<", "repo/src"], root, {
+              daemon: d.socket,
+            });
+            strictEqual(bad.code, 2);
+            ok(bad.stderr.length > 0, "rg's error message passes through");
+          });
+          await t.step(`${loaded}-z on a gzip file`, async () => {
+            const out = await assertPassedThrough(["--sort", "path", "-z", "-n", "needle"], zips, {
+              daemon: d.socket,
+            });
+            strictEqual(out.code, 0);
+            ok(new TextDecoder().decode(out.stdout).includes("packed.txt.gz:2:needle two"));
+          });
+          await t.step(`${loaded}-f - reads the patterns from the client's stdin`, async () => {
+            const stdin = new TextEncoder().encode("needle two\nplain\n");
+            const out = await assertPassedThrough(["--sort", "path", "-z", "-f", "-"], zips, {
+              daemon: d.socket,
+              stdin,
+            });
+            strictEqual(out.code, 0);
+          });
+        };
+        await cases("");
+        // A workspace holding the tree changes nothing: rg still answers.
+        const holder = await DaemonClient.connect(d.socket);
+        try {
+          await holder.request("open", { root });
+          await holder.request("open", { root: zips });
+          await cases("(loaded) ");
+        } finally {
+          holder.close();
+        }
+        await t.step("with no rg on PATH, the clear error (exit 2)", async () => {
+          const out = await exec(
+            Deno.execPath(),
+            [...taskRunArgs("grep"), "--daemon", d.socket, "-P", "needle", "repo/src"],
+            root,
+            { env: { PATH: d.dir } },
+          );
+          strictEqual(out.code, 2);
+          strictEqual(out.stdout.length, 0);
+          ok(/--pcre2 needs the real ripgrep.*no rg/s.test(out.stderr), out.stderr);
+        });
+      });
+    } finally {
+      await Deno.remove(zips, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "fallback through a daemon: grep_cli answers {fallback} at once, opening nothing",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    await withDaemon([], async (d) => {
+      const client = await DaemonClient.connect(d.socket);
+      try {
+        const cwd = join(root, "repo"); // a git repository: a search would open it
+        deepStrictEqual(
+          await client.request("grep_cli", { cwd, argv: ["--pcre2", "foo(?=bar)"] }),
+          { fallback: "--pcre2" },
+        );
+        deepStrictEqual(
+          await client.request("grep_cli", { cwd, argv: ["-z", "-n", "needle", "src"] }),
+          { fallback: "--search-zip" },
+        );
+        const stats = await client.request<{ workspaces: unknown[] }>("stats", {});
+        deepStrictEqual(stats.workspaces, [], "no workspace opened for a fallback");
+        // The same connection still searches what the core answers.
+        const r = await client.request<{ code: number }>("grep_cli", {
+          cwd,
+          argv: ["-c", "needle", "src/main.rs"],
+        });
+        strictEqual(r.code, 0);
+      } finally {
+        client.close();
+      }
+    });
   },
 });
 

@@ -4,8 +4,9 @@
  * runs the real rg, or with none on PATH answers in its own process), with
  * a recording server on the socket (it
  * sends the caller's cwd and argv to `grep_cli` and prints the answer as
- * given), with a server refusing the request (it answers itself), and with
- * a real daemon; every answer compared with the real rg's.
+ * given), with a server refusing the request (it answers itself), with a
+ * server answering `{fallback}` (it runs the real rg itself), and with a
+ * real daemon; every answer compared with the real rg's.
  *
  * @module
  */
@@ -212,6 +213,33 @@ Deno.test({
     try {
       await assertShimLikeRg(dir, socket, CASES[0], false);
       strictEqual(server.seen.length, 1, "asked the daemon first");
+    } finally {
+      server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "shim: a daemon answering {fallback} has the shim run the real rg, or name the reason",
+  ...TEST_OPTS,
+  async fn() {
+    const dir = await installShim();
+    const root = await fixtureRoot();
+    const socket = join(dir, "fallback.sock");
+    // A daemon whose parser wants rg for a command line the shim's does
+    // not (a newer or older curserve): the daemon's word is taken.
+    const server = recordingServer(socket, () => ({ result: { fallback: "--pcre2" } }));
+    try {
+      await assertShimLikeRg(dir, socket, ["-n", "needle", "proj/src"]);
+      strictEqual(server.seen.length, 1, "asked the daemon first");
+      const out = await exec(join(dir, "rg"), ["-n", "needle", "proj/src"], root, {
+        PATH: dir,
+        CURSERVE_SOCKET: socket,
+      });
+      strictEqual(out.code, 2);
+      strictEqual(out.stdout.length, 0);
+      ok(/--pcre2 needs the real ripgrep.*no rg/s.test(out.stderr), out.stderr);
     } finally {
       server.close();
       await Deno.remove(dir, { recursive: true });

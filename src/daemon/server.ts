@@ -1149,14 +1149,28 @@ export class Daemon {
    * Runs a `grep` command line from `cwd` for `--daemon` and the rg shim,
    * with the caller's rights: through the caller's workspace holding `cwd`
    * when there is one (the enclosing git repository is opened on first
-   * use, and held for the connection), else from disk.
+   * use, and held for the connection), else from disk. A command line
+   * only the real rg answers (`--pcre2`, `-z`, ...) is answered at once
+   * with `{fallback: why}`, searching nothing: the client runs rg itself,
+   * as the daemon starts no process on behalf of its users.
    */
   async grepCli(
     client: Client,
     cwd: string,
     argv: string[],
     signal?: AbortSignal,
-  ): Promise<{ stdout: string; stdout_base64?: string; stderr: string; code: number }> {
+  ): Promise<
+    { stdout: string; stdout_base64?: string; stderr: string; code: number } | {
+      fallback: string;
+    }
+  > {
+    let fallback: string | undefined;
+    try {
+      fallback = parseArgs(argv).fallback;
+    } catch {
+      // a usage error: printed by the search below, as rg prints it
+    }
+    if (fallback) return { fallback };
     const who = client.peer;
     let real: string;
     try {
