@@ -22,6 +22,7 @@ import {
   finishSearch,
   osErrorText,
   reportError,
+  type Resume,
   type SearchPart,
 } from "./output.ts";
 import { runRealRg } from "./fallback.ts";
@@ -257,17 +258,30 @@ export function searchPart(
   shard = false,
   maxBytes?: number,
   extra: Partial<GrepRequest> = {},
+  resume?: Resume,
 ): SearchPart {
-  const part: SearchPart = { pieces: [], matched: false, searched: 0, separated: shard };
+  // A slice after a pause joins after the earlier ones, as a shard does.
+  const part: SearchPart = {
+    pieces: [],
+    matched: false,
+    searched: 0,
+    separated: shard || !!resume,
+  };
   const groups = shard ? roots.map((r) => [r]) : [roots];
   let printed = 0;
   try {
-    for (const group of groups) {
+    for (const [g, group] of groups.entries()) {
       if (maxBytes !== undefined && printed > maxBytes) break;
+      if (resume && g < resume.group) {
+        part.pieces.push(new Uint8Array()); // done before the pause
+        continue;
+      }
+      const resumed = resume?.group === g;
       const request: GrepRequest = {
         ...grepRequest(args, group, cwd, roots),
         ...extra,
         ...(maxBytes === undefined ? {} : { max_output: maxBytes - printed }),
+        ...(resumed ? { resume_at: resume.file } : {}),
       };
       if (args.files) {
         const out = corpus.listFiles(JSON.stringify(request));
@@ -277,12 +291,19 @@ export function searchPart(
       }
       if (args.maxCount === 0) continue;
       part.opener = opener(args, request.with_filename);
-      const result = corpus.grep(JSON.stringify({ ...request, printed_before: shard }));
+      const result = corpus.grep(JSON.stringify({ ...request, printed_before: part.separated }));
       part.pieces.push(result.takeOutput());
       printed += part.pieces.at(-1)!.length;
       part.matched ||= result.matched;
       part.searched += result.searched;
+      const paused = result.resumeAt;
       result.free();
+      // Paused for another request (only a daemon's worker asks that): the
+      // rest is the next slice's, unless nothing more can change the answer.
+      if (paused !== undefined && !(args.quiet && part.matched)) {
+        part.resume = { group: g, file: paused };
+        break;
+      }
     }
   } catch (err) {
     part.error = err instanceof Error ? err.message : String(err);

@@ -37,8 +37,9 @@ let memory = firstGlue.wasmMemory() as WebAssembly.Memory;
 
 // --- interruption ------------------------------------------------------------
 
-/** What the check answers: go on, or why to stop. */
-export const GO_ON = 0, CANCELLED = 1, TIMED_OUT = 2;
+/** What the check answers: go on, why to stop, or to pause after the
+ * current file (another request waits: see `searchPart` in src/cli.ts). */
+export const GO_ON = 0, CANCELLED = 1, TIMED_OUT = 2, YIELD = 3;
 
 /** The engine's messages for a search it stopped (core-wasm/src/limits.rs). */
 export const INTERRUPTED = {
@@ -65,16 +66,19 @@ let interruptCheck: () => number = () => GO_ON;
 
 /**
  * A check that stops a search when `flag[0]` becomes non-zero (set by
- * another thread) or once `budgetMs` milliseconds have passed from now.
+ * another thread) or once `budgetMs` milliseconds have passed from now,
+ * and pauses it when `pause()` says so.
  */
 export function interruptWhen(
   flag?: Int32Array<ArrayBufferLike>,
   budgetMs?: number,
+  pause?: () => boolean,
 ): () => number {
   const deadline = budgetMs === undefined ? Infinity : performance.now() + budgetMs;
   return () => {
     if (flag && Atomics.load(flag, 0) !== 0) return CANCELLED;
-    return performance.now() > deadline ? TIMED_OUT : GO_ON;
+    if (performance.now() > deadline) return TIMED_OUT;
+    return pause?.() ? YIELD : GO_ON;
   };
 }
 

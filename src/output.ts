@@ -68,6 +68,17 @@ export interface SearchPart {
   /** When asked for and every piece is UTF-8: each piece as a JSON string
    * literal (quotes included), for {@link joinJsonText}. */
   json?: Uint8Array[];
+  /** Set when the search paused to let another request run: where the
+   * next slice starts (see `searchPart` in src/cli.ts). Its parts follow
+   * this one in the join, as a shard's would. */
+  resume?: Resume;
+}
+
+/** Where a paused search goes on: its group of roots (one per root for a
+ * shard, else one), and how many of that group's files are done. */
+export interface Resume {
+  group: number;
+  file: number;
 }
 
 /**

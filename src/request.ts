@@ -44,6 +44,9 @@ export interface GrepRequest {
    * caller that keeps only a prefix); ignored for JSON and
    * files-without-match output. */
   max_output?: number;
+  /** Skip this many of the roots' files (in search order): the rest of a
+   * search that paused, whose result said where (`resumeAt`). */
+  resume_at?: number;
   roots: RootSpec[];
   /** Directory that globs with a slash are anchored to. */
   cwd: string;

@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { type GrepArgs, loadPatternFiles, parseArgs } from "./args.ts";
 import { readIgnoreFiles, runGrep, searchPart } from "./cli.ts";
-import { captureIO, finishSearch, type SearchPart, splitMissing } from "./output.ts";
+import { captureIO, finishSearch, type Resume, type SearchPart, splitMissing } from "./output.ts";
 import { CoreCorpus, coreEpoch, coreRestarting, globsRescue, wasmMemoryBytes } from "./core.ts";
 import { type GrepMatch, jsonMatches } from "./matches.ts";
 import type { GrepRequest, OutputSpec } from "./request.ts";
@@ -360,6 +360,7 @@ export class Workspace {
    * {@link OpenOptions.range}): answer so that shares join exactly.
    * @param maxBytes Only this many bytes of the (joined) output are kept:
    * the search may stop once past them.
+   * @param resume Where an earlier slice of the same search paused.
    */
   searchPart(
     args: GrepArgs,
@@ -367,6 +368,7 @@ export class Workspace {
     cwd: string,
     shard = false,
     maxBytes?: number,
+    resume?: Resume,
   ): SearchPart {
     const fromDisk = { pieces: [], matched: false, searched: 0, separated: shard, fromDisk: true };
     // Not a search of files: the command itself answers (or the real rg).
@@ -386,8 +388,8 @@ export class Workspace {
     const reached = this.#reachesUnreadable(roots) || this.#reachesSkipped(args, roots, cwd);
     if (reached === true) return fromDisk;
     const extra = ignoreFiles.length ? { ignore_files: ignoreFiles } : {};
-    const part = searchPart(args, this.#live(), roots, cwd, shard, maxBytes, extra);
-    if (reached.length && !part.error) {
+    const part = searchPart(args, this.#live(), roots, cwd, shard, maxBytes, extra, resume);
+    if (reached.length && !part.error && !resume) {
       part.pieces[0] = withNames(part.pieces[0] ?? new Uint8Array(), reached);
       part.matched = true;
     }

@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { DaemonClient } from "../mod.ts";
 import { Workspace } from "../src/workspace.ts";
 import { runGrep } from "../src/cli.ts";
-import { captureIO } from "../src/output.ts";
+import { captureIO, finishSearch, type Resume, type SearchPart } from "../src/output.ts";
+import { parseArgs } from "../src/args.ts";
 import {
   CoreCorpus,
   coreEpoch,
@@ -64,8 +65,11 @@ function prose(bytes: number): string {
   const letters = "abcdefghijklmnopqrstuvwxyzéü     ";
   let seed = 1;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % letters.length;
-  const lines = Array.from({ length: 256 }, () =>
-    Array.from({ length: 100 }, () => letters[next()]).join("") + " fox 0\n");
+  const lines = Array.from(
+    { length: 256 },
+    (_, i) =>
+      Array.from({ length: 100 }, () => letters[next()]).join("") + (i % 8 ? " dog\n" : " fox 0\n"),
+  );
   let text = lines.join("");
   while (text.length < bytes) text += text;
   return text.slice(0, Math.max(bytes, 200));
@@ -479,5 +483,117 @@ Deno.test({
     } finally {
       pool.terminate();
     }
+  },
+});
+
+// --- 7. fairness: a long search pauses for other tenants' requests ----------------------
+
+/** A tree of many files, each past one poll of work (32 KiB), in two
+ * directories, so that a search asked to pause at every poll pauses at
+ * almost every file. */
+async function slicedTree(): Promise<string> {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 24; i++) files[`${i % 2 ? "a" : "b"}/f${i}.txt`] = prose(40_000 + i * 999);
+  files["a/tail.txt"] = "fox 0\nnothing\n";
+  return await tree("curserve-slices-", files);
+}
+
+Deno.test({
+  name: "a search paused at every file and resumed joins into rg's exact output",
+  ...TEST_OPTS,
+  async fn() {
+    const dir = await slicedTree();
+    const ws = await Workspace.open(dir);
+    const always = interruptWhen(undefined, undefined, () => true);
+    const lines = [
+      ["-n", "fox 0"],
+      ["-n", "-C1", "fox"],
+      ["--json", "fox"],
+      ["-c", "fox"],
+      ["-l", "fox"],
+      ["--files-without-match", "zzz"],
+      ["--heading", "-n", "-m2", "fox"],
+      ["-o", "-b", "fox 0", "b", "a"],
+      ["-q", "fox"],
+      ["-A2", "--context-separator", "~~", "fox 0", "a"],
+    ];
+    try {
+      for (const argv of lines) {
+        for (const shard of [false, true]) {
+          const args = parseArgs(argv);
+          const slices: SearchPart[] = [];
+          let resume: Resume | undefined;
+          do {
+            const part = withInterruptCheck(
+              always,
+              () => ws.searchPart(args, args.paths, dir, shard, undefined, resume),
+            );
+            slices.push(part);
+            resume = part.resume;
+          } while (resume);
+          const out = captureIO(dir);
+          const code = finishSearch(args, slices, [], out.io);
+          const expected = await rg(["--sort", "path", ...argv], dir);
+          const what = `${argv.join(" ")} (shard: ${shard}, ${slices.length} slices)`;
+          // (-q, -l and -m stop early in each file, and sketches rule out
+          // every file for zzz: too little work to pause.)
+          if (!["-q", "-l", "-m2", "--files-without-match"].some((f) => argv.includes(f))) {
+            ok(slices.length > 5, what);
+          }
+          const clean = (s: string) =>
+            argv.includes("--json") ? s.replace(/"elapsed(_total)?":\{[^}]*\}/g, "") : s;
+          strictEqual(clean(dec.decode(out.stdout())), clean(dec.decode(expected.stdout)), what);
+          strictEqual(code, expected.code, what);
+        }
+      }
+    } finally {
+      ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "daemon: a long search pauses for another tenant's grep on the same worker, and stays exact",
+  ...TEST_OPTS,
+  async fn() {
+    const big = await slicedTree();
+    const small = await tree("curserve-slices-", { "x.txt": "needle\n" });
+    // One worker: both workspaces live in it, and without pauses the small
+    // grep would wait for the whole long search.
+    await withDaemon(["--workers", "1"], async (d) => {
+      const [a, b] = await Promise.all([
+        DaemonClient.connect(d.socket),
+        DaemonClient.connect(d.socket),
+      ]);
+      try {
+        const wa = (await a.request("open", { root: big }) as Json).workspace;
+        const wb = (await b.request("open", { root: small }) as Json).workspace;
+        const argv = ["-n", "-C1", SLOW.replace("{2}", "")];
+        let longDone = false;
+        const long = a.request("grep", { workspace: wa, args: argv }).then((r) => {
+          longDone = true;
+          return r as Json;
+        });
+        const answeredDuring: boolean[] = [];
+        while (!longDone) {
+          const r = await b.request("grep", { workspace: wb, args: ["needle"] }) as Json;
+          strictEqual(r.stdout, "x.txt:needle\n");
+          answeredDuring.push(!longDone);
+        }
+        const got = await long;
+        const expected = await rg(["--sort", "path", ...argv], big);
+        strictEqual(got.stdout, dec.decode(expected.stdout));
+        strictEqual(got.code, expected.code);
+        // The small greps were answered while the long one ran, which the
+        // long one's pauses let happen.
+        ok(answeredDuring.filter(Boolean).length >= 2, JSON.stringify(answeredDuring));
+        const stats = await a.request("stats", {}) as Json;
+        ok(stats.paused >= 1, `paused: ${stats.paused}`);
+      } finally {
+        a.close();
+        b.close();
+      }
+    });
   },
 });

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use crate::corpus::Corpus;
 use crate::filter::{DirIgnoreFiles, IgnoreTree, Selector, TypeEdits, Verdict};
 use crate::grep::{self, display_join, GrepRequest, Root};
-use crate::limits::{Interrupt, Stop};
+use crate::limits::{HostWord, Interrupt, Stop};
 use crate::matcher::{CaseMode, PatternOptions, DEFAULT_DFA_SIZE_LIMIT, DEFAULT_SIZE_LIMIT};
 use crate::printer::{LineStyle, OutputKind};
 use crate::search::SearchConfig;
@@ -18,17 +18,19 @@ use crate::search::SearchConfig;
 #[wasm_bindgen]
 extern "C" {
     /// The host's word on a running search (src/core.ts defines it): 0 to
-    /// go on, 1 when it was cancelled, 2 when its time ran out.
+    /// go on, 1 when it was cancelled, 2 when its time ran out, 3 to pause
+    /// after the current file (another request waits).
     #[wasm_bindgen(js_namespace = globalThis, js_name = curserveInterrupted)]
     fn host_interrupted() -> u32;
 }
 
 /// Asks the host whether the running search should stop.
-fn ask_host() -> Option<Stop> {
+fn ask_host() -> HostWord {
     match host_interrupted() {
-        0 => None,
-        2 => Some(Stop::TimedOut),
-        _ => Some(Stop::Cancelled),
+        0 => HostWord::GoOn,
+        2 => HostWord::Stop(Stop::TimedOut),
+        3 => HostWord::Yield,
+        _ => HostWord::Stop(Stop::Cancelled),
     }
 }
 
@@ -50,6 +52,7 @@ pub struct CoreGrepResult {
     output: Vec<u8>,
     matched: bool,
     searched: u64,
+    resume_at: Option<usize>,
 }
 
 #[wasm_bindgen(js_class = CoreGrepResult)]
@@ -69,6 +72,13 @@ impl CoreGrepResult {
     #[wasm_bindgen(getter)]
     pub fn searched(&self) -> f64 {
         self.searched as f64
+    }
+
+    /// Set when the search paused (the host asked it to yield): the
+    /// `resume_at` that searches the rest.
+    #[wasm_bindgen(getter, js_name = resumeAt)]
+    pub fn resume_at(&self) -> Option<f64> {
+        self.resume_at.map(|n| n as f64)
     }
 }
 
@@ -173,7 +183,12 @@ impl CoreCorpus {
         let interrupt = Interrupt::new(&ask_host);
         let r = grep::grep(&self.corpus, &req, &matcher, &interrupt)
             .map_err(|why| JsError::new(&why.message()))?;
-        Ok(CoreGrepResult { output: r.output, matched: r.matched, searched: r.files_searched })
+        Ok(CoreGrepResult {
+            output: r.output,
+            matched: r.matched,
+            searched: r.files_searched,
+            resume_at: r.resume_at,
+        })
     }
 
     /// rg `--files`: the paths a search would look at, one per line.
@@ -424,6 +439,7 @@ fn parse_request(text: &str) -> Result<GrepRequest, String> {
         with_filename: flag(&v, "with_filename"),
         printed_before: flag(&v, "printed_before"),
         max_output: count(&v, "max_output")?.map(|n| n as usize),
+        resume_at: count(&v, "resume_at")?.unwrap_or(0) as usize,
         roots: parse_roots(&v)?,
         selector: parse_selector(&v)?,
         style: parse_style(&v)?,

@@ -41,6 +41,9 @@ pub struct GrepRequest {
     /// caller keeps only a prefix (an agent's capped answer) and the rest
     /// would be searched and printed for nothing.
     pub max_output: Option<usize>,
+    /// Skip this many of the files the roots name (in search order): the
+    /// rest of a search that paused (see [`GrepResult::resume_at`]).
+    pub resume_at: usize,
     pub roots: Vec<Root>,
     pub selector: Rc<Selector>,
     pub style: LineStyle,
@@ -54,6 +57,10 @@ pub struct GrepResult {
     pub stats: Stats,
     /// Files that passed the filters and were searched.
     pub files_searched: u64,
+    /// Set when the search paused because the host asked it to yield: the
+    /// files before this (in search order) are done and printed; a request
+    /// with this `resume_at` (and `printed_before`) searches the rest.
+    pub resume_at: Option<usize>,
 }
 
 /// Joins a root's printed path and a relative path as `Path::join` does.
@@ -260,11 +267,17 @@ pub fn grep(
     };
     let full = |result: &GrepResult| cap.is_some_and(|max| result.output.len() > max);
     let stop = || interrupt.tick(WORK_PER_FILE);
+    // Files of the roots passed so far, in search order (for resuming).
+    let mut visited = 0;
     'roots: for root in &req.roots {
         if stop() {
             break;
         }
         if root.is_file {
+            visited += 1;
+            if visited <= req.resume_at {
+                continue;
+            }
             // A named file that could not be read was reported by the loader.
             if let Some(f) = corpus.get(&root.path) {
                 search_one(f, (&root.display, f.path.len()), BinaryMode::Convert, &mut result);
@@ -272,12 +285,24 @@ pub fn grep(
             if full(&result) {
                 break 'roots;
             }
+            if interrupt.yield_asked() {
+                result.resume_at = Some(visited);
+                break 'roots;
+            }
             continue;
         }
         let (base, files) = root_files(corpus, root, &req.selector);
         for f in files {
+            visited += 1;
+            if visited <= req.resume_at {
+                continue;
+            }
             search_one(f, (&root.display, base), BinaryMode::Quit, &mut result);
             if full(&result) || stop() {
+                break 'roots;
+            }
+            if interrupt.yield_asked() {
+                result.resume_at = Some(visited);
                 break 'roots;
             }
         }

@@ -2,6 +2,8 @@
 //! client left, or its time ran out) and the heap growing past what one
 //! search may take. A long search asks [`Interrupt::tick`] as it goes, so
 //! it stops within one chunk's worth of work (see `search::CHUNK_BYTES`).
+//! The host may also ask a search to pause ([`HostWord::Yield`]): it then
+//! ends after the file it is in, saying where to resume.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -39,6 +41,15 @@ impl Stop {
 /// aborts the whole instance instead of failing one request.
 pub const MAX_SEARCH_HEAP: usize = 512 << 20;
 
+/// What the host answers when asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostWord {
+    GoOn,
+    /// Another request waits: end at the next file boundary, resumably.
+    Yield,
+    Stop(Stop),
+}
+
 /// Work (bytes scanned) between two questions to the host: a question is a
 /// call out of WebAssembly (tens of nanoseconds), a chunk is microseconds
 /// for a literal scan and milliseconds for the slowest regexes.
@@ -46,21 +57,27 @@ const POLL_EVERY: usize = 32 << 10;
 
 /// Asks the host, now and then, whether to go on.
 pub struct Interrupt<'h> {
-    /// The host's answer: `None` to go on.
-    host: &'h dyn Fn() -> Option<Stop>,
+    host: &'h dyn Fn() -> HostWord,
     heap_at_start: usize,
     since_poll: Cell<usize>,
     stopped: Cell<Option<Stop>>,
+    yield_asked: Cell<bool>,
 }
 
 impl<'h> Interrupt<'h> {
-    pub fn new(host: &'h dyn Fn() -> Option<Stop>) -> Interrupt<'h> {
-        Interrupt { host, heap_at_start: heap_in_use(), since_poll: Cell::new(0), stopped: Cell::new(None) }
+    pub fn new(host: &'h dyn Fn() -> HostWord) -> Interrupt<'h> {
+        Interrupt {
+            host,
+            heap_at_start: heap_in_use(),
+            since_poll: Cell::new(0),
+            stopped: Cell::new(None),
+            yield_asked: Cell::new(false),
+        }
     }
 
     /// Never stops (tests, and callers with nothing to cancel).
     pub fn never() -> Interrupt<'static> {
-        Interrupt::new(&|| None)
+        Interrupt::new(&|| HostWord::GoOn)
     }
 
     /// Counts `work` bytes done; returns true when the search must stop.
@@ -80,8 +97,18 @@ impl<'h> Interrupt<'h> {
             return false;
         }
         self.since_poll.set(0);
-        self.stopped.set((self.host)());
+        match (self.host)() {
+            HostWord::GoOn => {}
+            HostWord::Yield => self.yield_asked.set(true),
+            HostWord::Stop(why) => self.stopped.set(Some(why)),
+        }
         self.stopped.get().is_some()
+    }
+
+    /// Whether the host asked the search to pause (it goes on until it
+    /// reaches a place it can resume from).
+    pub fn yield_asked(&self) -> bool {
+        self.yield_asked.get()
     }
 
     /// Why the search stopped, if it did.
@@ -141,7 +168,11 @@ mod tests {
         let asked = Cell::new(0);
         let host = || {
             asked.set(asked.get() + 1);
-            (asked.get() >= 2).then_some(Stop::Cancelled)
+            if asked.get() >= 2 {
+                HostWord::Stop(Stop::Cancelled)
+            } else {
+                HostWord::GoOn
+            }
         };
         let i = Interrupt::new(&host);
         assert!(!i.tick(POLL_EVERY - 1));
@@ -151,6 +182,16 @@ mod tests {
         assert_eq!(i.stopped(), Some(Stop::Cancelled));
         assert!(i.tick(0), "stays stopped");
         assert_eq!(asked.get(), 2);
+    }
+
+    #[test]
+    fn a_yield_goes_on_and_is_remembered() {
+        let host = || HostWord::Yield;
+        let i = Interrupt::new(&host);
+        assert!(!i.yield_asked());
+        assert!(!i.tick(POLL_EVERY), "a yield does not stop the work in hand");
+        assert!(i.yield_asked());
+        assert_eq!(i.stopped(), None);
     }
 
     #[test]

@@ -248,6 +248,34 @@ function optBool(p: Params, key: string): boolean {
   return v;
 }
 
+/**
+ * One shard's search, slice by slice: a search pauses when another
+ * tenant's request waits for its worker (see src/daemon/worker.ts), and its
+ * next slice is queued behind that request. The slices join in order, as
+ * shards do.
+ * @param call Runs the search with extra parameters (the `resume` point and
+ * what is left of `max_bytes`).
+ */
+async function slices(
+  call: (more?: Params) => Promise<unknown>,
+  maxBytes?: number,
+): Promise<SearchPart[]> {
+  const done: SearchPart[] = [];
+  let more: Params = {};
+  let printed = 0;
+  for (;;) {
+    const part = await call(more) as SearchPart;
+    done.push(part);
+    printed += part.pieces.reduce((n, piece) => n + piece.length, 0);
+    const full = maxBytes !== undefined && printed > maxBytes;
+    if (!part.resume || part.error !== undefined || full) return done;
+    more = {
+      resume: part.resume,
+      ...(maxBytes === undefined ? {} : { max_bytes: maxBytes - printed }),
+    };
+  }
+}
+
 function optNum(p: Params, key: string, fallback: number): number {
   const v = p[key] ?? fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
@@ -268,6 +296,8 @@ export class Daemon {
   #opts: DaemonOptions;
   #limits: Limits;
   #pool: WorkerPool;
+  /** Searches' pauses for other tenants' requests (see `slices`). */
+  #paused = 0;
   #listeners: Deno.Listener<Deno.UnixConn>[] = [];
   #tenants = new Map<string, Tenant>();
   #byId = new Map<string, Tenant>();
@@ -998,9 +1028,18 @@ export class Daemon {
       await t.loaded;
       const p = typeof params === "function" ? params(t.shards.length) : params;
       return await Promise.all(
-        t.shards.map((s) =>
-          this.#pool.call(s.worker, op, { key: s.key, ...p, as: t.owner }, { signal, group: t.id })
-        ),
+        t.shards.map((s) => {
+          const call = (more: Params = {}) =>
+            this.#pool.call(s.worker, op, { key: s.key, ...p, ...more, as: t.owner }, {
+              signal,
+              group: t.id,
+            });
+          if (op !== "part") return call();
+          return slices(call, p.max_bytes as number | undefined).then((done) => {
+            this.#paused += done.length - 1;
+            return done;
+          });
+        }),
       );
     } finally {
       t.inflight--;
@@ -1028,14 +1067,14 @@ export class Daemon {
     await this.#fresh(t);
     // Like rg, name paths that do not exist and search the others.
     const { existing, missing } = asUser(t.owner, () => splitMissing(args.paths, cwd));
-    const parts = await this.#work(t, "part", (shards) => ({
+    const parts = (await this.#work(t, "part", (shards) => ({
       args,
       paths: existing,
       cwd,
       shard: shards > 1,
       ...(Number.isFinite(maxBytes) ? { max_bytes: maxBytes } : {}),
       ...(jsonText ? { json_text: true } : {}),
-    }), signal) as SearchPart[];
+    }), signal) as SearchPart[][]).flat();
     if (parts.some((p) => p.fromDisk)) {
       // Files the workspace skipped are in play: rg's answer from disk,
       // read with the owner's rights.
@@ -1254,6 +1293,7 @@ export class Daemon {
       // whether someone else already holds identical bytes (shared blobs).
       ...(who.uid === 0 ? { rss_bytes: Deno.memoryUsage().rss } : {}),
       cancelled: this.#pool.cancelled,
+      paused: this.#paused,
       worker_cpus: await this.#pool.cpus.catch(() => []),
       legacy_allocations: this.legacy.count(who.uid === 0 ? undefined : who.uid),
       watched_directories: this.#watcher?.watches ?? 0,

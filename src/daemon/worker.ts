@@ -13,7 +13,10 @@
  * A request may carry a `cancel` flag (an `Int32Array` over shared memory
  * the pool sets when its caller gives up) and `params.budget_ms`: a search
  * running past either stops within a chunk of work and fails with the
- * engine's "search cancelled" / "search timed out".
+ * engine's "search cancelled" / "search timed out". A search (`part`) that
+ * has run a few milliseconds while the yield flag is up pauses after its
+ * current file and answers what it has, with `resume` saying where the
+ * next slice (the same request with that `resume`) starts.
  * @module
  */
 import { Workspace } from "../workspace.ts";
@@ -29,7 +32,7 @@ import {
   wasmMemoryBytes,
   withInterruptCheck,
 } from "../core.ts";
-import { captureIO, type SearchPart } from "../output.ts";
+import { captureIO, type Resume, type SearchPart } from "../output.ts";
 import { type PathRange, planShards } from "../walk.ts";
 import { pinThread } from "./affinity.ts";
 import { asUser, type Credentials } from "./credentials.ts";
@@ -190,6 +193,7 @@ const OPS: Record<string, Op> = {
       String(p.cwd),
       Boolean(p.shard),
       p.max_bytes === undefined ? undefined : Number(p.max_bytes),
+      p.resume as Resume | undefined,
     );
     // Cut short (cancelled, out of time, too large): an error, not output.
     if (part.error && isInterruption(part.error)) throw new Error(part.error);
@@ -287,6 +291,11 @@ function post(reply: WorkerReply): void {
   scope.postMessage({ ...reply, wasm_bytes: wasmMemoryBytes() }, transferable(reply));
 }
 
+/** The least a search runs before it pauses for another tenant's request:
+ * each pause costs a hand-over to the daemon's thread and back (about a
+ * millisecond on an idle machine). */
+const SLICE_MS = 3;
+
 let epochSeen = coreEpoch();
 /** Runs one request once the core is usable, asked to stop when its
  * `cancel` flag is set or its `budget_ms` runs out. */
@@ -298,7 +307,13 @@ async function run(req: WorkerRequest): Promise<WorkerReply> {
     for (const ws of workspaces.values()) sketchInBackground(ws);
   }
   const budget = req.params?.budget_ms;
-  const check = interruptWhen(req.cancel, budget === undefined ? undefined : Number(budget));
+  // A search pauses once it has run a slice while another tenant's request
+  // waits for this worker; the pool queues its next slice behind that one.
+  const started = performance.now();
+  const pause = req.op === "part"
+    ? () => Atomics.load(yieldFlag, 0) !== 0 && performance.now() - started >= SLICE_MS
+    : undefined;
+  const check = interruptWhen(req.cancel, budget === undefined ? undefined : Number(budget), pause);
   // Every op's work is synchronous: the check covers it all.
   return await withInterruptCheck(check, () => handle(req));
 }
