@@ -39,7 +39,9 @@ OPTIONS:
     --legacy-socket       Also listen on ${LEGACY_SOCKET},
                           where the original curserve clients connect
     --allow-shared-dir    Listen even in a directory others can write
-    --workers N           Search workers (default: one per core)
+    --workers N           Search workers (default: two per core, so that a long
+                          search shares its CPU with a worker that has a short
+                          one to run, which the kernel then runs at once)
     --memory-limit SIZE   Bytes of files to hold, e.g. 512M or 8G (default: no
                           limit); past it, the least recently used idle
                           workspaces are unloaded and reload on next use
@@ -207,7 +209,7 @@ if (import.meta.main) {
   const daemon = new Daemon({
     socket,
     legacySocket,
-    workers: positiveInt("workers", flags.workers, navigator.hardwareConcurrency || 2),
+    workers: positiveInt("workers", flags.workers, 2 * (navigator.hardwareConcurrency || 2)),
     socketMode: parseInt(mode, 8),
     socketGroup: group,
     timeoutMs: positiveInt("timeout-ms", flags["timeout-ms"], 60_000),

@@ -1,8 +1,12 @@
 /**
  * Fairness: one user's small grep, p50/p99, on an idle daemon and while two
- * other clients run pathological searches (`(?:\w|\s){2000}Q`, which takes
- * seconds per MB) on workspaces of their own, back to back. Run it against
- * one or more checkouts' daemons to compare:
+ * other clients run pathological searches on workspaces of their own, back
+ * to back. The attackers take turns through three kinds, each the worst of
+ * its kind that rg 13 accepts or refuses quickly: a pattern rg refuses as too
+ * big (`(?:\w|\s){1000}Q`), large patterns that each take a long compile
+ * (`(?:\w|\s){N}Q`, N different every time so no cache helps), and a slow
+ * scan (`(?:\b\w+\b\s*){10}\d{2}`, where Unicode `\b` keeps the lazy DFA
+ * out). Run it against one or more checkouts' daemons to compare:
  *
  *   deno run -A bench/fairness_bench.ts [--rounds 100] [--timeout-ms 5000] [--daemon DIR]...
  *
@@ -24,13 +28,21 @@ const flags = parseArgs({
     rounds: { type: "string", default: "100" },
     "timeout-ms": { type: "string", default: "5000" },
     daemon: { type: "string", multiple: true },
+    /** Passed to each daemon (default: its own, one per core). */
+    workers: { type: "string" },
   },
 }).values;
 const rounds = Number(flags.rounds);
 const checkouts = flags.daemon?.length ? flags.daemon : [new URL("..", import.meta.url).pathname];
 const small = await cachedCorpus(1);
 const big = await cachedCorpus(14);
-const SLOW = "(?:\\w|\\s){2000}Q";
+/** The attackers' patterns, by turn. */
+const ATTACKS = [
+  () => String.raw`(?:\w|\s){1000}Q`,
+  (k: number) => String.raw`(?:\w|\s){${400 + (k % 400)}}Q`,
+  () => String.raw`(?:\b\w+\b\s*){10}\d{2}`,
+];
+const SLOW = ATTACKS.map((a) => a(0)).join("`, `");
 
 /** The small grep's latencies; one that failed (timed out) counts with
  * the time it took, and is counted. */
@@ -52,7 +64,11 @@ async function victimLatencies(
 async function measure(checkout: string) {
   const daemon = await DaemonProcess.start(undefined, {
     script: join(checkout, "daemon.ts"),
-    flags: ["--timeout-ms", String(flags["timeout-ms"])],
+    flags: [
+      "--timeout-ms",
+      String(flags["timeout-ms"]),
+      ...(flags.workers ? ["--workers", flags.workers] : []),
+    ],
   });
   const socket = daemon.socket;
   const victim = await DaemonClient.connect(socket);
@@ -69,8 +85,9 @@ async function measure(checkout: string) {
     let attacking = true;
     let slowDone = 0;
     const loops = attackers.map(async (a, i) => {
-      while (attacking) {
-        await a.request("grep", { workspace: theirs[i].workspace, args: ["-c", SLOW] })
+      for (let k = i; attacking; k += 2) {
+        const pattern = ATTACKS[k % ATTACKS.length](k);
+        await a.request("grep", { workspace: theirs[i].workspace, args: ["-c", pattern] })
           .catch(() => {});
         slowDone++;
       }
@@ -89,7 +106,7 @@ async function measure(checkout: string) {
 
 console.log(
   `small grep: -c get_buffer on 1 MB, ${rounds} rounds paced 20 ms; two clients looping ` +
-    `-c '${SLOW}' on 14 MB each; --timeout-ms ${flags["timeout-ms"]}\n`,
+    `-c \`${SLOW}\` in turn on 14 MB each; --timeout-ms ${flags["timeout-ms"]}\n`,
 );
 console.log(
   "| daemon | idle p50 / p99 | under attack p50 / p99 | p50 ratio | slow searches answered |",
