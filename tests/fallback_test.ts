@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { DaemonClient, Workspace } from "../mod.ts";
+import { DaemonClient, DaemonError, Workspace } from "../mod.ts";
 import { SHIM_MARKER } from "../src/fallback.ts";
 import {
   cleanEnv,
@@ -295,6 +295,83 @@ Deno.test({
         client.close();
       }
     });
+  },
+});
+
+/** Seeded random words, some accented, and a pattern that scans them at
+ * about half a microsecond a byte (as in engine_limits_test.ts): a search
+ * that keeps a daemon's only worker busy for seconds. */
+function prose(bytes: number): string {
+  const letters = "abcdefghijklmnopqrstuvwxyzéü     ";
+  let seed = 1;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % letters.length;
+  const lines = Array.from(
+    { length: 256 },
+    () => Array.from({ length: 100 }, () => letters[next()]).join("") + " fox 0\n",
+  );
+  let text = lines.join("");
+  while (text.length < bytes) text += text;
+  return text.slice(0, bytes);
+}
+const SLOW = String.raw`(?:\b\w+\b\s*){10}\d{2}`;
+
+Deno.test({
+  name: "fallback through a daemon: grep and matches refuse at once what only rg answers (-32602)",
+  ...TEST_OPTS,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "curserve-rgonly-" });
+    await Deno.writeTextFile(join(dir, "prose.txt"), prose(4 << 20));
+    await Deno.writeTextFile(join(dir, "x.txt"), "foobar needle\nfoo needle\n");
+    try {
+      // One worker, one shard: a request that reached a worker would wait
+      // behind the slow search.
+      await withDaemon(["--workers", "1", "--shard-bytes", "1G"], async (d) => {
+        const client = await DaemonClient.connect(d.socket);
+        try {
+          const { workspace } = await client.request<{ workspace: string }>("open", { root: dir });
+          let slowDone = false;
+          const slow = client.request("grep", { workspace, args: ["-c", SLOW] })
+            .catch(() => {}).finally(() => (slowDone = true));
+          const cases: [string[], string][] = [
+            [["-P", "foo(?=bar)"], "--pcre2"],
+            [["-n", "--pcre2", "foo(?!bar)", "x.txt"], "--pcre2"],
+            [["-z", "needle"], "--search-zip"],
+            [["--pre", "cat", "needle"], "--pre"],
+            [["--sortr", "path", "needle"], "--sortr path"],
+            [["--sort", "modified", "needle"], "--sort modified"],
+            [["-E", "latin1", "needle"], "--encoding"],
+            [["-f", "-"], "-f -"],
+          ];
+          for (const [args, flag] of cases) {
+            for (const method of ["grep", "matches"]) {
+              const what = `${method} ${JSON.stringify(args)}`;
+              await rejects(client.request(method, { workspace, args }), (err: unknown) => {
+                ok(err instanceof DaemonError, `${what}: ${err}`);
+                strictEqual(err.code, -32602, `${what}: code`);
+                ok(err.message.startsWith(`${flag} needs the real ripgrep`), err.message);
+                deepStrictEqual(err.data, { fallback: flag }, `${what}: data`);
+                return true;
+              });
+              ok(!slowDone, `${what}: answered before the worker was free`);
+            }
+          }
+          // Not a fallback: searched (once the worker is free), as rg prints it.
+          const args = ["-n", "foo(bar)?", "x.txt"];
+          const r = await client.request<{ stdout: string; code: number }>("grep", {
+            workspace,
+            args,
+          });
+          const expected = await exec(RG, ["--sort", "path", ...args], dir);
+          strictEqual(r.code, expected.code);
+          ok(equalBytes(new TextEncoder().encode(r.stdout), expected.stdout), r.stdout);
+          await slow;
+        } finally {
+          client.close();
+        }
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 
