@@ -298,6 +298,46 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "grep.ts --daemon with piped standard input searches it here, as rg does (no request)",
+  ...TEST_OPTS,
+  async fn(t) {
+    const root = await fixtureRoot();
+    const cwd = join(root, "repo"); // a git repository: a grep_cli would open it
+    const stdin = new TextEncoder().encode("hello\nneedle here\nbye needle\n");
+    await withDaemon([], async (d) => {
+      await t.step("no path: stdin, not the tree", async () => {
+        const out = await assertPassedThrough(["-n", "needle"], cwd, { stdin, daemon: d.socket });
+        strictEqual(new TextDecoder().decode(out.stdout), "2:needle here\n3:bye needle\n");
+      });
+      await t.step("- among the paths", async () => {
+        await assertPassedThrough(["--sort", "path", "-c", "needle", "-", "src/main.rs"], cwd, {
+          stdin,
+          daemon: d.socket,
+        });
+      });
+      const client = await DaemonClient.connect(d.socket);
+      try {
+        const stats = await client.request<{ workspaces: unknown[] }>("stats", {});
+        deepStrictEqual(stats.workspaces, [], "nothing was sent to the daemon");
+        // With the tree loaded, stdin is still what is searched.
+        await client.request("open", { root: cwd });
+        await t.step("(loaded) no path", async () => {
+          await assertPassedThrough(["-n", "needle"], cwd, { stdin, daemon: d.socket });
+        });
+      } finally {
+        client.close();
+      }
+      await t.step("a path and stdin piped: the tree, through the daemon", async () => {
+        await assertPassedThrough(["--sort", "path", "-n", "needle", "src"], cwd, {
+          stdin,
+          daemon: d.socket,
+        });
+      });
+    });
+  },
+});
+
 /** Seeded random words, some accented, and a pattern that scans them at
  * about half a microsecond a byte (as in engine_limits_test.ts): a search
  * that keeps a daemon's only worker busy for seconds. */
