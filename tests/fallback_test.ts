@@ -50,8 +50,13 @@ async function exec(
   }).spawn();
   if (opts.stdin) {
     const w = child.stdin.getWriter();
-    await w.write(opts.stdin);
-    await w.close();
+    try {
+      await w.write(opts.stdin);
+      await w.close();
+    } catch (err) {
+      // Given a path, rg reads no stdin and may be gone before the write.
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+    }
   }
   const out = await child.output();
   return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
