@@ -143,8 +143,10 @@ if (import.meta.main) {
   const config = withConfigArgs(Deno.args, Deno.env.get("RIPGREP_CONFIG_PATH"));
   if (config.error) writeStderr(config.error + "\n");
   const { socket, rest } = takeDaemon(config.argv);
-  const code = socket !== undefined
+  // Standard input the daemon cannot see: searched here, by the real rg
+  // (runHere), as the shim does.
+  const code = socket !== undefined && !(await readsStdin(rest))
     ? await viaDaemon(socket, cwd, rest)
-    : await runHere(config.argv, cwd);
+    : await runHere(rest, cwd);
   Deno.exit(code ?? 2);
 }

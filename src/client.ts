@@ -5,9 +5,10 @@
  */
 import { concatBytes } from "./bytes.ts";
 
-/** A JSON-RPC error answered by the daemon. */
+/** A JSON-RPC error answered by the daemon, with its `data` member if any
+ * (e.g. `{fallback}` for a search only the real rg answers). */
 export class DaemonError extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(readonly code: number, message: string, readonly data?: unknown) {
     super(message);
     this.name = "DaemonError";
   }
@@ -119,7 +120,7 @@ export class DaemonClient {
     msg: {
       id?: number;
       result?: unknown;
-      error?: { code: number; message: string };
+      error?: { code: number; message: string; data?: unknown };
       method?: string;
       params?: Record<string, unknown>;
     },
@@ -133,7 +134,8 @@ export class DaemonClient {
     const pending = this.#pending.get(msg.id);
     if (!pending) return;
     this.#pending.delete(msg.id);
-    if (msg.error) pending.reject(new DaemonError(msg.error.code, msg.error.message));
-    else pending.resolve(msg.result);
+    if (msg.error) {
+      pending.reject(new DaemonError(msg.error.code, msg.error.message, msg.error.data));
+    } else pending.resolve(msg.result);
   }
 }

@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { DaemonClient, Workspace } from "../mod.ts";
+import { DaemonClient, DaemonError, Workspace } from "../mod.ts";
 import { SHIM_MARKER } from "../src/fallback.ts";
 import {
   cleanEnv,
@@ -50,8 +50,13 @@ async function exec(
   }).spawn();
   if (opts.stdin) {
     const w = child.stdin.getWriter();
-    await w.write(opts.stdin);
-    await w.close();
+    try {
+      await w.write(opts.stdin);
+      await w.close();
+    } catch (err) {
+      // Given a path, rg reads no stdin and may be gone before the write.
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+    }
   }
   const out = await child.output();
   return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
@@ -295,6 +300,123 @@ Deno.test({
         client.close();
       }
     });
+  },
+});
+
+Deno.test({
+  name: "grep.ts --daemon with piped standard input searches it here, as rg does (no request)",
+  ...TEST_OPTS,
+  async fn(t) {
+    const root = await fixtureRoot();
+    const cwd = join(root, "repo"); // a git repository: a grep_cli would open it
+    const stdin = new TextEncoder().encode("hello\nneedle here\nbye needle\n");
+    await withDaemon([], async (d) => {
+      await t.step("no path: stdin, not the tree", async () => {
+        const out = await assertPassedThrough(["-n", "needle"], cwd, { stdin, daemon: d.socket });
+        strictEqual(new TextDecoder().decode(out.stdout), "2:needle here\n3:bye needle\n");
+      });
+      await t.step("- among the paths", async () => {
+        await assertPassedThrough(["--sort", "path", "-c", "needle", "-", "src/main.rs"], cwd, {
+          stdin,
+          daemon: d.socket,
+        });
+      });
+      const client = await DaemonClient.connect(d.socket);
+      try {
+        const stats = await client.request<{ workspaces: unknown[] }>("stats", {});
+        deepStrictEqual(stats.workspaces, [], "nothing was sent to the daemon");
+        // With the tree loaded, stdin is still what is searched.
+        await client.request("open", { root: cwd });
+        await t.step("(loaded) no path", async () => {
+          await assertPassedThrough(["-n", "needle"], cwd, { stdin, daemon: d.socket });
+        });
+      } finally {
+        client.close();
+      }
+      await t.step("a path and stdin piped: the tree, through the daemon", async () => {
+        await assertPassedThrough(["--sort", "path", "-n", "needle", "src"], cwd, {
+          stdin,
+          daemon: d.socket,
+        });
+      });
+    });
+  },
+});
+
+/** Seeded random words, some accented, and a pattern that scans them at
+ * about half a microsecond a byte (as in engine_limits_test.ts): a search
+ * that keeps a daemon's only worker busy for seconds. */
+function prose(bytes: number): string {
+  const letters = "abcdefghijklmnopqrstuvwxyzéü     ";
+  let seed = 1;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % letters.length;
+  const lines = Array.from(
+    { length: 256 },
+    () => Array.from({ length: 100 }, () => letters[next()]).join("") + " fox 0\n",
+  );
+  let text = lines.join("");
+  while (text.length < bytes) text += text;
+  return text.slice(0, bytes);
+}
+const SLOW = String.raw`(?:\b\w+\b\s*){10}\d{2}`;
+
+Deno.test({
+  name: "fallback through a daemon: grep and matches refuse at once what only rg answers (-32602)",
+  ...TEST_OPTS,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "curserve-rgonly-" });
+    await Deno.writeTextFile(join(dir, "prose.txt"), prose(4 << 20));
+    await Deno.writeTextFile(join(dir, "x.txt"), "foobar needle\nfoo needle\n");
+    try {
+      // One worker, one shard: a request that reached a worker would wait
+      // behind the slow search.
+      await withDaemon(["--workers", "1", "--shard-bytes", "1G"], async (d) => {
+        const client = await DaemonClient.connect(d.socket);
+        try {
+          const { workspace } = await client.request<{ workspace: string }>("open", { root: dir });
+          let slowDone = false;
+          const slow = client.request("grep", { workspace, args: ["-c", SLOW] })
+            .catch(() => {}).finally(() => (slowDone = true));
+          const cases: [string[], string][] = [
+            [["-P", "foo(?=bar)"], "--pcre2"],
+            [["-n", "--pcre2", "foo(?!bar)", "x.txt"], "--pcre2"],
+            [["-z", "needle"], "--search-zip"],
+            [["--pre", "cat", "needle"], "--pre"],
+            [["--sortr", "path", "needle"], "--sortr path"],
+            [["--sort", "modified", "needle"], "--sort modified"],
+            [["-E", "latin1", "needle"], "--encoding"],
+            [["-f", "-"], "-f -"],
+          ];
+          for (const [args, flag] of cases) {
+            for (const method of ["grep", "matches"]) {
+              const what = `${method} ${JSON.stringify(args)}`;
+              await rejects(client.request(method, { workspace, args }), (err: unknown) => {
+                ok(err instanceof DaemonError, `${what}: ${err}`);
+                strictEqual(err.code, -32602, `${what}: code`);
+                ok(err.message.startsWith(`${flag} needs the real ripgrep`), err.message);
+                deepStrictEqual(err.data, { fallback: flag }, `${what}: data`);
+                return true;
+              });
+              ok(!slowDone, `${what}: answered before the worker was free`);
+            }
+          }
+          // Not a fallback: searched (once the worker is free), as rg prints it.
+          const args = ["-n", "foo(bar)?", "x.txt"];
+          const r = await client.request<{ stdout: string; code: number }>("grep", {
+            workspace,
+            args,
+          });
+          const expected = await exec(RG, ["--sort", "path", ...args], dir);
+          strictEqual(r.code, expected.code);
+          ok(equalBytes(new TextEncoder().encode(r.stdout), expected.stdout), r.stdout);
+          await slow;
+        } finally {
+          client.close();
+        }
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 

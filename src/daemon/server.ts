@@ -564,7 +564,8 @@ export class Daemon {
     } catch (err) {
       const code = err instanceof RpcError ? err.code : -32000;
       this.log(client, method, started, `error ${code}`);
-      reply = rpcError(id, code, err instanceof Error ? err.message : String(err));
+      const data = err instanceof DataError ? err.data : undefined;
+      reply = rpcError(id, code, err instanceof Error ? err.message : String(err), data);
     }
     if (id !== null) await client.send(reply);
   }
@@ -612,6 +613,7 @@ export class Daemon {
       case "grep": {
         const t = this.#tenant(p, who);
         const args = strArray(p, "args");
+        refuseRgOnly(args);
         const max = Math.min(optNum(p, "max_bytes", 1 << 20), this.#limits.maxReplyBytes);
         const r = await this.#search(t, args, t.root, signal, max, true);
         // Given only for answers within max (see joinJsonText).
@@ -623,6 +625,7 @@ export class Daemon {
       case "matches": {
         const t = this.#tenant(p, who);
         const [args, limit] = [strArray(p, "args"), optNum(p, "limit", 1000)];
+        refuseRgOnly(args);
         const r = await this.#search(t, ["--json", ...args], t.root, signal);
         if (r.code === 2) throw new RpcError(-32000, r.stderr.trim());
         const { matches, truncated } = jsonMatches(r.stdout, limit);
@@ -1203,12 +1206,7 @@ export class Daemon {
       fallback: string;
     }
   > {
-    let fallback: string | undefined;
-    try {
-      fallback = parseArgs(argv).fallback;
-    } catch {
-      // a usage error: printed by the search below, as rg prints it
-    }
+    const fallback = rgOnly(argv);
     if (fallback) return { fallback };
     const who = client.peer;
     let real: string;
@@ -1406,8 +1404,42 @@ function gitRoot(dir: string): string | undefined {
   }
 }
 
-function rpcError(id: unknown, code: number, message: string) {
-  return { jsonrpc: "2.0", id, error: { code, message } };
+function rpcError(id: unknown, code: number, message: string, data?: unknown) {
+  return { jsonrpc: "2.0", id, error: { code, message, ...(data === undefined ? {} : { data }) } };
+}
+
+/** An error answered with JSON-RPC's `data` member, for clients to act on. */
+class DataError extends RpcError {
+  constructor(code: number, message: string, readonly data: unknown) {
+    super(code, message);
+  }
+}
+
+/** The flag of an rg command line that only the real rg answers (`--pcre2`,
+ * `-z`, `--sortr`, ...; see src/fallback.ts), if any. */
+function rgOnly(argv: string[]): string | undefined {
+  try {
+    return parseArgs(argv).fallback;
+  } catch {
+    return undefined; // a usage error: printed by the search, as rg prints it
+  }
+}
+
+/**
+ * Refuses at once a `grep` or `matches` command line only the real rg
+ * answers: the daemon starts no process for its users, so no worker gets
+ * it (it would fail trying to run rg). `-32602`, the flag in the message
+ * and as `data.fallback` (the word `grep_cli` answers with): the client
+ * runs rg itself from the workspace root if it can.
+ */
+function refuseRgOnly(args: string[]): void {
+  const flag = rgOnly(args);
+  if (flag === undefined) return;
+  throw new DataError(
+    -32602,
+    `${flag} needs the real ripgrep, which the daemon does not run: run rg yourself`,
+    { fallback: flag },
+  );
 }
 
 /**
