@@ -63,6 +63,9 @@ export interface GrepArgs {
   maxDepth?: number;
   /** `--max-filesize` in bytes: larger walked files are skipped. */
   maxFilesize?: number;
+  /** `--regex-size-limit` and `--dfa-size-limit`, in bytes. */
+  regexSizeLimit?: number;
+  dfaSizeLimit?: number;
   /** `--multiline-dotall`: with `-U`, `.` matches a line end. */
   multilineDotall: boolean;
   json: boolean;
@@ -77,8 +80,6 @@ export interface GrepArgs {
   /** A flag only the real rg can answer (`--pcre2`, `--pre`, `-z`, an
    * encoding other than UTF-8/UTF-16): the whole command runs as rg. */
   fallback?: string;
-  /** The first rg flag given that curserve does not support yet. */
-  unsupported?: string;
   /** How many `-u` were given. */
   unrestricted?: number;
   /** `--glob-case-insensitive`: every `-g` as if `--iglob`. */
@@ -183,6 +184,9 @@ export function withConfigArgs(
 
 /** A command-line error: printed with usage, exit status 2. */
 export class UsageError extends Error {}
+/** A bad value that rg itself (not its argument parser) rejects: printed
+ * alone, without the usage lines. */
+export class ValueError extends UsageError {}
 
 type Setter = (a: GrepArgs, value: string) => void;
 interface FlagSpec {
@@ -267,7 +271,7 @@ const FLAGS: FlagSpec[] = [
       a.unrestricted = (a.unrestricted ?? 0) + 1;
       if (a.unrestricted === 1) a.noIgnore = true;
       else if (a.unrestricted === 2) a.hidden = true;
-      else a.unsupported ??= "-uuu";
+      else a.fallback ??= "-uuu";
     },
   },
   { long: "multiline", short: "U", on: (a) => (a.multiline = true) },
@@ -329,6 +333,8 @@ const FLAGS: FlagSpec[] = [
   { long: "require-git", on: (a) => (a.noRequireGit = false) },
   { long: "max-depth", value: (a, v) => (a.maxDepth = number("max-depth", v)) },
   { long: "max-filesize", value: (a, v) => (a.maxFilesize = fileSize(v)) },
+  { long: "regex-size-limit", value: (a, v) => (a.regexSizeLimit = regexSize(v)) },
+  { long: "dfa-size-limit", value: (a, v) => (a.dfaSizeLimit = regexSize(v)) },
   { long: "multiline-dotall", on: (a) => (a.multilineDotall = true) },
   { long: "no-multiline-dotall", on: (a) => (a.multilineDotall = false) },
   { long: "glob-case-insensitive", on: (a) => (a.globCaseInsensitive = true) },
@@ -346,9 +352,10 @@ const FLAGS: FlagSpec[] = [
   { long: "engine", value: (a, v) => (a.fallback = v === "default" ? a.fallback : "--engine") },
 ];
 
-/** rg flags curserve parses but does not implement yet, with whether each
- * takes a value: named plainly in the error, unlike flags rg lacks. */
-const NOT_YET: [string, boolean, string?][] = [
+/** rg flags the engine does not implement, with whether each takes a
+ * value: the real rg answers a command with any of them, exactly (see
+ * src/fallback.ts; without rg, a clear error naming the flag). */
+const RG_ONLY: [string, boolean, string?][] = [
   // (rg reads walked files in buffers, turning NULs into line ends: the
   // core searches whole files)
   ["binary", false],
@@ -357,7 +364,6 @@ const NOT_YET: [string, boolean, string?][] = [
   ["crlf", false],
   ["debug", false],
   ["trace", false],
-  ["dfa-size-limit", true],
   ["follow", false, "L"],
   ["ignore-file-case-insensitive", false],
   ["max-columns-preview", false],
@@ -367,16 +373,15 @@ const NOT_YET: [string, boolean, string?][] = [
   ["one-file-system", false],
   ["passthru", false],
   ["pretty", false, "p"],
-  ["regex-size-limit", true],
   ["replace", true, "r"],
   ["stats", false],
 ];
-for (const [long, takesValue, short] of NOT_YET) {
+for (const [long, takesValue, short] of RG_ONLY) {
   const flag = short ? `-${short}/--${long}` : `--${long}`;
   FLAGS.push(
     takesValue
-      ? { long, short, value: (a) => void (a.unsupported ??= flag) }
-      : { long, short, on: (a) => void (a.unsupported ??= flag) },
+      ? { long, short, value: (a) => void (a.fallback ??= flag) }
+      : { long, short, on: (a) => void (a.fallback ??= flag) },
   );
 }
 
@@ -428,6 +433,27 @@ function fileSize(text: string): number {
     );
   }
   return Number(m[1]) * 1024 ** " KMG".indexOf(m[2] ?? " ");
+}
+
+/** rg's sizes for the regex limits, with its own messages (not clap's). */
+function regexSize(text: string): number {
+  const m = /^(\d+)([KMG])?$/.exec(text);
+  if (!m) {
+    throw new ValueError(
+      `invalid format for size '${text}', which should be a sequence of digits ` +
+        "followed by an optional 'K', 'M' or 'G' suffix",
+    );
+  }
+  const digits = BigInt(m[1]);
+  if (digits >= 2n ** 64n) {
+    throw new ValueError(
+      `invalid integer found in size '${text}': number too large to fit in target type`,
+    );
+  }
+  const bytes = digits * 1024n ** BigInt(" KMG".indexOf(m[2] ?? " "));
+  if (bytes >= 2n ** 64n) throw new ValueError(`size too big in '${text}'`);
+  // Past what the engine can hold anyway: no limit.
+  return Number(bytes > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : bytes);
 }
 
 const BY_LONG = new Map(FLAGS.filter((f) => f.long).map((f) => [f.long, f]));
@@ -510,9 +536,9 @@ OPTIONS:
     -q, --quiet                 Print nothing; exit status only
         --daemon SOCKET         Search through a running curserve daemon
 
-Run by the real rg on PATH: -P/--pcre2, --pre, --pre-glob, -z/--search-zip,
--E/--encoding, --engine, --sort/--sortr other than path, standard input.
-Other rg flags are refused as not supported yet.
+Run by the real rg on PATH, exactly: every other rg flag (-P/--pcre2, --pre,
+--pre-glob, -z/--search-zip, -E/--encoding, --engine, --sort/--sortr other than
+path, -r/--replace, --passthru, --stats, -L/--follow, ...) and standard input.
     -h, --help                  Print this help
     -V, --version               Print the version`;
 
@@ -615,13 +641,8 @@ export function parseArgs(argv: string[]): GrepArgs {
       positional.push(arg);
     }
   }
+  if (a.vimgrep && a.multiline) a.fallback ??= "--vimgrep with -U/--multiline";
   if (a.fallback) return a; // rg itself parses the rest
-  if (a.vimgrep && a.multiline) a.unsupported ??= "--vimgrep with -U/--multiline";
-  if (a.unsupported) {
-    throw new UsageError(
-      `error: ${a.unsupported}: ripgrep has this, but curserve does not support it yet`,
-    );
-  }
   if (a.help || a.version || a.typeList) return a;
   if (a.patterns.length === 0 && a.patternFiles.length === 0 && !a.files) {
     if (positional.length === 0) {

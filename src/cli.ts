@@ -12,6 +12,7 @@ import {
   searchPatterns,
   USAGE,
   UsageError,
+  ValueError,
   versionText,
 } from "./args.ts";
 import { CoreCorpus, typeList } from "./core.ts";
@@ -57,6 +58,8 @@ export function grepRequest(
   const singleFile = a.paths.length <= 1 && allRoots.length === 1 && allRoots[0].isFile;
   return {
     patterns: searchPatterns(a),
+    ...(a.regexSizeLimit === undefined ? {} : { regex_size_limit: a.regexSizeLimit }),
+    ...(a.dfaSizeLimit === undefined ? {} : { dfa_size_limit: a.dfaSizeLimit }),
     fixed_strings: a.fixedStrings,
     case: a.caseMode,
     word: a.word,
@@ -169,7 +172,11 @@ export function runGrep(argv: string[], io: CommandIO): number {
     args = parseArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr(`${err.message}\n\n${USAGE}\n\nFor more information try --help\n`);
+    io.stderr(
+      err instanceof ValueError
+        ? `${err.message}\n`
+        : `${err.message}\n\n${USAGE}\n\nFor more information try --help\n`,
+    );
     return 2;
   }
   if (args.help) {

@@ -421,20 +421,49 @@ Deno.test({
 });
 
 Deno.test({
-  name: "flags rg has but curserve does not support yet are named as such (exit 2)",
+  name: "flags the engine lacks run the real rg: its bytes and exit code, exactly",
   ...TEST_OPTS,
   async fn() {
     const root = await fixtureRoot();
-    const out = await exec(
-      Deno.execPath(),
-      ["run", "--quiet", ...PERMS, GREP_TS, "--passthru", "needle", "repo/src"],
-      root,
-    );
-    strictEqual(out.code, 2);
-    ok(
-      out.stderr.includes("--passthru: ripgrep has this, but curserve does not support it yet"),
-      out.stderr,
-    );
+    const lines = [
+      ["--passthru", "needle", "repo/src"],
+      ["-r", "[$0]", "-n", "needle", "repo"],
+      ["--replace=X", "-o", "needle", "repo/src"],
+      ["--crlf", "-c", "needle$", "repo"],
+      ["--null-data", "-c", "needle", "repo"],
+      ["-uuu", "-l", "needle", "repo"],
+      ["--no-unicode", "-c", "\\w+", "repo"],
+      ["--max-columns", "10", "--max-columns-preview", "needle", "repo"],
+      ["--vimgrep", "-U", "needle", "repo"],
+      ["--binary", "-c", "needle", "repo"],
+    ];
+    for (const line of lines) {
+      const argv = ["--sort", "path", ...line]; // (rg's own order varies run to run)
+      const ours = await exec(
+        Deno.execPath(),
+        ["run", "--quiet", ...PERMS, GREP_TS, ...argv],
+        root,
+      );
+      const theirs = await exec(RG, argv, root);
+      const what = argv.join(" ");
+      ok(
+        equalBytes(ours.stdout, theirs.stdout),
+        `${what}: ${new TextDecoder().decode(ours.stdout)}`,
+      );
+      deepStrictEqual([ours.stderr, ours.code], [theirs.stderr, theirs.code], what);
+    }
+    // --stats: rg's summary, with its timings.
+    const stats = await exec(Deno.execPath(), [
+      "run",
+      "--quiet",
+      ...PERMS,
+      GREP_TS,
+      "--stats",
+      "needle",
+      "repo",
+    ], root);
+    strictEqual(stats.code, 0, stats.stderr);
+    ok(/\d+ matches\n[\s\S]*seconds spent searching/.test(new TextDecoder().decode(stats.stdout)));
     const unknown = await exec(
       Deno.execPath(),
       ["run", "--quiet", ...PERMS, GREP_TS, "--no-such-flag", "needle"],

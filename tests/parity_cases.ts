@@ -550,6 +550,17 @@ export const PARITY_CASES: ParityCase[] = [
   c("--max-filesize", "10", "needle", "proj/README.md"),
   c("--max-filesize", "1M", "-c", "needle"),
   c("--max-filesize", "2X", "needle"),
+  // --regex-size-limit, --dfa-size-limit (sizes as rg 13 counts them)
+  c("--regex-size-limit", "127", "-c", "abc", "repo"),
+  c("--regex-size-limit", "128", "-c", "abc", "repo"),
+  c("--regex-size-limit", "1K", "-i", "need", "repo"),
+  c("--regex-size-limit", "1M", "-c", "\\w+_\\w+", "repo"),
+  c("--regex-size-limit", "100K", "-c", "\\w{5}", "repo"),
+  c("--regex-size-limit", "10X", "needle"),
+  c("--regex-size-limit=99999999999G", "needle"),
+  c("--regex-size-limit", "18446744073709551616", "needle"),
+  c("--dfa-size-limit", "1", "-c", "\\w+", "repo"),
+  c("--dfa-size-limit", "1K", "--regex-size-limit", "5G", "-l", "ne+dle", "repo"),
   // --no-require-git, --glob-case-insensitive, --multiline-dotall
   c("--no-require-git", "--files", "plain"),
   c("--no-require-git", "-l", "foo"),
