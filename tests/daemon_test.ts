@@ -18,6 +18,7 @@
  * @module
  */
 
+import { WorkerPool } from "../src/daemon/pool.ts";
 import {
   deepStrictEqual,
   match,
@@ -274,17 +275,22 @@ Deno.test({
   ...TEST_OPTS,
   async fn(t) {
     const applicable = workspaceCases(PARITY_CASES);
-    // Any workspace splits, here into 2 shards per worker: every kind of
-    // output crosses joins (context separators, --json summaries, roots).
+    // Any workspace splits, here into 2 shards per CPU the 3 workers share
+    // (one shard set per CPU): every kind of output crosses joins (context
+    // separators, --json summaries, roots).
+    const shards = 2 * Math.min(3, navigator.hardwareConcurrency);
     await withDaemon(["--workers", "3", "--shard-bytes", "1"], async (d) => {
       const [client, ws] = await openClient(d.socket, root);
       try {
-        await t.step("the fixture is held in 6 shards, as many files as rg lists", async () => {
-          const stats = await ask<Stats>(client, "stats", {});
-          const mine = stats.workspaces.find((w) => w.workspace === ws.workspace);
-          strictEqual(mine?.shards, 6);
-          strictEqual(mine?.files, (await rgFiles([], root)).length);
-        });
+        await t.step(
+          `the fixture is held in ${shards} shards, as many files as rg lists`,
+          async () => {
+            const stats = await ask<Stats>(client, "stats", {});
+            const mine = stats.workspaces.find((w) => w.workspace === ws.workspace);
+            strictEqual(mine?.shards, shards);
+            strictEqual(mine?.files, (await rgFiles([], root)).length);
+          },
+        );
         await stepsLikeRg(t, client, ws.workspace, applicable);
         await t.step("max_bytes cuts the joined output at a line, as whole", async () => {
           // Shards stop searching once their own output is past the cap
@@ -1731,6 +1737,28 @@ Deno.test({
     } finally {
       await Deno.remove(one, { recursive: true });
       await Deno.remove(two, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "pool: a split workspace's shards go to workers on different CPUs, the least loaded there",
+  ...TEST_OPTS,
+  fn() {
+    // Four workers on two CPUs: workers 0 and 2 share CPU 0, 1 and 3 CPU 1.
+    const pool = new WorkerPool(4, { cpus: 2 });
+    try {
+      deepStrictEqual(pool.assign(1), [0]);
+      deepStrictEqual(pool.assign(1), [1]);
+      deepStrictEqual(pool.assign(1), [2]);
+      // Worker 3 holds the fewest, but one shard must go to CPU 0's worker.
+      const shards = pool.assign(2);
+      deepStrictEqual(shards.map((w) => w % 2).sort(), [0, 1]);
+      deepStrictEqual(shards, [0, 3]);
+      // More shards than CPUs: every worker once, round again after.
+      deepStrictEqual(pool.assign(4).sort(), [0, 1, 2, 3]);
+    } finally {
+      pool.terminate();
     }
   },
 });

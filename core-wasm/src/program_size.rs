@@ -16,8 +16,10 @@
 //! a pattern rg accepts is never refused.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
-use regex_syntax::hir::{Class, Hir, HirKind, Look};
+use regex_syntax::hir::{Class, ClassUnicode, Hir, HirKind, Look};
 use regex_syntax::utf8::Utf8Sequences;
 
 /// The size of one instruction of regex 1.7's programs.
@@ -83,11 +85,21 @@ struct Counter {
     /// address) of the class being compiled.
     sparse: Vec<usize>,
     dense: Vec<(u64, u8, u8, usize)>,
+    /// Each Unicode class's sequences, by the class's address.
+    sequences: HashMap<usize, Rc<Sequences>>,
 }
 
 impl Counter {
     fn new(program: Program, limit: usize) -> Counter {
-        Counter { program, limit, insts: 0, extra: 0, sparse: vec![0; SUFFIX_SLOTS], dense: Vec::new() }
+        Counter {
+            program,
+            limit,
+            insts: 0,
+            extra: 0,
+            sparse: vec![0; SUFFIX_SLOTS],
+            dense: Vec::new(),
+            sequences: HashMap::new(),
+        }
     }
 
     fn bytes(&self) -> bool {
@@ -158,8 +170,20 @@ impl Counter {
                 Ok(true)
             }
             HirKind::Class(Class::Unicode(cls)) => {
-                let ranges: Vec<(char, char)> = cls.iter().map(|r| (r.start(), r.end())).collect();
-                self.class(&ranges);
+                // The same class comes back in every copy of a repetition:
+                // its UTF-8 sequences are found once (by its address, fixed
+                // while the tree is counted).
+                let key = cls as *const ClassUnicode as usize;
+                let sequences = match self.sequences.get(&key) {
+                    Some(seqs) => Rc::clone(seqs),
+                    None => {
+                        let ranges: Vec<(char, char)> = cls.iter().map(|r| (r.start(), r.end())).collect();
+                        let seqs = Rc::new(Sequences::of(&ranges));
+                        self.sequences.insert(key, Rc::clone(&seqs));
+                        seqs
+                    }
+                };
+                self.class_sequences(&sequences);
                 Ok(true)
             }
             HirKind::Class(Class::Bytes(cls)) => {
@@ -276,20 +300,24 @@ impl Counter {
     /// as heap), else each UTF-8 sequence of each range, behind a split
     /// but the last.
     fn class(&mut self, ranges: &[(char, char)]) {
+        self.class_sequences(&Sequences::of(ranges));
+    }
+
+    fn class_sequences(&mut self, class: &Sequences) {
         if !self.bytes() {
             self.insts += 1;
-            if !(ranges.len() == 1 && ranges[0].0 == ranges[0].1) {
-                self.extra += ranges.len() * 8;
+            if !class.single_char {
+                self.extra += class.ranges * 8;
             }
             return;
         }
         self.dense.clear();
-        let sequences: Vec<_> = ranges.iter().flat_map(|&(s, e)| Utf8Sequences::new(s, e)).collect();
-        for (i, seq) in sequences.iter().enumerate() {
-            if i + 1 < sequences.len() {
+        let n = class.seqs.len();
+        for (i, (ranges, len)) in class.seqs.iter().enumerate() {
+            if i + 1 < n {
                 self.insts += 1; // split
             }
-            let bytes = seq.as_slice().iter().map(|r| (r.start, r.end));
+            let bytes = ranges[..*len as usize].iter().copied();
             // Forward programs compile a sequence from its last byte, so
             // that sequences share their suffixes.
             if self.program == Program::ReverseDfa {
@@ -317,6 +345,31 @@ impl Counter {
                 }
             }
         }
+    }
+}
+
+/// A class as the compiler sees it: its ranges' UTF-8 sequences (byte
+/// ranges, first byte first), how many ranges, and whether it is one char.
+struct Sequences {
+    seqs: Vec<([(u8, u8); 4], u8)>,
+    ranges: usize,
+    single_char: bool,
+}
+
+impl Sequences {
+    fn of(ranges: &[(char, char)]) -> Sequences {
+        let seqs = ranges
+            .iter()
+            .flat_map(|&(s, e)| Utf8Sequences::new(s, e))
+            .map(|seq| {
+                let mut bytes = [(0, 0); 4];
+                for (slot, r) in bytes.iter_mut().zip(seq.as_slice()) {
+                    *slot = (r.start, r.end);
+                }
+                (bytes, seq.as_slice().len() as u8)
+            })
+            .collect();
+        Sequences { seqs, ranges: ranges.len(), single_char: ranges.len() == 1 && ranges[0].0 == ranges[0].1 }
     }
 }
 

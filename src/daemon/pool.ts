@@ -99,23 +99,28 @@ export class WorkerPool {
   cancelled = 0;
   /** The CPU each worker is pinned to, once they are; rejects saying why
    * they could not be. Empty when not asked to pin. */
-  readonly cpus: Promise<number[]>;
+  readonly pinnedCpus: Promise<number[]>;
 
   /** Workers replaced to give their memory back. */
   recycled = 0;
   #pin: boolean;
 
-  /** @param pin Keep worker `i` on the `i`-th CPU the daemon may use
-   * (src/daemon/affinity.ts). */
-  constructor(size: number, { pin = false } = {}) {
+  /** CPUs the workers share: worker `i` runs on the `i % cpus`-th. */
+  readonly cpus: number;
+
+  /** @param pin Keep worker `i` on the `(i % cpus)`-th CPU the daemon may
+   * use (src/daemon/affinity.ts).
+   * @param cpus How many CPUs there are to share (default: one per worker). */
+  constructor(size: number, { pin = false, cpus = size } = {}) {
     this.#pin = pin;
+    this.cpus = Math.max(1, Math.min(cpus, size));
     for (let i = 0; i < size; i++) this.#workers.push(this.#spawn(i));
     // Queued first, so each worker is pinned before its first search.
-    this.cpus = pin
+    this.pinnedCpus = pin
       ? Promise.all(this.#workers.map((_, i) => this.call(i, "pin", { slot: i })))
         .then((all) => all.map((r) => (r as { cpu: number }).cpu))
       : Promise.resolve([]);
-    this.cpus.catch(() => {}); // the daemon reports it
+    this.pinnedCpus.catch(() => {}); // the daemon reports it
   }
 
   #spawn(i: number): PoolWorker {
@@ -182,7 +187,17 @@ export class WorkerPool {
     } else {
       const order = this.#workers.map((w, i) => [w.tenants, i])
         .sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
-      chosen = Array.from({ length: n }, (_, k) => order[k % order.length]);
+      // Shards of one workspace on different CPUs while there are enough
+      // (worker i runs on CPU i % cpus), so that a search's shards run side
+      // by side; within a CPU, the worker holding the fewest.
+      const taken = new Set<number>();
+      chosen = Array.from({ length: n }, (_, k) => {
+        const cpu = k % this.cpus;
+        const pick = order.find((i) => !taken.has(i) && (n === 1 || i % this.cpus === cpu)) ??
+          order[k % order.length];
+        taken.add(pick);
+        return pick;
+      });
       if (tree !== undefined && !placed) this.#placed.set(tree, { workers: chosen, holders: 1 });
       else if (placed) placed.holders++;
     }

@@ -315,7 +315,10 @@ export class Daemon {
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
     this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.#pool = new WorkerPool(opts.workers, { pin: opts.pinWorkers });
+    this.#pool = new WorkerPool(opts.workers, {
+      pin: opts.pinWorkers,
+      cpus: navigator.hardwareConcurrency || opts.workers,
+    });
     this.legacy = new LegacyBridge(this, opts.legacyDir);
     this.multiUser = canSwitchUsers();
     this.identifiesPeers = peerCredentialsAvailable();
@@ -814,7 +817,8 @@ export class Daemon {
         try {
           const plan = await this.#pool.call(planner, "plan", {
             ...where,
-            workers: this.#pool.size,
+            // One shard per CPU: more would only add hand-overs.
+            workers: this.#pool.cpus,
             shard_bytes: this.#opts.shardBytes,
           }) as { bounds: string[]; bytes: number; tree: string };
           bounds = plan.bounds;
@@ -1246,7 +1250,7 @@ export class Daemon {
   /** The CPU each search worker is pinned to (none unless asked to pin);
    * rejects saying why they could not be pinned. */
   workerCpus(): Promise<number[]> {
-    return this.#pool.cpus;
+    return this.#pool.pinnedCpus;
   }
 
   /** What the daemon holds, as `who` may see it: their own workspaces
@@ -1292,7 +1296,7 @@ export class Daemon {
       ...(who.uid === 0 ? { rss_bytes: Deno.memoryUsage().rss } : {}),
       cancelled: this.#pool.cancelled,
       paused: this.#paused,
-      worker_cpus: await this.#pool.cpus.catch(() => []),
+      worker_cpus: await this.#pool.pinnedCpus.catch(() => []),
       legacy_allocations: this.legacy.count(who.uid === 0 ? undefined : who.uid),
       watched_directories: this.#watcher?.watches ?? 0,
       multi_user: this.multiUser,
