@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The line every curserve shim carries (src/fallback.ts's `SHIM_MARKER`):
 /// `install_shim.sh --remove` greps for it. The installer also appends it
@@ -38,9 +38,11 @@ static MARKER: [u8; 57] = *b"curserve-rg-shim: curserve's native rg shim (shim/n
 const SHIM_MARKER: &[u8] = b"curserve-rg-shim";
 
 /// Set on the real rg (or Deno shim) this shim execs: `dev:ino` of each
-/// shim passed through, comma-separated. A shim started with it set goes
-/// straight to the real rg, skipping those files: were a later `rg` on PATH
-/// a wrapper that calls `rg` again, it would otherwise loop forever.
+/// shim passed through and of the rg it runs, comma-separated. A shim
+/// started with it set goes straight to the real rg, skipping those files:
+/// were a later `rg` on PATH a wrapper that calls `rg` again, it would
+/// otherwise loop forever. (So rg's own children, `--pre` commands, see
+/// that rg listed too.)
 const SKIP_ENV: &str = "CURSERVE_SHIM_SKIP";
 
 const SYSTEM_SOCKET: &str = "/run/curserve/curserve.sock";
@@ -161,13 +163,13 @@ enum Answer {
 /// answers it (none listening, an error answer, a closed connection).
 fn via_daemon(socket: &Path, cwd: &str, argv: &[String]) -> Option<Answer> {
     let mut conn = UnixStream::connect(socket).ok()?;
-    let request = json!({
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "grep_cli",
-        "params": { "cwd": cwd, "argv": argv },
-    });
-    let mut line = serde_json::to_vec(&request).ok()?;
+    // As the Deno shim writes it (cwd first; serde_json's map would sort).
+    let mut line = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"grep_cli","params":{{"cwd":{},"argv":{}}}}}"#,
+        Value::from(cwd),
+        Value::from(argv.to_vec()),
+    )
+    .into_bytes();
     line.push(b'\n');
     conn.write_all(&line).ok()?;
     let mut reader = BufReader::with_capacity(1 << 16, conn);
@@ -315,10 +317,16 @@ fn no_rg(why: &str) -> ! {
 /// or it cannot be started.
 fn exec_real_rg(argv: &[OsString], skip: &[String], why: &str) {
     let Some(rg) = find_real_rg(skip) else { return };
+    // Listed too: should it call `rg` again (a wrapper, not rg), the shim
+    // it reaches passes over it.
+    let mut passed = skip.to_vec();
+    if let Ok(m) = fs::metadata(&rg) {
+        passed.push(dev_ino(&m));
+    }
     let err = Command::new(&rg)
         .arg("--no-config")
         .args(argv)
-        .env(SKIP_ENV, skip.join(","))
+        .env(SKIP_ENV, passed.join(","))
         .exec();
     stderr_line(&format!(
         "error: could not run {} for {why}: {err}\n",
