@@ -53,8 +53,8 @@ async function exec(
   }).spawn();
   if (stdin) {
     const w = child.stdin.getWriter();
-    await w.write(stdin);
-    await w.close();
+    // A command that does not read its stdin may exit before this is written.
+    await w.write(stdin).then(() => w.close()).catch(() => {});
   }
   const out = await child.output();
   return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
