@@ -1,9 +1,12 @@
 /**
- * Per-call wall time of the `rg` shim (shim/rg.ts) against the real rg, as
- * an agent pays it: one process per search, qwen-code's command line.
- * Columns: rg; the shim with a daemon holding the tree (grep_cli); the shim
- * with no daemon (which runs the real rg); a bare `deno run` of
- * an empty script (the start-up floor of any Deno shim).
+ * Per-call wall time of the `rg` shims against the real rg, as an agent
+ * pays it: one process per search, qwen-code's command line. Columns: rg;
+ * the native shim (shim/native, installed by scripts/install_shim.sh
+ * --native into a temp dir) and the Deno shim (shim/rg.ts) with a daemon
+ * holding the tree (grep_cli), measured in turn within each run; each shim
+ * with no daemon (which runs the real rg); a bare `deno run` of an empty
+ * script (the start-up floor of any Deno shim) and the native shim's
+ * `--version` (its floor: no daemon, no rg).
  *
  * `deno run -A bench/shim.ts [--runs N] [--mb 7,50] [--tree DIR ...]`
  * prints a markdown table of medians and p90s (milliseconds).
@@ -82,6 +85,15 @@ for (const mb of values.mb.split(",").filter(Boolean).map(Number)) {
 for (const dir of values.tree) trees.push({ label: dir, dir });
 
 const tmp = await Deno.makeTempDir({ prefix: "curserve-shim-bench-" });
+// The native shim as installed (built by cargo if not built yet).
+const install = await new Deno.Command("bash", {
+  args: [join(REPO, "scripts/install_shim.sh"), "--native"],
+  env: { CURSERVE_SHIM_DIR: tmp },
+  stdout: "null",
+  stderr: "inherit",
+}).output();
+if (!install.success) throw new Error("could not install the native shim (is cargo there?)");
+const NATIVE = join(tmp, "rg");
 const socket = join(tmp, "d.sock");
 const empty = join(tmp, "empty.ts");
 await Deno.writeTextFile(empty, "");
@@ -104,7 +116,15 @@ try {
       if (s.workspaces.every((w) => !w.unsketched_files)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const cols: Record<string, number[]> = { rg: [], daemon: [], local: [], deno: [] };
+    const cols: Record<string, number[]> = {
+      rg: [],
+      native: [],
+      daemon: [],
+      nativeLocal: [],
+      local: [],
+      deno: [],
+      nativeVersion: [],
+    };
     for (let i = 0; i < runs; i++) {
       for (const p of PATTERNS) {
         const rg = await timed("rg", QWEN(p), dir, env);
@@ -115,21 +135,29 @@ try {
           env,
         );
         if (viaDaemon.bytes === 0 && rg.bytes > 0) throw new Error(`shim printed nothing for ${p}`);
+        const native = await timed(NATIVE, QWEN(p), dir, env);
+        if (native.bytes !== viaDaemon.bytes) {
+          throw new Error(`native shim printed ${native.bytes} bytes, not ${viaDaemon.bytes}`);
+        }
         cols.rg.push(rg.ms);
+        cols.native.push(native.ms);
         cols.daemon.push(viaDaemon.ms);
         if (!values["no-local"] && i < 3) {
+          cols.nativeLocal.push((await timed(NATIVE, QWEN(p), dir, noDaemon)).ms);
           cols.local.push(
             (await timed(Deno.execPath(), ["run", "-q", ...PERMS, SHIM, ...QWEN(p)], dir, noDaemon))
               .ms,
           );
         }
         cols.deno.push((await timed(Deno.execPath(), ["run", "-q", empty], dir, env)).ms);
+        cols.nativeVersion.push((await timed(NATIVE, ["--version"], dir, env)).ms);
       }
     }
+    const local = (ms: number[]) => ms.length ? stats(ms) : "-";
     rows.push(
-      `| ${label} | ${stats(cols.rg)} | ${stats(cols.daemon)} | ${
-        cols.local.length ? stats(cols.local) : "-"
-      } | ${stats(cols.deno)} |`,
+      `| ${label} | ${stats(cols.rg)} | ${stats(cols.native)} | ${stats(cols.daemon)} | ${
+        local(cols.nativeLocal)
+      } | ${local(cols.local)} | ${stats(cols.deno)} | ${stats(cols.nativeVersion)} |`,
     );
   }
   holder.close();
@@ -139,8 +167,11 @@ try {
   await Deno.remove(tmp, { recursive: true });
 }
 console.log(
-  `Per-call wall time, ms (median / p90), qwen-code's command line (${PATTERNS.length} patterns × ${runs} runs; shim without daemon: 3 runs):\n`,
+  `Per-call wall time, ms (median / p90), qwen-code's command line (${PATTERNS.length} patterns × ${runs} runs; shims without daemon: 3 runs):\n`,
 );
-console.log("| tree | rg | shim → daemon | shim, no daemon (→ real rg) | bare `deno run` |");
-console.log("|---|---|---|---|---|");
+console.log(
+  "| tree | rg | native shim → daemon | Deno shim → daemon | native shim, no daemon (→ rg) " +
+    "| Deno shim, no daemon (→ rg) | bare `deno run` | native `--version` |",
+);
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(r);

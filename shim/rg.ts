@@ -7,7 +7,9 @@
  * further down PATH runs it, or with none, this process does, exactly as
  * `deno task grep`. Commands only the real rg answers (`--pcre2`, `-z`,
  * standard input, ...) go straight to the real rg, as do those the daemon
- * answers `{fallback}` for (see `viaDaemon`).
+ * answers `{fallback}` for (see `viaDaemon`). The native shim (shim/native)
+ * does the same without a Deno start, and runs this script when there is
+ * no rg.
  * @module
  */
 import { parseArgs, versionText, withConfigArgs } from "../src/args.ts";
@@ -27,7 +29,10 @@ async function main(argv: string[]): Promise<number> {
     processIO(cwd).stdout(new TextEncoder().encode(versionText(args.shortVersion)));
     return 0;
   }
-  if (args && !args.fallback && !args.help && !(await readsStdin(argv))) {
+  // Run by a shim that asked the daemon already (the native shim, with no
+  // rg to run, runs this one: see src/fallback.ts's CURSERVE_SHIM_SKIP).
+  const passed = !!Deno.env.get("CURSERVE_SHIM_SKIP");
+  if (args && !passed && !args.fallback && !args.help && !(await readsStdin(argv))) {
     const socket = clientSocketPath(); // $CURSERVE_SOCKET, the user's daemon, the system's
     const code = await viaDaemon(socket, cwd, argv, true);
     if (code !== undefined) return code;

@@ -11,15 +11,30 @@ import type { CommandIO } from "./output.ts";
  * (it would call itself). */
 export const SHIM_MARKER = "curserve-rg-shim";
 
-/** Whether the file at `path` is a curserve shim (starts with the marker
- * in its first bytes). */
-function isShim(path: string): boolean {
+/** Set by the native shim (shim/native) on the rg or Deno shim it runs:
+ * the `dev:ino` of each shim passed through, comma-separated; none of
+ * them is the real rg, whatever it carries. */
+const SKIP_ENV = "CURSERVE_SHIM_SKIP";
+
+/** Whether the file at `path` is a curserve shim: the marker in its first
+ * 512 bytes (the Deno shim's script) or its last 512 (the native shim,
+ * which install_shim.sh ends with a marker line). */
+function isShim(path: string, size: number): boolean {
   let file: Deno.FsFile | undefined;
   try {
     file = Deno.openSync(path);
-    const head = new Uint8Array(512);
-    const n = file.readSync(head) ?? 0;
-    return new TextDecoder().decode(head.subarray(0, n)).includes(SHIM_MARKER);
+    const marked = (at: number) => {
+      const buf = new Uint8Array(512);
+      file!.seekSync(at, Deno.SeekMode.Start);
+      let n = 0;
+      while (n < buf.length) {
+        const k = file!.readSync(buf.subarray(n));
+        if (!k) break;
+        n += k;
+      }
+      return new TextDecoder().decode(buf.subarray(0, n)).includes(SHIM_MARKER);
+    };
+    return marked(0) || (size > 512 && marked(size - 512));
   } catch {
     return false;
   } finally {
@@ -29,7 +44,8 @@ function isShim(path: string): boolean {
 
 /**
  * The real rg: `$CURSERVE_REAL_RG` when set, else the first executable `rg`
- * on `$PATH` that is not a curserve shim.
+ * on `$PATH` that is not a curserve shim (marked, or in
+ * `$CURSERVE_SHIM_SKIP`).
  * @returns Its path, or undefined when there is none.
  */
 export function findRealRg(
@@ -37,16 +53,19 @@ export function findRealRg(
 ): string | undefined {
   const explicit = env.get("CURSERVE_REAL_RG");
   if (explicit) return explicit;
+  const passed = new Set((env.get(SKIP_ENV) ?? "").split(",").filter(Boolean));
   for (const dir of (env.get("PATH") ?? "").split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, "rg");
+    let info: Deno.FileInfo;
     try {
-      const info = Deno.statSync(candidate);
+      info = Deno.statSync(candidate);
       if (!info.isFile || ((info.mode ?? 0o111) & 0o111) === 0) continue;
     } catch {
       continue;
     }
-    if (!isShim(candidate)) return candidate;
+    if (passed.has(`${info.dev}:${info.ino}`)) continue;
+    if (!isShim(candidate, info.size)) return candidate;
   }
   return undefined;
 }

@@ -199,6 +199,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "fallback: the native shim (marker at its end) and CURSERVE_SHIM_SKIP's files are skipped",
+  ...TEST_OPTS,
+  async fn() {
+    const root = await fixtureRoot();
+    const dir = await Deno.makeTempDir({ prefix: "curserve-path-" });
+    const other = await Deno.makeTempDir({ prefix: "curserve-path-" });
+    try {
+      // As installed, the native shim carries the marker past its first
+      // 512 bytes (a static string) and in its last line.
+      const padding = "#" + "x".repeat(4000) + "\n";
+      await Deno.writeTextFile(
+        join(dir, "rg"),
+        `#!/bin/sh\nexit 99\n${padding}# ${SHIM_MARKER}: native\n`,
+        { mode: 0o755 },
+      );
+      // Unmarked, but named by a shim that already passed through it.
+      await Deno.writeTextFile(join(other, "rg"), "#!/bin/sh\nexit 98\n", { mode: 0o755 });
+      const info = Deno.statSync(join(other, "rg"));
+      const args = ["--sort", "path", "-P", "-l", "needle(?=\\b)", "repo/src"];
+      await assertPassedThrough(args, root, { env: { PATH: `${dir}:/usr/bin:/bin` } });
+      await assertPassedThrough(args, root, {
+        env: { PATH: `${other}:/usr/bin:/bin`, CURSERVE_SHIM_SKIP: `1:2,${info.dev}:${info.ino}` },
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(other, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "fallback through a daemon: grep.ts --daemon runs the real rg itself, as rg prints",
   ...TEST_OPTS,
   async fn(t) {
