@@ -1762,3 +1762,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "pool: a request sent right after an open is not held back by the background sketching",
+  ...TEST_OPTS,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "curserve-sketching-" });
+    try {
+      // 24 MB of varied text: a few hundred milliseconds of sketching.
+      let seed = 7;
+      const word = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31).toString(36);
+      const text = Array.from({ length: 12_000 }, () => Array.from({ length: 10 }, word).join(" "))
+        .join("\n");
+      for (let i = 0; i < 24; i++) await Deno.writeTextFile(join(dir, `f${i}.txt`), text + i);
+      const pool = new WorkerPool(1);
+      try {
+        await pool.call(0, "open", { root: dir, key: "k" });
+        // Before, the worker ran its own sketch slices ahead of every
+        // message from the pool, so this waited for all of them.
+        const stats = await pool.call(0, "stats", { key: "k" }) as {
+          files: number;
+          unsketched: number;
+        };
+        strictEqual(stats.files, 24);
+        ok(stats.unsketched > 0, `unsketched: ${stats.unsketched}`);
+      } finally {
+        pool.terminate();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -79,6 +79,9 @@ interface PoolWorker {
   returned: Job[];
   /** Shared with the worker: non-zero asks its batch to stop early. */
   yieldFlag: Int32Array;
+  /** Shared with the worker: messages posted to it and not yet received
+   * (its background sketching then lets them in first). */
+  inbox: Int32Array;
   /** When each group's last job started (a count of jobs started). */
   served: Map<string | undefined, number>;
   started: number;
@@ -127,7 +130,8 @@ export class WorkerPool {
     const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
     const { promise: ready, resolve } = Promise.withResolvers<void>();
     const yieldFlag = new Int32Array(new SharedArrayBuffer(4));
-    ready.then(() => worker.postMessage({ yieldFlag } satisfies WorkerMessage));
+    const inbox = new Int32Array(new SharedArrayBuffer(4));
+    ready.then(() => worker.postMessage({ yieldFlag, inbox } satisfies WorkerMessage));
     worker.onerror = (e) => {
       // A worker crash fails what it was doing; the daemon carries on.
       e.preventDefault();
@@ -142,6 +146,7 @@ export class WorkerPool {
       queue: [],
       returned: [],
       yieldFlag,
+      inbox,
       served: new Map(),
       started: 0,
       outstanding: 0,
@@ -298,7 +303,10 @@ export class WorkerPool {
   }
 
   #post(w: PoolWorker, message: WorkerMessage): void {
-    w.ready.then(() => w.worker.postMessage(message));
+    w.ready.then(() => {
+      Atomics.add(w.inbox, 0, 1);
+      w.worker.postMessage(message);
+    });
   }
 
   /** Removes and returns request `id`'s entry. */
