@@ -22,7 +22,6 @@ struct State {
     p: Parsed,
     patterns: usize,
     pattern_files: usize,
-    unsupported: bool,
     unrestricted: u32,
     type_list: bool,
     vimgrep: bool,
@@ -47,8 +46,9 @@ fn takes_value(name: &str) -> Option<bool> {
         | "type-add" | "type-clear" | "max-columns" | "threads" | "path-separator"
         | "context-separator" | "field-match-separator" | "field-context-separator" | "file"
         | "max-depth" | "max-filesize" | "sortr" | "pre" | "pre-glob" | "encoding" | "engine"
-        // rg flags curserve does not implement yet (NOT_YET), taking a value
-        | "colors" | "dfa-size-limit" | "regex-size-limit" | "replace" => true,
+        | "dfa-size-limit" | "regex-size-limit"
+        // rg flags the engine lacks (RG_ONLY), taking a value
+        | "colors" | "replace" => true,
         "fixed-strings" | "ignore-case" | "smart-case" | "case-sensitive" | "word-regexp"
         | "line-regexp" | "invert-match" | "line-number" | "no-line-number" | "with-filename"
         | "no-filename" | "count" | "count-matches" | "files-with-matches"
@@ -139,7 +139,7 @@ fn switch(s: &mut State, name: &str) {
         "unrestricted" => {
             s.unrestricted += 1;
             if s.unrestricted > 2 {
-                s.unsupported = true; // -uuu
+                s.p.fallback.get_or_insert_with(|| "-uuu".into());
             }
         }
         "multiline" => s.multiline = true,
@@ -172,9 +172,27 @@ fn switch(s: &mut State, name: &str) {
         | "one-file-system"
         | "passthru"
         | "pretty"
-        | "stats" => s.unsupported = true,
+        | "stats" => {
+            s.p.fallback.get_or_insert_with(|| format!("--{name}"));
+        }
         _ => {} // what it means is the daemon's to know
     }
+}
+
+/// rg's sizes for the regex limits (src/args.ts's `regexSize`): digits and
+/// an optional K, M or G, within 64 bits.
+fn regex_size(v: &str) -> Result<(), UsageError> {
+    let (digits, unit) = match v.strip_suffix(['K', 'M', 'G']) {
+        Some(d) => (d, " KMG".find(v.chars().last().unwrap()).unwrap() as u32),
+        None => (v, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(UsageError);
+    }
+    let n: u64 = digits.parse().map_err(|_| UsageError)?;
+    n.checked_mul(1u64 << (10 * unit))
+        .map(|_| ())
+        .ok_or(UsageError)
 }
 
 /// The effect of a flag's value (src/args.ts's `value`), or its usage error.
@@ -183,7 +201,10 @@ fn value(s: &mut State, name: &str, v: &str) -> Result<(), UsageError> {
     match name {
         "regexp" => s.patterns += 1,
         "file" if v != "-" => s.pattern_files += 1,
-        "colors" | "dfa-size-limit" | "regex-size-limit" | "replace" => s.unsupported = true,
+        "colors" | "replace" => {
+            fallback.get_or_insert_with(|| format!("--{name}"));
+        }
+        "dfa-size-limit" | "regex-size-limit" => regex_size(v)?,
         "max-count" | "after-context" | "before-context" | "context" | "max-columns"
         | "threads" | "max-depth" => number(v)?,
         "path-separator" if v.len() != 1 => return Err(UsageError),
@@ -269,11 +290,12 @@ pub fn parse(argv: &[String]) -> Result<Parsed, UsageError> {
             positional.push(arg.clone());
         }
     }
+    if s.vimgrep && s.multiline {
+        s.p.fallback
+            .get_or_insert_with(|| "--vimgrep with -U/--multiline".into());
+    }
     if s.p.fallback.is_some() {
         return Ok(s.p); // rg itself parses the rest
-    }
-    if s.unsupported || (s.vimgrep && s.multiline) {
-        return Err(UsageError);
     }
     if s.p.help || s.p.version || s.type_list {
         return Ok(s.p);
@@ -346,9 +368,8 @@ mod tests {
         assert!(p(&["-h"]).unwrap().help);
         // -e takes it as its pattern
         assert!(!p(&["-e", "--version"]).unwrap().version);
-        // an unsupported flag is a usage error first: the real rg answers
-        assert_eq!(p(&["-r", "x", "--version"]), Err(UsageError));
-        // but a fallback flag is not
+        // a flag only the real rg answers still lets --version be ours
+        assert!(p(&["-r", "x", "--version"]).unwrap().version);
         assert!(p(&["-P", "--version"]).unwrap().version);
     }
 
@@ -397,14 +418,23 @@ mod tests {
             &["--sort", "size", "foo"],
             &["--max-filesize", "1T", "foo"],
             &["--json", "-c", "foo"],
-            &["--vimgrep", "-U", "foo"],
-            &["-uuu", "foo"],
-            &["--replace", "x", "foo"],
+            &["--regex-size-limit", "1k", "foo"],
+            &["--regex-size-limit", "99999999999G", "foo"],
+            &["--dfa-size-limit", "18446744073709551616", "foo"],
             &["-e"],
         ] {
             assert_eq!(p(args), Err(UsageError), "{args:?}");
         }
         assert!(p(&["--max-filesize", "10M", "foo"]).is_ok());
         assert!(p(&["-uu", "foo"]).is_ok());
+        assert!(p(&["--regex-size-limit", "5G", "foo"]).is_ok());
+        // Flags the engine lacks are the real rg's, as src/args.ts says.
+        for args in [
+            &["--vimgrep", "-U", "foo"][..],
+            &["-uuu", "foo"],
+            &["--replace", "x", "foo"],
+        ] {
+            assert!(p(args).unwrap().fallback.is_some(), "{args:?}");
+        }
     }
 }
