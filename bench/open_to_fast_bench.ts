@@ -308,7 +308,7 @@ const report = `## Open-to-fast: ${name}
 
 ${runHeader(info)}
 - The machine is shared with other engineers' jobs: compare ratios, not absolute times.
-- Daemon: \`daemon.ts\` defaults (a worker per core, workspaces of 16 MiB or more in shards);
+- Daemon: \`daemon.ts\` defaults (two workers per core, workspaces of 16 MiB or more in one shard per core);
   searches with qwen-code's options (\`-i -n -H --no-heading -e P\`), 1 MiB reply cap.
 - rg: median of ${rgRuns} runs per search with no daemon running (page cache warm).
 - Cells: daemon round trip in ms (rg / daemon); bold: less than ${FAST}x faster than rg.
