@@ -27,7 +27,16 @@ import {
   withInterruptCheck,
 } from "../src/core.ts";
 import { RpcError, WorkerPool } from "../src/daemon/pool.ts";
-import { type Json, rg, run, TEST_OPTS, withDaemon, within } from "./harness.ts";
+import {
+  type Json,
+  rg,
+  run,
+  SLOW_PATTERN,
+  slowProse,
+  TEST_OPTS,
+  withDaemon,
+  within,
+} from "./harness.ts";
 
 const dec = new TextDecoder();
 
@@ -57,27 +66,6 @@ async function tree(prefix: string, files: Record<string, string>): Promise<stri
 async function shortLines(path: string, lines: number): Promise<void> {
   await Deno.writeTextFile(path, "a\n".repeat(lines));
 }
-
-/** Seeded random words, some with accented letters: on these, the
- * Unicode `\b` of the slow pattern below keeps the lazy DFA out, and it
- * scans about half a microsecond a byte (rg: 0.4). */
-function prose(bytes: number): string {
-  const letters = "abcdefghijklmnopqrstuvwxyzéü     ";
-  let seed = 1;
-  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % letters.length;
-  const lines = Array.from(
-    { length: 256 },
-    (_, i) =>
-      Array.from({ length: 100 }, () => letters[next()]).join("") + (i % 8 ? " dog\n" : " fox 0\n"),
-  );
-  let text = lines.join("");
-  while (text.length < bytes) text += text;
-  return text.slice(0, Math.max(bytes, 200));
-}
-
-/** A scan rg accepts that is slow for both (rg refuses the old
- * `(?:\w|\s){2000}Q` as too big, and now so do we). */
-const SLOW = String.raw`(?:\b\w+\b\s*){10}\d{2}`;
 
 // --- 3. traps never poison a workspace --------------------------------------------
 
@@ -167,17 +155,21 @@ Deno.test({
   name: "a running search stops when its flag is set or its budget runs out",
   ...TEST_OPTS,
   async fn() {
-    const dir = await tree("curserve-cancel-", { "prose.txt": prose(2 << 20) });
+    const dir = await tree("curserve-cancel-", { "prose.txt": slowProse(2 << 20) });
     const ws = await Workspace.open(dir);
     try {
       const flag = new Int32Array(new SharedArrayBuffer(4));
       Atomics.store(flag, 0, 1);
       throws(
-        () => withInterruptCheck(interruptWhen(flag), () => ws.grep({ pattern: SLOW })),
+        () => withInterruptCheck(interruptWhen(flag), () => ws.grep({ pattern: SLOW_PATTERN })),
         /search cancelled/,
       );
       throws(
-        () => withInterruptCheck(interruptWhen(undefined, 20), () => ws.grep({ pattern: SLOW })),
+        () =>
+          withInterruptCheck(
+            interruptWhen(undefined, 20),
+            () => ws.grep({ pattern: SLOW_PATTERN }),
+          ),
         /search timed out/,
       );
       // Outside a check nothing stops, and answers are rg's.
@@ -197,10 +189,10 @@ Deno.test({
     // limit. It is compiled first on a small workspace in the same (only)
     // worker, whose regex cache the big one's search then uses.
     const big = await tree("curserve-cancel-", {
-      "prose.txt": prose(40 << 20),
+      "prose.txt": slowProse(40 << 20),
       "x.txt": "needle\n",
     });
-    const small = await tree("curserve-cancel-", { "prose.txt": prose(1000) });
+    const small = await tree("curserve-cancel-", { "prose.txt": slowProse(1000) });
     await withDaemon(
       ["--workers", "1", "--timeout-ms", "5000", "--shard-bytes", "1G"],
       async (d) => {
@@ -209,9 +201,12 @@ Deno.test({
           const open = (root: string) =>
             within(client.request("open", { root }), 60_000, "open") as Promise<Json>;
           const [a, b] = [(await open(small)).workspace, (await open(big)).workspace];
-          const warm = await client.request("grep", { workspace: a, args: [SLOW] }) as Json;
+          const warm = await client.request("grep", { workspace: a, args: [SLOW_PATTERN] }) as Json;
           strictEqual(warm.code, 1);
-          await rejects(client.request("grep", { workspace: b, args: [SLOW] }), /timed out/);
+          await rejects(
+            client.request("grep", { workspace: b, args: [SLOW_PATTERN] }),
+            /timed out/,
+          );
           // Answered well before the slow search would have ended (a hang
           // guard of half its old run time, at least).
           const got = await within(
@@ -493,7 +488,9 @@ Deno.test({
  * almost every file. */
 async function slicedTree(count = 24): Promise<string> {
   const files: Record<string, string> = {};
-  for (let i = 0; i < count; i++) files[`${i % 2 ? "a" : "b"}/f${i}.txt`] = prose(40_000 + i * 999);
+  for (let i = 0; i < count; i++) {
+    files[`${i % 2 ? "a" : "b"}/f${i}.txt`] = slowProse(40_000 + i * 999);
+  }
   files["a/tail.txt"] = "fox 0\nnothing\n";
   return await tree("curserve-slices-", files);
 }
@@ -569,7 +566,7 @@ Deno.test({
       try {
         const wa = (await a.request("open", { root: big }) as Json).workspace;
         const wb = (await b.request("open", { root: small }) as Json).workspace;
-        const argv = ["-n", "-C1", SLOW.replace("{2}", "")];
+        const argv = ["-n", "-C1", SLOW_PATTERN.replace("{2}", "")];
         let longDone = false;
         const long = a.request("grep", { workspace: wa, args: argv, max_bytes: 16 << 20 }).then(
           (r) => {

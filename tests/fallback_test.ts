@@ -19,6 +19,8 @@ import {
   normalize,
   REPO,
   RG,
+  SLOW_PATTERN,
+  slowProse,
   taskRunArgs,
   TEST_OPTS,
   withDaemon,
@@ -374,29 +376,12 @@ Deno.test({
   },
 });
 
-/** Seeded random words, some accented, and a pattern that scans them at
- * about half a microsecond a byte (as in engine_limits_test.ts): a search
- * that keeps a daemon's only worker busy for seconds. */
-function prose(bytes: number): string {
-  const letters = "abcdefghijklmnopqrstuvwxyzéü     ";
-  let seed = 1;
-  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % letters.length;
-  const lines = Array.from(
-    { length: 256 },
-    () => Array.from({ length: 100 }, () => letters[next()]).join("") + " fox 0\n",
-  );
-  let text = lines.join("");
-  while (text.length < bytes) text += text;
-  return text.slice(0, bytes);
-}
-const SLOW = String.raw`(?:\b\w+\b\s*){10}\d{2}`;
-
 Deno.test({
   name: "fallback through a daemon: grep and matches refuse at once what only rg answers (-32602)",
   ...TEST_OPTS,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "curserve-rgonly-" });
-    await Deno.writeTextFile(join(dir, "prose.txt"), prose(4 << 20));
+    await Deno.writeTextFile(join(dir, "prose.txt"), slowProse(4 << 20));
     await Deno.writeTextFile(join(dir, "x.txt"), "foobar needle\nfoo needle\n");
     try {
       // One worker, one shard: a request that reached a worker would wait
@@ -406,7 +391,7 @@ Deno.test({
         try {
           const { workspace } = await client.request<{ workspace: string }>("open", { root: dir });
           let slowDone = false;
-          const slow = client.request("grep", { workspace, args: ["-c", SLOW] })
+          const slow = client.request("grep", { workspace, args: ["-c", SLOW_PATTERN] })
             .catch(() => {}).finally(() => (slowDone = true));
           const cases: [string[], string][] = [
             [["-P", "foo(?=bar)"], "--pcre2"],

@@ -165,6 +165,28 @@ export function check(
 /** Options for tests that share the fixture and spawn processes. */
 export const TEST_OPTS = { sanitizeOps: false, sanitizeResources: false };
 
+/** Seeded random words, some with accented letters, one line in eight
+ * ending in ` fox 0`: on these, the Unicode `\b` of {@link SLOW_PATTERN}
+ * keeps the lazy DFA out, and it scans about half a microsecond a byte
+ * (rg: 0.4), matching nothing. */
+export function slowProse(bytes: number): string {
+  const letters = "abcdefghijklmnopqrstuvwxyzéü     ";
+  let seed = 1;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % letters.length;
+  const lines = Array.from(
+    { length: 256 },
+    (_, i) =>
+      Array.from({ length: 100 }, () => letters[next()]).join("") + (i % 8 ? " dog\n" : " fox 0\n"),
+  );
+  let text = lines.join("");
+  while (text.length < bytes) text += text;
+  return text.slice(0, Math.max(bytes, 200));
+}
+
+/** A scan rg accepts that is slow for both on {@link slowProse} (rg
+ * refuses the older `(?:\w|\s){2000}Q` as too big, and so do we). */
+export const SLOW_PATTERN = String.raw`(?:\b\w+\b\s*){10}\d{2}`;
+
 // --- parity cases that a loaded workspace can answer ---------------------------------
 
 /**
