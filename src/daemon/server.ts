@@ -616,7 +616,6 @@ export class Daemon {
       case "grep": {
         const t = this.#tenant(p, who);
         const args = strArray(p, "args");
-        refuseRgOnly(args);
         const max = Math.min(optNum(p, "max_bytes", 1 << 20), this.#limits.maxReplyBytes);
         const r = await this.#search(t, args, t.root, signal, max, true);
         // Given only for answers within max (see joinJsonText).
@@ -628,7 +627,6 @@ export class Daemon {
       case "matches": {
         const t = this.#tenant(p, who);
         const [args, limit] = [strArray(p, "args"), optNum(p, "limit", 1000)];
-        refuseRgOnly(args);
         const r = await this.#search(t, ["--json", ...args], t.root, signal);
         if (r.code === 2) throw new RpcError(-32000, r.stderr.trim());
         const { matches, truncated } = jsonMatches(r.stdout, limit);
@@ -1071,6 +1069,7 @@ export class Daemon {
     } catch (err) {
       return { stdout: new Uint8Array(), stderr: (err as Error).message + "\n", code: 2 };
     }
+    if (args.fallback) throw rgOnlyRefusal(args.fallback);
     await this.#fresh(t);
     // Like rg, name paths that do not exist and search the others.
     const { existing, missing } = asUser(t.owner, () => splitMissing(args.paths, cwd));
@@ -1430,16 +1429,14 @@ function rgOnly(argv: string[]): string | undefined {
 }
 
 /**
- * Refuses at once a `grep` or `matches` command line only the real rg
- * answers: the daemon starts no process for its users, so no worker gets
- * it (it would fail trying to run rg). `-32602`, the flag in the message
- * and as `data.fallback` (the word `grep_cli` answers with): the client
- * runs rg itself from the workspace root if it can.
+ * The refusal of a search command line only the real rg answers (`grep`,
+ * `matches`, the original protocol's searches): the daemon starts no
+ * process for its users, so no worker gets it (it would fail trying to run
+ * rg). `-32602`, the flag in the message and as `data.fallback` (the word
+ * `grep_cli` answers with): the client runs rg itself if it can.
  */
-function refuseRgOnly(args: string[]): void {
-  const flag = rgOnly(args);
-  if (flag === undefined) return;
-  throw new DataError(
+function rgOnlyRefusal(flag: string): DataError {
+  return new DataError(
     -32602,
     `${flag} needs the real ripgrep, which the daemon does not run: run rg yourself`,
     { fallback: flag },
