@@ -10,6 +10,7 @@ use crate::limits::{Interrupt, Stop};
 use crate::matcher::{Matcher, PatternOptions};
 use crate::printer::{json_summary, FilePrinter, LineStyle, OutputKind, PrintConfig, Stats};
 use crate::search::{search_file, BinaryMode, SearchConfig};
+use crate::transcode;
 
 /// The UTF-8 byte-order mark.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -195,12 +196,23 @@ pub fn grep(
         !req.search.invert && !matches!(req.output, OutputKind::FilesWithoutMatch) && !req.style.include_zero;
     // `shown`: the root's printed path, and where in the file's path the
     // part below the root starts (read only if the file is searched).
+    // A UTF-16 file's UTF-8 text (see `crate::transcode`).
+    let mut decoded = Vec::new();
     let mut search_one =
         |f: &FileEntry, shown: (&str, usize), binary: BinaryMode, result: &mut GrepResult| {
-            let narrow = !f.wide_folds;
+            let utf16 = transcode::utf16_bom(&f.data);
+            if let Some(order) = utf16 {
+                transcode::utf16_to_utf8(&f.data, order, &mut decoded);
+            }
+            let narrow = match utf16 {
+                Some(_) => !crate::prefilter::holds_wide_folds(&decoded),
+                None => !f.wide_folds,
+            };
             search_scratch.set_narrow(narrow);
             let mut blocks = None;
-            if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), f.sketch()) {
+            // A sketch holds the file's bytes, not the text a UTF-16 file decodes to.
+            let sketch = f.sketch().filter(|_| utf16.is_none());
+            if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), sketch) {
                 let extra = matcher.extra_grams(narrow);
                 if !sketch.may_contain_any(needles) || !extra.iter().all(|set| sketch.may_contain_any(set)) {
                     // Searched, in effect: it holds no needle, so no match.
@@ -218,7 +230,9 @@ pub fn grep(
             }
             // rg sniffs a UTF-8 byte-order mark and searches what follows it
             // (offsets count from there); block plans count from the start.
+            // A UTF-16 one: the decoded text.
             let (data, first_nul) = match f.data.strip_prefix(UTF8_BOM) {
+                _ if utf16.is_some() => (&decoded[..], memchr::memchr(0, &decoded)),
                 Some(rest) => {
                     blocks = None;
                     (rest, f.first_nul.map(|i| i - UTF8_BOM.len()))
@@ -243,7 +257,7 @@ pub fn grep(
                 printed_before,
                 &mut result.stats,
             );
-            let outcome = search_file(
+            let mut outcome = search_file(
                 data,
                 first_nul,
                 binary,
@@ -254,6 +268,11 @@ pub fn grep(
                 blocks.as_ref(),
                 interrupt,
             );
+            // rg reads a file it transcodes, named or not (it maps only
+            // files it searches as they are): a stop counts as in a read file.
+            if utf16.is_some() && outcome.stopped && binary == BinaryMode::Convert {
+                outcome.bytes_searched = crate::search::buffer_start_of_line(data, outcome.bytes_searched);
+            }
             let report = printer.finish(&outcome);
             result.files_searched += 1;
             result.matched |= report.matched;

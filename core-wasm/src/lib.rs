@@ -17,6 +17,7 @@ pub mod printer;
 pub mod search;
 pub mod sketch;
 pub mod sketch_file;
+pub mod transcode;
 
 mod edge;
 

@@ -55,6 +55,8 @@ pub struct FileOutcome {
     /// True when the search stopped early because of binary data (Quit).
     pub binary_quit: bool,
     pub bytes_searched: usize,
+    /// The search stopped before the end (`-m`, a sink's refusal).
+    pub stopped: bool,
 }
 
 /// Returns the first NUL offset rg's chunked reader would see, and the
@@ -81,18 +83,20 @@ fn quit_extent(data: &[u8], first_nul: Option<usize>) -> (Option<usize>, usize) 
     }
 }
 
-/// The offset where rg's read buffer started when it held the complete
-/// line ending at `end` (see [`quit_extent`] for the reading model).
-fn buffer_start_of_line(data: &[u8], end: usize) -> usize {
+/// The offset where rg's read buffer started when it searched the line
+/// ending at `end` (see [`quit_extent`] for the reading model). A buffer
+/// searches up to its last line end; what follows waits for the next fill,
+/// even when the file ends there without one (rg sees the end only when a
+/// read returns nothing).
+pub fn buffer_start_of_line(data: &[u8], end: usize) -> usize {
     let (mut buf_start, mut cap) = (0usize, BUFFER_CAPACITY);
     loop {
         let fill_end = (buf_start + cap).min(data.len());
-        if end <= fill_end {
-            return buf_start;
-        }
-        // The next fill keeps only the unfinished last line.
         match memchr::memrchr(b'\n', &data[buf_start..fill_end]) {
+            Some(i) if end <= buf_start + i + 1 => return buf_start,
+            // The next fill keeps only the unfinished last line.
             Some(i) => buf_start += i + 1,
+            None if fill_end == data.len() => return buf_start,
             None => cap *= 2,
         }
     }
@@ -169,6 +173,7 @@ pub fn search_file(
         run.forward(blocks);
     }
     outcome.match_count = run.match_count;
+    outcome.stopped = run.stopped;
     if run.stopped {
         // rg counts what it had consumed: for a read file, the buffers before
         // the one it stopped in (and it never saw a later NUL); for a named
