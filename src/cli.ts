@@ -26,7 +26,10 @@ import {
   type Resume,
   type SearchPart,
 } from "./output.ts";
-import { runRealRg } from "./fallback.ts";
+import { NeedsRealRg, runRealRg } from "./fallback.ts";
+
+/** Why a search that meets a file name that is not UTF-8 runs the real rg. */
+export const NOT_UTF8_NAME = "a file name that is not UTF-8";
 
 /** The output format rg picks for these flags. */
 export function outputSpec(a: GrepArgs): OutputSpec {
@@ -238,8 +241,11 @@ export function runGrep(argv: string[], io: CommandIO): number {
       corpus.grep(JSON.stringify({ ...grepRequest(args, [], io.cwd), roots: [] })).free();
     }
     const report = walker.load(roots);
+    // Names the walk cannot spell (or open) as rg does.
+    if (walker.notUtf8.size) return runRealRg(argv, io, NOT_UTF8_NAME);
     return finishSearch(args, [searchPart(args, corpus, roots, io.cwd)], report.errors, io);
   } catch (err) {
+    if (err instanceof NeedsRealRg) throw err;
     return reportError(err, io);
   } finally {
     walker?.free();

@@ -42,6 +42,14 @@ function isShim(path: string, size: number): boolean {
   }
 }
 
+/** Only the real rg answers this command, and `io.noProcess` forbids
+ * running it here; `why` says what needs it. */
+export class NeedsRealRg extends Error {
+  constructor(readonly why: string) {
+    super(`${why} needs the real ripgrep`);
+  }
+}
+
 /**
  * The real rg: `$CURSERVE_REAL_RG` when set, else the first executable `rg`
  * on `$PATH` that is not a curserve shim (marked, or in
@@ -78,6 +86,7 @@ export function findRealRg(
  * @returns rg's exit status, or 2 (with a message) when no rg is found.
  */
 export function runRealRg(argv: string[], io: CommandIO, why: string): number {
+  if (io.noProcess) throw new NeedsRealRg(why);
   const rg = findRealRg();
   if (!rg) {
     io.stderr(

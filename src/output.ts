@@ -18,6 +18,10 @@ export interface CommandIO {
   /** These are the process's own standard streams (the `grep` command):
    * a fallback rg may write to them, and read stdin, directly. */
   inherit?: boolean;
+  /** No process may be started for this command (a daemon's worker): what
+   * only the real rg answers throws {@link NeedsRealRg} instead, for the
+   * client to run rg itself. */
+  noProcess?: boolean;
 }
 
 /** A {@link CommandIO} that keeps what is written, for callers that hand

@@ -215,10 +215,15 @@ interface Entry {
  * not symbolic links (rg does not follow them), in name byte order, so the
  * walk meets them as rg's `--sort path` walk does (what it cannot read is
  * reported in that order, not the file system's). */
-function listDir(abs: string): { entries: Entry[]; names: Set<string> } {
+function listDir(abs: string): { entries: Entry[]; names: Set<string>; notUtf8: string[] } {
   const keyed: { entry: Entry; key: Uint8Array }[] = [];
   const names = new Set<string>();
+  const notUtf8: string[] = [];
   for (const e of Deno.readDirSync(abs)) {
+    if (isNotUtf8(abs, e.name)) {
+      notUtf8.push(joinPath(abs, e.name));
+      continue;
+    }
     names.add(e.name);
     if (e.isSymlink) continue;
     if (e.isDirectory || e.isFile) {
@@ -226,7 +231,20 @@ function listDir(abs: string): { entries: Entry[]; names: Set<string> } {
     }
   }
   keyed.sort((a, b) => compareBytes(a.key, b.key));
-  return { entries: keyed.map((k) => k.entry), names };
+  return { entries: keyed.map((k) => k.entry), names, notUtf8 };
+}
+
+/** Whether the entry `name` of `dir` was named in bytes that are not UTF-8:
+ * Deno hands such a name over with U+FFFD in their place, a name under
+ * which nothing is found. */
+function isNotUtf8(dir: string, name: string): boolean {
+  if (!name.includes("\uFFFD")) return false;
+  try {
+    Deno.lstatSync(joinPath(dir, name));
+    return false; // a real U+FFFD in the name
+  } catch {
+    return true;
+  }
 }
 
 /** Loads files into a corpus, walking directories as rg would. */
@@ -245,6 +263,11 @@ export class Walker {
    * ran with): rg reports each one a search reaches and exits 2, so such
    * a search is answered from disk. */
   readonly unreadable = new Set<string>();
+  /** Entries of walked directories whose names are not UTF-8 (as Deno
+   * spells them, with U+FFFD): the walk cannot open or name them as rg
+   * does, so a search that reaches one is the real rg's (see
+   * src/cli.ts, `NOT_UTF8_NAME`). They count as unreadable too. */
+  readonly notUtf8 = new Set<string>();
   /** The level above "/" with `--no-require-git`. */
   #noGitTop?: number;
 
@@ -366,6 +389,10 @@ export class Walker {
     }
     const level = this.#addLevel(parent, abs, listing.names);
     this.#walked.set(abs, { level, shown });
+    for (const path of listing.notUtf8) {
+      this.notUtf8.add(path);
+      this.unreadable.add(path);
+    }
     const { entries } = listing;
     if (entries.length === 0 || depth >= (this.#opts.maxDepth ?? Infinity)) return;
     const keep = this.#rules.keepEntries(
@@ -430,13 +457,16 @@ export class Walker {
       // Only a directory has entries below it: sweeping the corpus and
       // both maps for a file's edit cost over a millisecond per refresh.
       this.unreadable.delete(abs);
+      this.notUtf8.delete(abs);
       if (!this.#walked.has(abs) && !this.skipped.get(abs)?.isDir) {
         this.skipped.delete(abs);
         return;
       }
       this.corpus.removeUnder(abs);
       const below = abs + "/";
-      for (const u of this.unreadable) if (u.startsWith(below)) this.unreadable.delete(u);
+      for (const set of [this.unreadable, this.notUtf8]) {
+        for (const u of set) if (u.startsWith(below)) set.delete(u);
+      }
       for (const map of [this.#walked, this.skipped]) {
         for (const d of map.keys()) {
           if (d === abs || d.startsWith(below)) map.delete(d);
@@ -446,6 +476,12 @@ export class Walker {
     // Gone, a link, or inside a directory the walk skipped.
     if (!info || info.isSymlink || parent === undefined) {
       forget();
+      // A name not in UTF-8 never lstats: created or deleted, the real rg
+      // answers for its directory from now on (exact either way).
+      if (!info && parent !== undefined && isNotUtf8(dir!, name)) {
+        this.notUtf8.add(abs);
+        this.unreadable.add(abs);
+      }
       return "ok";
     }
     const shown = shownPath(parent.shown, name);

@@ -504,3 +504,106 @@ Deno.test({
     }
   },
 });
+
+/** A git repository holding a file whose name is not UTF-8 (the byte 0xFF,
+ * which Deno cannot write: the shell does), and two plain ones. */
+async function notUtf8Tree(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "curserve-names-" });
+  await Deno.mkdir(join(dir, ".git"));
+  await Deno.mkdir(join(dir, "sub"));
+  await Deno.writeTextFile(join(dir, "plain.txt"), "needle in a plain name\n");
+  await Deno.writeTextFile(join(dir, "sub/kept.txt"), "needle kept\n");
+  const made = await new Deno.Command("sh", {
+    args: ["-c", `printf 'a needle\\n' > "$(printf 'sub/caf\\351')".txt`],
+    cwd: dir,
+  }).output();
+  strictEqual(made.code, 0, new TextDecoder().decode(made.stderr));
+  return dir;
+}
+
+Deno.test({
+  name: "fallback: a file name that is not UTF-8, found by the walk, is searched by the real rg",
+  ...TEST_OPTS,
+  async fn(t) {
+    const dir = await notUtf8Tree();
+    const cases = [
+      ["--sort", "path", "-n", "needle"],
+      ["--sort", "path", "--json", "needle", "sub"],
+      ["--sort", "path", "--files"],
+      ["--sort", "path", "-c", "needle", "plain.txt", "sub"],
+    ];
+    try {
+      await t.step("grep.ts", async () => {
+        for (const args of cases) {
+          const out = await assertPassedThrough(args, dir);
+          // --json gives the name in base64 ("bytes").
+          const named = args.includes("--json")
+            ? new TextDecoder().decode(out.stdout).includes(btoa("sub/caf\xe9.txt"))
+            : out.stdout.includes(0xe9);
+          ok(named, `${args}: rg printed the name`);
+        }
+        // A search that does not reach the name stays in the core.
+        await assertPassedThrough(["-n", "needle", "plain.txt"], dir);
+      });
+      await t.step("grep.ts given the name: a clear error, not another file's answer", async () => {
+        const out = await exec("sh", [
+          "-c",
+          `exec "$0" run --quiet ${PERMS.join(" ")} "$1" needle "$(printf 'sub/caf\\351').txt"`,
+          Deno.execPath(),
+          GREP_TS,
+        ], dir);
+        strictEqual(out.code, 2);
+        strictEqual(out.stdout.length, 0);
+        ok(/not valid UTF-8/.test(out.stderr), out.stderr);
+      });
+      await t.step("Workspace.run", async () => {
+        const ws = await Workspace.open(dir);
+        try {
+          for (const args of cases) {
+            const expected = await exec(RG, args, dir);
+            const ours = ws.run(args);
+            strictEqual(ours.code, expected.code, `${args}`);
+            const c = { name: "", args };
+            ok(equalBytes(normalize(c, ours.stdout), normalize(c, expected.stdout)), `${args}`);
+          }
+        } finally {
+          ws.close();
+        }
+      });
+      await withDaemon([], async (d) => {
+        await t.step("grep.ts --daemon, the tree not loaded", async () => {
+          for (const args of cases) await assertPassedThrough(args, dir, { daemon: d.socket });
+        });
+        const client = await DaemonClient.connect(d.socket);
+        try {
+          const { workspace } = await client.request<{ workspace: string }>("open", { root: dir });
+          await t.step("grep.ts --daemon, the tree loaded", async () => {
+            for (const args of cases) await assertPassedThrough(args, dir, { daemon: d.socket });
+          });
+          await t.step("grep_cli answers {fallback}; grep refuses with it (-32602)", async () => {
+            deepStrictEqual(
+              await client.request("grep_cli", { cwd: dir, argv: ["needle", "sub"] }),
+              { fallback: "a file name that is not UTF-8" },
+            );
+            await rejects(client.request("grep", { workspace, args: ["needle"] }), (err) => {
+              ok(err instanceof DaemonError, String(err));
+              strictEqual(err.code, -32602);
+              deepStrictEqual(err.data, { fallback: "a file name that is not UTF-8" });
+              return true;
+            });
+            // The rest of the tree is still the workspace's to answer.
+            const r = await client.request<{ stdout: string; code: number }>("grep_cli", {
+              cwd: dir,
+              argv: ["-n", "needle", "plain.txt"],
+            });
+            deepStrictEqual(r, { stdout: "1:needle in a plain name\n", stderr: "", code: 0 });
+          });
+        } finally {
+          client.close();
+        }
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

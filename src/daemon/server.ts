@@ -99,6 +99,10 @@ interface Printed {
   stdoutJson?: Uint8Array;
 }
 
+/** What a worker's `cli` answers: the printed command, or what needs the
+ * real rg (a file name that is not UTF-8), which the daemon does not run. */
+type CliAnswer = Printed | { fallback: string };
+
 /** One workspace: a tree loaded for one user (with one set of load
  * options), shared by every client of that user that opens it. */
 export interface Tenant {
@@ -1085,10 +1089,12 @@ export class Daemon {
       // Files the workspace skipped are in play: rg's answer from disk,
       // read with the owner's rights.
       const worker = t.shards[0]?.worker ?? 0;
-      return await this.#pool.call(worker, "cli", { cwd, argv, as: t.owner }, {
+      const r = await this.#pool.call(worker, "cli", { cwd, argv, as: t.owner }, {
         signal,
         group: t.id,
-      }) as Printed;
+      }) as CliAnswer;
+      if ("fallback" in r) throw rgOnlyRefusal(r.fallback);
+      return r;
     }
     const out = captureIO(cwd);
     const code = finishSearch(args, parts, missing, out.io, maxBytes);
@@ -1223,19 +1229,26 @@ export class Daemon {
       const repo = asUser(who, () => gitRoot(real));
       if (repo) t = await this.open(client, who, repo).catch(() => undefined);
     }
-    let r: Printed;
+    let r: CliAnswer;
     if (t && asUser(who, () => covers(t!, argv, real))) {
-      r = await this.#search(t, argv, real, signal);
+      try {
+        r = await this.#search(t, argv, real, signal);
+      } catch (err) {
+        const data = err instanceof DataError ? err.data as { fallback?: string } : undefined;
+        if (typeof data?.fallback !== "string") throw err;
+        r = { fallback: data.fallback };
+      }
     } else {
       const [worker] = this.#pool.assign();
       try {
         r = await this.#pool.call(worker, "cli", { cwd: real, argv, as: who }, {
           signal,
-        }) as Printed;
+        }) as CliAnswer;
       } finally {
         this.#pool.release(worker);
       }
     }
+    if ("fallback" in r) return r;
     const { truncated: _, ...text } = cappedText(r.stdout, Infinity);
     return { ...text, stderr: r.stderr, code: r.code };
   }

@@ -22,6 +22,7 @@
 import { Workspace } from "../workspace.ts";
 import type { GrepArgs } from "../args.ts";
 import { runGrep } from "../cli.ts";
+import { NeedsRealRg } from "../fallback.ts";
 import {
   coreEpoch,
   coreReady,
@@ -243,8 +244,15 @@ const OPS: Record<string, Op> = {
    * what no workspace holds). */
   cli(p) {
     const out = captureIO(String(p.cwd));
-    const code = runGrep(p.argv as string[], out.io);
-    return { stdout: out.stdout(), stderr: out.stderr(), code };
+    try {
+      const code = runGrep(p.argv as string[], { ...out.io, noProcess: true });
+      return { stdout: out.stdout(), stderr: out.stderr(), code };
+    } catch (err) {
+      // The daemon runs no rg for anyone: the client does (grep_cli's
+      // `{fallback}`).
+      if (err instanceof NeedsRealRg) return { fallback: err.why };
+      throw err;
+    }
   },
 };
 
