@@ -1,7 +1,8 @@
 /**
  * `deno task grep [OPTIONS] PATTERN [PATH...]`: prints what
- * `rg --sort path` prints, searching files loaded into WebAssembly memory —
- * in this process, or in a running daemon with `--daemon SOCKET`.
+ * `rg --sort path` prints into a pipe (at a terminal too: no colors or
+ * headings unless asked for), searching files loaded into WebAssembly
+ * memory — in this process, or in a running daemon with `--daemon SOCKET`.
  * @module
  */
 import { parseArgs, withConfigArgs } from "./src/args.ts";
@@ -125,6 +126,57 @@ export async function readsStdin(argv: string[]): Promise<boolean> {
   }
 }
 
+/**
+ * The error for a command line with an argument that is not UTF-8 (a file
+ * name in Latin-1, say): Deno hands such an argument over with U+FFFD in
+ * place of its bytes, and can pass it neither to the daemon nor to rg as
+ * it was, so the command says so instead of answering for another name.
+ * The native shim (shim/native) passes such a command to rg unchanged.
+ * The raw arguments are in /proc/self/cmdline, which Deno lets only
+ * `--allow-all` read; without it, a PATH with U+FFFD that names nothing
+ * is taken to be one (rg would fail on a missing path too).
+ * @returns The message, or undefined when every argument is what was typed.
+ */
+export function notUtf8Argument(argv: string[]): string | undefined {
+  if (!argv.some((a) => a.includes("\uFFFD"))) return undefined;
+  const error = (what: string) =>
+    `error: ${what} not valid UTF-8, which this Deno command cannot pass on as it is; ` +
+    "run the real rg, or the native rg shim (deno task install)";
+  let raw: Uint8Array;
+  try {
+    raw = Deno.readFileSync("/proc/self/cmdline");
+  } catch {
+    let paths: string[];
+    try {
+      paths = parseArgs(argv).paths;
+    } catch {
+      return undefined; // a usage error, reported as such
+    }
+    const missing = paths.find((p) => {
+      if (!p.includes("\uFFFD")) return false;
+      try {
+        Deno.lstatSync(p);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    return missing === undefined ? undefined : error(`${missing}: no such path, or its name is`);
+  }
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  let start = 0;
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 0) continue;
+    try {
+      strict.decode(raw.subarray(start, i));
+    } catch {
+      return error("an argument is");
+    }
+    start = i + 1;
+  }
+  return undefined;
+}
+
 /** Runs the command in this process (imported only when needed: loading
  * the WebAssembly core is most of a process's start-up). */
 export async function runHere(argv: string[], cwd: string): Promise<number> {
@@ -143,6 +195,11 @@ if (import.meta.main) {
   const config = withConfigArgs(Deno.args, Deno.env.get("RIPGREP_CONFIG_PATH"));
   if (config.error) writeStderr(config.error + "\n");
   const { socket, rest } = takeDaemon(config.argv);
+  const notUtf8 = notUtf8Argument(rest);
+  if (notUtf8) {
+    writeStderr(notUtf8 + "\n");
+    Deno.exit(2);
+  }
   // Standard input the daemon cannot see: searched here, by the real rg
   // (runHere), as the shim does.
   const code = socket !== undefined && !(await readsStdin(rest))

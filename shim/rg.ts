@@ -13,11 +13,16 @@
  * @module
  */
 import { parseArgs, versionText, withConfigArgs } from "../src/args.ts";
-import { processIO, readsStdin, runHere, viaDaemon } from "../grep.ts";
+import { notUtf8Argument, processIO, readsStdin, runHere, viaDaemon } from "../grep.ts";
 import { clientSocketPath } from "../src/socket_path.ts";
 
 async function main(argv: string[]): Promise<number> {
   const cwd = Deno.cwd();
+  const notUtf8 = notUtf8Argument(argv);
+  if (notUtf8) {
+    processIO(cwd).stderr(notUtf8 + "\n");
+    return 2;
+  }
   let args;
   try {
     args = parseArgs(argv);
@@ -32,7 +37,13 @@ async function main(argv: string[]): Promise<number> {
   // Run by a shim that asked the daemon already (the native shim, with no
   // rg to run, runs this one: see src/fallback.ts's CURSERVE_SHIM_SKIP).
   const passed = !!Deno.env.get("CURSERVE_SHIM_SKIP");
-  if (args && !passed && !args.fallback && !args.help && !(await readsStdin(argv))) {
+  // At a terminal rg colors, numbers lines and groups them under headings:
+  // a person is reading, and the real rg answers (the daemon prints as
+  // into a pipe, which is what agents read).
+  const terminal = Deno.stdout.isTerminal();
+  if (
+    args && !passed && !terminal && !args.fallback && !args.help && !(await readsStdin(argv))
+  ) {
     const socket = clientSocketPath(); // $CURSERVE_SOCKET, the user's daemon, the system's
     const code = await viaDaemon(socket, cwd, argv, true);
     if (code !== undefined) return code;

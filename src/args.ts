@@ -77,9 +77,14 @@ export interface GrepArgs {
   version: boolean;
   /** `-V` (one line) rather than `--version`. */
   shortVersion: boolean;
-  /** A flag only the real rg can answer (`--pcre2`, `--pre`, `-z`, an
-   * encoding other than UTF-8/UTF-16): the whole command runs as rg. */
+  /** A flag only the real rg can answer (`--pcre2`, `--pre`, `-z`,
+   * `-E`, ...): the whole command runs as rg. The first of {@link rgOnly}
+   * once parsed. */
   fallback?: string;
+  /** The rg-only flags in force while parsing, by name, each with how the
+   * fallback names it: a later negation (`--no-crlf`, `--sort path`)
+   * takes its flag out. */
+  rgOnly: Map<string, string>;
   /** How many `-u` were given. */
   unrestricted?: number;
   /** `--glob-case-insensitive`: every `-g` as if `--iglob`. */
@@ -210,6 +215,7 @@ function number(flag: string, text: string): number {
 const FLAGS: FlagSpec[] = [
   { long: "regexp", short: "e", value: (a, v) => a.patterns.push(v) },
   { long: "fixed-strings", short: "F", on: (a) => (a.fixedStrings = true) },
+  { long: "no-fixed-strings", on: (a) => (a.fixedStrings = false) },
   { long: "ignore-case", short: "i", on: (a) => (a.caseMode = "insensitive") },
   { long: "smart-case", short: "S", on: (a) => (a.caseMode = "smart") },
   { long: "case-sensitive", short: "s", on: (a) => (a.caseMode = "sensitive") },
@@ -222,8 +228,16 @@ const FLAGS: FlagSpec[] = [
   { long: "no-filename", short: "I", on: (a) => (a.withFilename = false) },
   { long: "count", short: "c", on: (a) => (a.count = true) },
   { long: "count-matches", on: (a) => (a.countMatches = true) },
-  { long: "files-with-matches", short: "l", on: (a) => (a.filesWithMatches = true) },
-  { long: "files-without-match", on: (a) => (a.filesWithoutMatch = true) },
+  // Each overrides the other: the last one given counts.
+  {
+    long: "files-with-matches",
+    short: "l",
+    on: (a) => ((a.filesWithMatches = true), (a.filesWithoutMatch = false)),
+  },
+  {
+    long: "files-without-match",
+    on: (a) => ((a.filesWithoutMatch = true), (a.filesWithMatches = false)),
+  },
   { long: "max-count", short: "m", value: (a, v) => (a.maxCount = number("max-count", v)) },
   // A later -A or -B cancels an earlier -C entirely (clap overrides in rg 13).
   {
@@ -271,22 +285,24 @@ const FLAGS: FlagSpec[] = [
       a.unrestricted = (a.unrestricted ?? 0) + 1;
       if (a.unrestricted === 1) a.noIgnore = true;
       else if (a.unrestricted === 2) a.hidden = true;
-      else a.fallback ??= "-uuu";
+      else needRg(a, "binary", "-uuu");
     },
   },
   { long: "multiline", short: "U", on: (a) => (a.multiline = true) },
   { long: "no-multiline", on: (a) => (a.multiline = false) },
   { long: "json", on: (a) => (a.json = true) },
+  { long: "no-json", on: (a) => (a.json = false) },
   { long: "files", on: (a) => (a.files = true) },
   { long: "quiet", short: "q", on: (a) => (a.quiet = true) },
   { long: "daemon", value: (a, v) => (a.daemon = v) },
   { long: "help", short: "h", on: (a) => (a.help = true) },
   { long: "version", on: (a) => (a.version = true) },
   { long: "", short: "V", on: (a) => ((a.version = true), (a.shortVersion = true)) },
-  // Accepted for compatibility; curserve's output is always sorted by path,
-  // never colored, and has no headings.
+  // Accepted: curserve's output is sorted by path and never colored (the
+  // shims leave a terminal, where rg colors, to the real rg); other orders
+  // and colors are the real rg's.
   { long: "sort", value: (a, v) => checkSort(a, v) },
-  { long: "color", value: () => {} },
+  { long: "color", value: (a, v) => checkColor(a, v) },
   { long: "no-heading", on: (a) => (a.heading = false) },
   { long: "heading", on: (a) => (a.heading = true) },
   { long: "vimgrep", on: (a) => (a.vimgrep = true) },
@@ -327,7 +343,7 @@ const FLAGS: FlagSpec[] = [
     long: "file",
     short: "f",
     // Patterns from standard input: the real rg reads them.
-    value: (a, v) => v === "-" ? (a.fallback ??= "-f -") : a.patternFiles.push(v),
+    value: (a, v) => v === "-" ? needRg(a, "file -", "-f -") : a.patternFiles.push(v),
   },
   { long: "no-require-git", on: (a) => (a.noRequireGit = true) },
   { long: "require-git", on: (a) => (a.noRequireGit = false) },
@@ -340,17 +356,31 @@ const FLAGS: FlagSpec[] = [
   { long: "glob-case-insensitive", on: (a) => (a.globCaseInsensitive = true) },
   { long: "no-glob-case-insensitive", on: (a) => (a.globCaseInsensitive = false) },
   // Orders other than by path are the real rg's (curserve keeps path order).
-  { long: "sortr", value: (a, v) => (a.fallback ??= `--sortr ${v}`) },
+  { long: "sortr", value: (a, v) => needRg(a, "sortr", `--sortr ${v}`) },
   // Only the real rg answers these (see src/fallback.ts).
-  { long: "pcre2", short: "P", on: (a) => (a.fallback = "--pcre2") },
-  { long: "no-pcre2", on: (a) => (a.fallback = a.fallback === "--pcre2" ? undefined : a.fallback) },
-  { long: "pcre2-version", on: (a) => (a.fallback = "--pcre2-version") },
-  { long: "pre", value: (a) => (a.fallback = "--pre") },
-  { long: "pre-glob", value: (a) => (a.fallback ??= "--pre-glob") },
-  { long: "search-zip", short: "z", on: (a) => (a.fallback = "--search-zip") },
-  { long: "encoding", short: "E", value: (a, v) => checkEncoding(a, v) },
-  { long: "engine", value: (a, v) => (a.fallback = v === "default" ? a.fallback : "--engine") },
+  { long: "pcre2", short: "P", on: (a) => needRg(a, "pcre2") },
+  { long: "no-pcre2", on: (a) => a.rgOnly.delete("pcre2") },
+  { long: "pcre2-version", on: (a) => needRg(a, "pcre2-version") },
+  { long: "pre", value: (a) => needRg(a, "pre") },
+  { long: "no-pre", on: (a) => a.rgOnly.delete("pre") },
+  { long: "pre-glob", value: (a) => needRg(a, "pre-glob") },
+  { long: "search-zip", short: "z", on: (a) => needRg(a, "search-zip") },
+  { long: "no-search-zip", on: (a) => a.rgOnly.delete("search-zip") },
+  // Even -E utf-8 changes how rg treats a BOM: the real rg answers.
+  { long: "encoding", short: "E", value: (a) => needRg(a, "encoding") },
+  { long: "no-encoding", on: (a) => a.rgOnly.delete("encoding") },
+  {
+    long: "engine",
+    value: (a, v) => v === "default" ? a.rgOnly.delete("engine") : needRg(a, "engine"),
+  },
 ];
+
+/** Marks the rg-only flag `name` as in force; `why` names it in the
+ * fallback (default `--name`). */
+function needRg(a: GrepArgs, name: string, why = `--${name}`): void {
+  a.rgOnly.delete(name); // the latest spelling, in the order given
+  a.rgOnly.set(name, why);
+}
 
 /** rg flags the engine does not implement, with whether each takes a
  * value: the real rg answers a command with any of them, exactly (see
@@ -380,9 +410,26 @@ for (const [long, takesValue, short] of RG_ONLY) {
   const flag = short ? `-${short}/--${long}` : `--${long}`;
   FLAGS.push(
     takesValue
-      ? { long, short, value: (a) => void (a.fallback ??= flag) }
-      : { long, short, on: (a) => void (a.fallback ??= flag) },
+      ? { long, short, value: (a) => needRg(a, long, flag) }
+      : { long, short, on: (a) => needRg(a, long, flag) },
   );
+}
+/** rg 13's hidden negations of rg-only flags (`--unicode` undoes
+ * `--no-unicode`): the flag no longer needs the real rg. */
+const RG_ONLY_NEGATIONS: [string, string][] = [
+  ["no-binary", "binary"],
+  ["no-auto-hybrid-regex", "auto-hybrid-regex"],
+  ["no-crlf", "crlf"],
+  ["no-follow", "follow"],
+  ["no-ignore-file-case-insensitive", "ignore-file-case-insensitive"],
+  ["no-max-columns-preview", "max-columns-preview"],
+  ["unicode", "no-unicode"],
+  ["pcre2-unicode", "no-pcre2-unicode"],
+  ["no-one-file-system", "one-file-system"],
+  ["no-stats", "stats"],
+];
+for (const [long, negated] of RG_ONLY_NEGATIONS) {
+  FLAGS.push({ long, on: (a) => void a.rgOnly.delete(negated) });
 }
 
 function checkPathSeparator(a: GrepArgs, sep: string): void {
@@ -407,21 +454,26 @@ function unescape(text: string): string {
   });
 }
 
-/** An explicit encoding runs the real rg (the core searches bytes). */
-function checkEncoding(a: GrepArgs, _label: string): void {
-  // Even -E utf-8 changes how rg treats a BOM: the real rg answers.
-  a.fallback ??= "--encoding";
-}
-
 function checkSort(a: GrepArgs, v: string): void {
-  if (v === "path" || v === "none") return;
+  if (v === "path" || v === "none") return void a.rgOnly.delete("sort");
   if (!["modified", "accessed", "created"].includes(v)) {
     throw new UsageError(
       `error: '${v}' isn't a valid value for '--sort <SORTBY>'\n` +
-        "\t[possible values: path, modified, accessed, created, none]",
+        "\t[possible values: accessed, created, modified, none, path]",
     );
   }
-  a.fallback ??= `--sort ${v}`;
+  needRg(a, "sort", `--sort ${v}`);
+}
+
+function checkColor(a: GrepArgs, v: string): void {
+  if (v === "never" || v === "auto") return void a.rgOnly.delete("color");
+  if (v !== "always" && v !== "ansi") {
+    throw new UsageError(
+      `error: '${v}' isn't a valid value for '--color <WHEN>'\n` +
+        "\t[possible values: always, ansi, auto, never]",
+    );
+  }
+  needRg(a, "color", `--color ${v}`);
 }
 
 /** rg's `NUM+SUFFIX?` sizes: K, M, G multiply by powers of 1024. */
@@ -573,6 +625,7 @@ function emptyArgs(): GrepArgs {
     noIgnoreFiles: false,
     noMessages: false,
     patternFiles: [],
+    rgOnly: new Map(),
     typeAdd: [],
     typeClear: [],
     noRequireGit: false,
@@ -586,6 +639,22 @@ function emptyArgs(): GrepArgs {
     shortVersion: false,
   };
 }
+
+/** Flags that take one value each time they are given, any number of
+ * times; every other value-taking flag holds one value. */
+const MULTI_VALUED = new Set([
+  "regexp",
+  "file",
+  "glob",
+  "iglob",
+  "type",
+  "type-not",
+  "type-add",
+  "type-clear",
+  "ignore-file",
+  "pre-glob",
+  "colors",
+]);
 
 function unexpected(arg: string): UsageError {
   return new UsageError(
@@ -609,6 +678,24 @@ export function parseArgs(argv: string[]): GrepArgs {
     }
     return argv[i++];
   };
+  // rg 13's parser (clap 2) quirk: a one-value flag given again with its
+  // value as the next argument also takes every argument after that up to
+  // the next flag (`-m 1 -m 2 foo src` leaves no pattern): a usage error.
+  const given = new Set<string>();
+  let overflow: { flag: string; values: number } | undefined;
+  const detached = (spec: FlagSpec, flag: string): string => {
+    const v = takeValue(flag);
+    if (given.has(spec.long) && !MULTI_VALUED.has(spec.long)) {
+      let values = 1;
+      while (i < argv.length && !(argv[i].startsWith("-") && argv[i].length > 1)) {
+        i++;
+        values++;
+      }
+      if (values > 1) overflow ??= { flag, values };
+    }
+    given.add(spec.long);
+    return v;
+  };
   while (i < argv.length) {
     const arg = argv[i++];
     if (arg === "--") {
@@ -620,8 +707,10 @@ export function parseArgs(argv: string[]): GrepArgs {
       const name = arg.slice(2, eq < 0 ? undefined : eq);
       const spec = BY_LONG.get(name);
       if (!spec) throw unexpected(arg);
-      if (spec.value) spec.value(a, eq < 0 ? takeValue(`--${name}`) : arg.slice(eq + 1));
-      else if (eq >= 0) throw unexpected(arg);
+      if (spec.value) {
+        if (eq >= 0) given.add(spec.long);
+        spec.value(a, eq < 0 ? detached(spec, `--${name}`) : arg.slice(eq + 1));
+      } else if (eq >= 0) throw unexpected(arg);
       else spec.on!(a);
     } else if (arg.startsWith("-") && arg.length > 1) {
       for (let j = 1; j < arg.length; j++) {
@@ -634,14 +723,16 @@ export function parseArgs(argv: string[]): GrepArgs {
         // A value-taking short flag uses the rest of the group, or the
         // next argument.
         const rest = arg.slice(j + 1).replace(/^=/, "");
-        spec.value!(a, rest !== "" ? rest : takeValue(`-${arg[j]}`));
+        if (rest !== "") given.add(spec.long);
+        spec.value!(a, rest !== "" ? rest : detached(spec, `-${arg[j]}`));
         break;
       }
     } else {
       positional.push(arg);
     }
   }
-  if (a.vimgrep && a.multiline) a.fallback ??= "--vimgrep with -U/--multiline";
+  if (a.vimgrep && a.multiline) needRg(a, "vimgrep -U", "--vimgrep with -U/--multiline");
+  a.fallback = a.rgOnly.values().next().value;
   if (a.fallback) return a; // rg itself parses the rest
   if (a.help || a.version || a.typeList) return a;
   if (a.patterns.length === 0 && a.patternFiles.length === 0 && !a.files) {
@@ -651,6 +742,13 @@ export function parseArgs(argv: string[]): GrepArgs {
       );
     }
     a.patterns.push(positional.shift()!);
+  }
+  if (overflow) {
+    const long = BY_SHORT.get(overflow.flag.slice(1))?.long;
+    const name = overflow.flag.startsWith("--") || !long ? overflow.flag : `--${long}`;
+    throw new UsageError(
+      `error: The argument '${name} <VALUE>' requires 1 values, but ${overflow.values} were provided`,
+    );
   }
   a.paths = positional;
   if (a.globCaseInsensitive) [a.globs, a.iglobs] = [[], [...a.globs, ...a.iglobs]];

@@ -33,6 +33,16 @@ function bytes(...parts: (string | number[])[]): Uint8Array {
   return out;
 }
 
+/** `text` as UTF-16 code units (little- or big-endian), as byte values. */
+function utf16(text: string, order: "le" | "be"): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const u = text.charCodeAt(i);
+    out.push(...(order === "le" ? [u & 0xff, u >> 8] : [u >> 8, u & 0xff]));
+  }
+  return out;
+}
+
 /** 70 KB of text lines with a few matches, then a NUL byte, then more matches. */
 function lateBinary(): Uint8Array {
   let text = "";
@@ -442,6 +452,25 @@ function files(): Record<string, string | Uint8Array> {
     // a UTF-8 byte-order mark: rg searches what follows it
     "proj/bom/bom.txt": bytes([0xef, 0xbb, 0xbf], "needle at the start\nfoo\n"),
     "proj/bom/only_bom.txt": bytes([0xef, 0xbb, 0xbf]),
+    // a UTF-16 byte-order mark: rg searches (and prints) the UTF-8 it decodes to
+    "proj/utf16/le.txt": bytes(
+      [0xff, 0xfe],
+      utf16("hello needle\r\nsecond line\ncaf\u00e9 needle \u00fcn\u00efcode \u{1d11e}\n", "le"),
+    ),
+    "proj/utf16/be.txt": bytes([0xfe, 0xff], utf16("needle in big endian\nother foo\n", "be")),
+    // a lone low surrogate, a high one before a letter, an odd last byte
+    "proj/utf16/bad.txt": bytes(
+      [0xff, 0xfe, 0x00, 0xdc],
+      utf16("needle\n", "le"),
+      [0x00, 0xd8],
+      utf16("x\nneedle", "le"),
+      [0x7a],
+    ),
+    // a high surrogate cut short by the end: one U+FFFD
+    "proj/utf16/cut.txt": bytes([0xff, 0xfe], utf16("needle\n", "le"), [0x00, 0xd8, 0x7a]),
+    // decodes to a NUL: binary
+    "proj/utf16/nul.txt": bytes([0xff, 0xfe], utf16("needle\u0000 binary\nneedle two\n", "le")),
+    "proj/utf16/only_bom.txt": bytes([0xff, 0xfe]),
     // a linked worktree of proj: `.git` names its git dir, whose `commondir`
     // leads to proj/.git, whose info/exclude applies here too
     "proj/.git/worktrees/wt/commondir": "../..\n",
@@ -466,4 +495,8 @@ export async function makeFixtureTree(dir: string): Promise<void> {
       await Deno.writeTextFile(path, content.replaceAll("{ROOT}", dir));
     } else await Deno.writeFile(path, content);
   }
+  // Symbolic links, which rg follows only with -L/--follow.
+  await Deno.mkdir(`${dir}/proj/links`);
+  await Deno.symlink("../docs", `${dir}/proj/links/docs`);
+  await Deno.symlink("../README.md", `${dir}/proj/links/readme.md`);
 }

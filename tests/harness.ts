@@ -86,8 +86,14 @@ export async function rgFiles(args: string[], cwd: string): Promise<string[]> {
 
 // --- comparing -------------------------------------------------------------------
 
-/** `--json` output carries timings; blank them (and nothing else). */
+/** `--json` and `--stats` output carry timings; blank them (and nothing else). */
 export function normalize(c: ParityCase, stdout: Uint8Array): Uint8Array {
+  if (c.args.includes("--stats") && !c.args.includes("--no-stats")) {
+    // Bytes as chars, one each: the output need not be UTF-8.
+    const text = Array.from(stdout, (b) => String.fromCharCode(b)).join("")
+      .replace(/^\d+\.\d+ seconds( spent searching)?$/gm, "_ seconds$1");
+    stdout = Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+  }
   if (!c.args.includes("--json")) return stdout;
   const text = new TextDecoder().decode(stdout); // --json output is always UTF-8
   return new TextEncoder().encode(

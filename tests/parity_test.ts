@@ -52,7 +52,7 @@ async function runCase(
   const ours = await run(
     Deno.execPath(),
     runner === "ours"
-      ? ["run", "--quiet", "--allow-read", "--allow-env", GREP_TS, ...args]
+      ? ["run", "--quiet", "--allow-read", "--allow-env", "--allow-run", GREP_TS, ...args]
       : ["task", "--quiet", "--config", `${REPO}/deno.json`, "grep", ...args],
     cwd,
   );

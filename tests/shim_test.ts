@@ -356,6 +356,29 @@ for (const kind of ["deno", "native"] as Kind[]) {
                   exactStderr: true,
                 }));
             });
+            await t.step(
+              "at a terminal the real rg answers (colors, headings), unasked",
+              async () => {
+                // `script` gives the command a terminal for its stdout.
+                const atTerminal = (rg: string) =>
+                  exec(
+                    "script",
+                    ["-qec", `'${rg}' --sort path -n needle proj/src`, "/dev/null"],
+                    root,
+                    {
+                      PATH: `${dir}:/usr/bin:/bin`,
+                      CURSERVE_SOCKET: d.socket,
+                    },
+                  );
+                await asked(0, async () => {
+                  const real = await atTerminal(RG);
+                  const ours = await atTerminal(join(dir, "rg"));
+                  strictEqual(ours.code, real.code);
+                  ok(new TextDecoder().decode(real.stdout).includes("\x1b["), "rg colored it");
+                  deepStrictEqual(ours.stdout, real.stdout);
+                });
+              },
+            );
             await t.step("--version and -V are answered without asking", async () => {
               await asked(0, async () => {
                 for (const flag of ["--version", "-V"]) {

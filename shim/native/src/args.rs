@@ -20,6 +20,9 @@ pub struct Parsed {
 #[derive(Default)]
 struct State {
     p: Parsed,
+    /// The rg-only flags in force, by name, with how the fallback names
+    /// them (src/args.ts's `rgOnly`): a later negation takes one out.
+    rg_only: Vec<(&'static str, String)>,
     patterns: usize,
     pattern_files: usize,
     unrestricted: u32,
@@ -32,6 +35,61 @@ struct State {
     files_with_matches: bool,
     files_without_match: bool,
 }
+
+impl State {
+    fn need_rg(&mut self, name: &'static str, why: String) {
+        self.no_rg(name);
+        self.rg_only.push((name, why));
+    }
+
+    fn no_rg(&mut self, name: &str) {
+        self.rg_only.retain(|(n, _)| *n != name);
+    }
+}
+
+/// rg-only switches (src/args.ts's RG_ONLY), with the short flag of each
+/// that has one.
+const RG_ONLY_SWITCHES: &[(&str, Option<char>)] = &[
+    ("binary", None),
+    ("auto-hybrid-regex", None),
+    ("crlf", None),
+    ("debug", None),
+    ("trace", None),
+    ("follow", Some('L')),
+    ("ignore-file-case-insensitive", None),
+    ("max-columns-preview", None),
+    ("no-unicode", None),
+    ("no-pcre2-unicode", None),
+    ("null-data", None),
+    ("one-file-system", None),
+    ("passthru", None),
+    ("pretty", Some('p')),
+    ("stats", None),
+    ("pcre2", None),
+    ("pcre2-version", None),
+    ("search-zip", None),
+];
+
+/// rg 13's hidden negations of rg-only flags, and what each undoes.
+const RG_ONLY_NEGATIONS: &[(&str, &str)] = &[
+    ("no-binary", "binary"),
+    ("no-auto-hybrid-regex", "auto-hybrid-regex"),
+    ("no-crlf", "crlf"),
+    ("no-follow", "follow"),
+    (
+        "no-ignore-file-case-insensitive",
+        "ignore-file-case-insensitive",
+    ),
+    ("no-max-columns-preview", "max-columns-preview"),
+    ("unicode", "no-unicode"),
+    ("pcre2-unicode", "no-pcre2-unicode"),
+    ("no-one-file-system", "one-file-system"),
+    ("no-stats", "stats"),
+    ("no-pcre2", "pcre2"),
+    ("no-pre", "pre"),
+    ("no-search-zip", "search-zip"),
+    ("no-encoding", "encoding"),
+];
 
 /// A command-line error: the Deno shim's `parseArgs` throws (the message
 /// is whoever runs the command's to print).
@@ -65,14 +123,44 @@ fn takes_value(name: &str) -> Option<bool> {
         | "no-trim" | "include-zero" | "no-include-zero" | "no-context-separator"
         | "no-require-git" | "require-git" | "multiline-dotall" | "no-multiline-dotall"
         | "glob-case-insensitive" | "no-glob-case-insensitive" | "pcre2" | "no-pcre2"
-        | "pcre2-version" | "search-zip"
-        // NOT_YET switches
-        | "binary" | "auto-hybrid-regex" | "crlf" | "debug" | "trace" | "follow"
-        | "ignore-file-case-insensitive" | "max-columns-preview" | "no-unicode"
-        | "no-pcre2-unicode" | "null-data" | "one-file-system" | "passthru" | "pretty"
-        | "stats" => false,
+        | "no-fixed-strings" | "no-json" => false,
+        _ if RG_ONLY_SWITCHES.iter().any(|(n, _)| *n == name) => false,
+        _ if RG_ONLY_NEGATIONS.iter().any(|(n, _)| *n == name) => false,
         _ => return None,
     })
+}
+
+/// Value-taking flags given any number of times (src/args.ts's
+/// MULTI_VALUED); the others hold one value.
+const MULTI_VALUED: &[&str] = &[
+    "regexp",
+    "file",
+    "glob",
+    "iglob",
+    "type",
+    "type-not",
+    "type-add",
+    "type-clear",
+    "ignore-file",
+    "pre-glob",
+    "colors",
+];
+
+/// rg 13's parser quirk (src/args.ts's `detached`): a one-value flag given
+/// again with its value as the next argument takes the arguments after it
+/// up to the next flag too; more than one value is a usage error (and one
+/// may leave no pattern).
+fn overflows(argv: &[String], i: &mut usize, given: &mut Vec<String>, name: &str) -> bool {
+    let again = given.iter().any(|g| g == name) && !MULTI_VALUED.contains(&name);
+    given.push(name.to_string());
+    if !again {
+        return false;
+    }
+    let start = *i;
+    while *i < argv.len() && !(argv[*i].starts_with('-') && argv[*i].len() > 1) {
+        *i += 1;
+    }
+    *i > start
 }
 
 /// The long name of short flag `c` ("V" stands for itself: `-V` has none).
@@ -139,12 +227,13 @@ fn switch(s: &mut State, name: &str) {
         "unrestricted" => {
             s.unrestricted += 1;
             if s.unrestricted > 2 {
-                s.p.fallback.get_or_insert_with(|| "-uuu".into());
+                s.need_rg("binary", "-uuu".into());
             }
         }
         "multiline" => s.multiline = true,
         "no-multiline" => s.multiline = false,
         "json" => s.json = true,
+        "no-json" => s.json = false,
         "files" => s.p.files = true,
         "help" => s.p.help = true,
         "version" => s.p.version = true,
@@ -154,28 +243,18 @@ fn switch(s: &mut State, name: &str) {
         }
         "vimgrep" => s.vimgrep = true,
         "type-list" => s.type_list = true,
-        "pcre2" => s.p.fallback = Some("--pcre2".into()),
-        "no-pcre2" if s.p.fallback.as_deref() == Some("--pcre2") => s.p.fallback = None,
-        "pcre2-version" => s.p.fallback = Some("--pcre2-version".into()),
-        "search-zip" => s.p.fallback = Some("--search-zip".into()),
-        "binary"
-        | "auto-hybrid-regex"
-        | "crlf"
-        | "debug"
-        | "trace"
-        | "follow"
-        | "ignore-file-case-insensitive"
-        | "max-columns-preview"
-        | "no-unicode"
-        | "no-pcre2-unicode"
-        | "null-data"
-        | "one-file-system"
-        | "passthru"
-        | "pretty"
-        | "stats" => {
-            s.p.fallback.get_or_insert_with(|| format!("--{name}"));
+        _ => {
+            if let Some(&(n, short)) = RG_ONLY_SWITCHES.iter().find(|(n, _)| *n == name) {
+                let why = match short {
+                    Some(c) => format!("-{c}/--{n}"),
+                    None => format!("--{n}"),
+                };
+                s.need_rg(n, why);
+            } else if let Some(&(_, undone)) = RG_ONLY_NEGATIONS.iter().find(|(n, _)| *n == name) {
+                s.no_rg(undone);
+            }
+            // else: what it means is the daemon's to know
         }
-        _ => {} // what it means is the daemon's to know
     }
 }
 
@@ -197,42 +276,36 @@ fn regex_size(v: &str) -> Result<(), UsageError> {
 
 /// The effect of a flag's value (src/args.ts's `value`), or its usage error.
 fn value(s: &mut State, name: &str, v: &str) -> Result<(), UsageError> {
-    let fallback = &mut s.p.fallback;
     match name {
         "regexp" => s.patterns += 1,
         "file" if v != "-" => s.pattern_files += 1,
-        "colors" | "replace" => {
-            fallback.get_or_insert_with(|| format!("--{name}"));
-        }
+        "colors" => s.need_rg("colors", "--colors".into()),
+        "replace" => s.need_rg("replace", "-r/--replace".into()),
         "dfa-size-limit" | "regex-size-limit" => regex_size(v)?,
         "max-count" | "after-context" | "before-context" | "context" | "max-columns"
         | "threads" | "max-depth" => number(v)?,
         "path-separator" if v.len() != 1 => return Err(UsageError),
-        "sort" => match v {
-            "path" | "none" => {}
-            "modified" | "accessed" | "created" => {
-                fallback.get_or_insert_with(|| format!("--sort {v}"));
-            }
+        "color" => match v {
+            "never" | "auto" => s.no_rg("color"),
+            "always" | "ansi" => s.need_rg("color", format!("--color {v}")),
             _ => return Err(UsageError),
         },
-        "file" if v == "-" => {
-            fallback.get_or_insert_with(|| "-f -".into());
-        }
+        "sort" => match v {
+            "path" | "none" => s.no_rg("sort"),
+            "modified" | "accessed" | "created" => s.need_rg("sort", format!("--sort {v}")),
+            _ => return Err(UsageError),
+        },
+        "file" if v == "-" => s.need_rg("file -", "-f -".into()),
         "max-filesize" => {
             let digits = v.strip_suffix(['K', 'M', 'G']).unwrap_or(v);
             number(digits)?;
         }
-        "sortr" => {
-            fallback.get_or_insert_with(|| format!("--sortr {v}"));
-        }
-        "pre" => *fallback = Some("--pre".into()),
-        "pre-glob" => {
-            fallback.get_or_insert_with(|| "--pre-glob".into());
-        }
-        "encoding" => {
-            fallback.get_or_insert_with(|| "--encoding".into());
-        }
-        "engine" if v != "default" => *fallback = Some("--engine".into()),
+        "sortr" => s.need_rg("sortr", format!("--sortr {v}")),
+        "pre" => s.need_rg("pre", "--pre".into()),
+        "pre-glob" => s.need_rg("pre-glob", "--pre-glob".into()),
+        "encoding" => s.need_rg("encoding", "--encoding".into()),
+        "engine" if v != "default" => s.need_rg("engine", "--engine".into()),
+        "engine" => s.no_rg("engine"),
         _ => {}
     }
     Ok(())
@@ -243,6 +316,8 @@ fn value(s: &mut State, name: &str, v: &str) -> Result<(), UsageError> {
 pub fn parse(argv: &[String]) -> Result<Parsed, UsageError> {
     let mut s = State::default();
     let mut positional: Vec<String> = Vec::new();
+    let mut given: Vec<String> = Vec::new();
+    let mut overflow = false;
     let mut i = 0;
     while i < argv.len() {
         let arg = &argv[i];
@@ -257,10 +332,14 @@ pub fn parse(argv: &[String]) -> Result<Parsed, UsageError> {
                 None => (body, None),
             };
             match (takes_value(name).ok_or(UsageError)?, attached) {
-                (true, Some(v)) => value(&mut s, name, v)?,
+                (true, Some(v)) => {
+                    given.push(name.to_string());
+                    value(&mut s, name, v)?
+                }
                 (true, None) => {
                     let v = argv.get(i).ok_or(UsageError)?;
                     i += 1;
+                    overflow |= overflows(argv, &mut i, &mut given, name);
                     value(&mut s, name, v)?;
                 }
                 (false, Some(_)) => return Err(UsageError),
@@ -280,8 +359,10 @@ pub fn parse(argv: &[String]) -> Result<Parsed, UsageError> {
                 if rest.is_empty() {
                     let v = argv.get(i).ok_or(UsageError)?;
                     i += 1;
+                    overflow |= overflows(argv, &mut i, &mut given, name);
                     value(&mut s, name, v)?;
                 } else {
+                    given.push(name.to_string());
                     value(&mut s, name, rest)?;
                 }
                 break;
@@ -291,9 +372,9 @@ pub fn parse(argv: &[String]) -> Result<Parsed, UsageError> {
         }
     }
     if s.vimgrep && s.multiline {
-        s.p.fallback
-            .get_or_insert_with(|| "--vimgrep with -U/--multiline".into());
+        s.need_rg("vimgrep -U", "--vimgrep with -U/--multiline".into());
     }
+    s.p.fallback = s.rg_only.first().map(|(_, why)| why.clone());
     if s.p.fallback.is_some() {
         return Ok(s.p); // rg itself parses the rest
     }
@@ -305,6 +386,9 @@ pub fn parse(argv: &[String]) -> Result<Parsed, UsageError> {
             return Err(UsageError);
         }
         positional.remove(0);
+    }
+    if overflow {
+        return Err(UsageError);
     }
     if s.json
         && (s.count
@@ -392,10 +476,28 @@ mod tests {
         assert_eq!(f(&["-E", "latin1", "x"]).as_deref(), Some("--encoding"));
         assert_eq!(f(&["--engine", "default", "x"]), None);
         assert_eq!(f(&["--engine=pcre2", "x"]).as_deref(), Some("--engine"));
+        // The first flag in force is named; a negation takes its own out.
         assert_eq!(
             f(&["--pre-glob", "*", "-P", "x"]).as_deref(),
-            Some("--pcre2")
+            Some("--pre-glob")
         );
+        assert_eq!(f(&["--crlf", "--no-crlf", "x"]), None);
+        assert_eq!(
+            f(&["--stats", "--crlf", "--no-stats", "x"]).as_deref(),
+            Some("--crlf")
+        );
+        assert_eq!(f(&["--no-unicode", "--unicode", "x"]), None);
+        assert_eq!(f(&["-L", "x"]).as_deref(), Some("-L/--follow"));
+        assert_eq!(f(&["--color", "always", "--color=never", "x"]), None);
+        assert_eq!(f(&["--color=ansi", "x"]).as_deref(), Some("--color ansi"));
+        assert_eq!(f(&["--sort", "modified", "--sort=path", "x"]), None);
+        assert!(p(&["--color", "bogus", "x"]).is_err());
+        // A one-value flag given twice, its value apart: it eats the rest.
+        assert!(p(&["-m", "1", "-m", "2", "x", "src"]).is_err());
+        assert!(p(&["-m", "1", "-m", "2", "3", "-e", "x"]).is_err());
+        assert!(p(&["-m", "1", "-m2", "x", "src"]).is_ok());
+        assert!(p(&["-g", "a", "-g", "b", "x", "src"]).is_ok());
+        assert!(p(&["-m", "1", "--max-count", "2", "-e", "x"]).is_ok());
         assert_eq!(
             f(&["-P", "--pre-glob", "*", "x"]).as_deref(),
             Some("--pcre2")

@@ -18,7 +18,7 @@ mod args;
 use std::env;
 use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::mem::ManuallyDrop;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::io::FromRawFd;
@@ -404,7 +404,11 @@ fn main() {
         _ => None, // a usage error (the real rg prints its own) or non-UTF-8
     };
     let stdin = a.as_ref().is_some_and(|(_, a)| reads_stdin(a));
-    if let Some((argv_utf8, a)) = &a {
+    // At a terminal rg colors, numbers lines and groups them under headings:
+    // a person is reading, and the real rg answers (the daemon prints as
+    // into a pipe, which is what agents read).
+    let terminal = io::stdout().is_terminal();
+    if let (Some((argv_utf8, a)), false) = (&a, terminal) {
         let cwd = env::current_dir()
             .ok()
             .and_then(|d| d.to_str().map(String::from));
