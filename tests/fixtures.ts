@@ -43,6 +43,20 @@ function utf16(text: string, order: "le" | "be"): number[] {
   return out;
 }
 
+/** About 300 KB of numbered rows, a few holding needle or foo, some close
+ * to the ends of rg's 64 KB read buffers: a search stopped by -m with
+ * context counts the bytes rg's reader had moved past. */
+function manyRows(): string {
+  const rows: string[] = [];
+  for (let i = 0; i < 6000; i++) {
+    let row = `row ${i} ${"abcdefghij".repeat(i % 9)}`;
+    if ([3, 1290, 1291, 1302, 2500, 2600, 4100, 5999].includes(i)) row += " needle";
+    if (i % 1000 === 999) row += " foo";
+    rows.push(row);
+  }
+  return rows.join("\n") + "\n";
+}
+
 /** 70 KB of text lines with a few matches, then a NUL byte, then more matches. */
 function lateBinary(): Uint8Array {
   let text = "";
@@ -444,6 +458,7 @@ function files(): Record<string, string | Uint8Array> {
     "proj/README.md": "# Project\n\nSearch for the needle.\nfoo.bar(needle)\n",
     "proj/docs/guide.md": "one\ntwo\nneedle three\nfour\nfive\nsix needle\nseven\n",
     "proj/docs/draft.md": "draft needle\n",
+    "proj/rows/rows.txt": manyRows(),
     // pattern files for -f
     "proj/pats/two.txt": "TODO\nexport\n",
     "proj/pats/empty.txt": "",

@@ -692,6 +692,15 @@ export const PARITY_CASES: ParityCase[] = [
   // stopped by -m in a last line with no line end: rg had not yet seen the
   // end of the file, and counts the bytes before that line as searched
   c("--json", "-m", "2", "foo", "repo/text"),
+  // ... and, with context, the lines it keeps for before-context
+  c("--json", "-m", "1", "-A", "1", "foo", "repo/text"),
+  c("--json", "-m", "2", "-A", "2", "needle", "proj/rows"),
+  c("--json", "-m", "3", "-B", "2", "needle", "proj/rows"),
+  c("--json", "-m", "4", "-C", "5", "needle", "proj/rows"),
+  c("--json", "-m", "1", "-v", "-A", "1", "row", "proj/rows"),
+  c("--json", "-m", "2", "-C", "1", "foo", "proj/rows/rows.txt"),
+  c("--json", "-m", "1", "-v", "-A", "1", "needle", "proj/rows/rows.txt", W),
+  c("--json", "-m", "2", "-v", "row", "proj/rows/rows.txt"),
   c("--json", "-m", "1", "needle", "proj/utf16"),
   c("--json", "-m1", "-A2", "needle", "proj/utf16/bad.txt", "proj/utf16"),
   // --- every other flag of rg 13, each in two combinations or more ---------

@@ -257,10 +257,13 @@ pub fn grep(
                 printed_before,
                 &mut result.stats,
             );
-            let mut outcome = search_file(
+            // rg reads a file it transcodes, named or not (it maps only
+            // files it searches as they are).
+            let outcome = search_file(
                 data,
                 first_nul,
                 binary,
+                utf16.is_some(),
                 &search_cfg,
                 matcher,
                 &mut search_scratch,
@@ -268,11 +271,6 @@ pub fn grep(
                 blocks.as_ref(),
                 interrupt,
             );
-            // rg reads a file it transcodes, named or not (it maps only
-            // files it searches as they are): a stop counts as in a read file.
-            if utf16.is_some() && outcome.stopped && binary == BinaryMode::Convert {
-                outcome.bytes_searched = crate::search::buffer_start_of_line(data, outcome.bytes_searched);
-            }
             let report = printer.finish(&outcome);
             result.files_searched += 1;
             result.matched |= report.matched;

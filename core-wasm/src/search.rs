@@ -55,8 +55,6 @@ pub struct FileOutcome {
     /// True when the search stopped early because of binary data (Quit).
     pub binary_quit: bool,
     pub bytes_searched: usize,
-    /// The search stopped before the end (`-m`, a sink's refusal).
-    pub stopped: bool,
 }
 
 /// Returns the first NUL offset rg's chunked reader would see, and the
@@ -83,21 +81,63 @@ fn quit_extent(data: &[u8], first_nul: Option<usize>) -> (Option<usize>, usize) 
     }
 }
 
-/// The offset where rg's read buffer started when it searched the line
-/// ending at `end` (see [`quit_extent`] for the reading model). A buffer
-/// searches up to its last line end; what follows waits for the next fill,
-/// even when the file ends there without one (rg sees the end only when a
-/// read returns nothing).
-pub fn buffer_start_of_line(data: &[u8], end: usize) -> usize {
+/// The bytes rg's reader had moved past (its buffer's start in the file)
+/// when it searched the line ending at `end` (see [`quit_extent`] for the
+/// reading model). A buffer searches up to its last line end; what follows
+/// waits for the next fill, even when the file ends there without one (rg
+/// sees the end only when a read returns nothing). Moving on, rg keeps the
+/// last `context` lines of a buffer for before-context, unless a line it
+/// reported (`reported`: the end offsets of lines handed to the sink, in
+/// order) lies further on.
+pub fn read_stop_offset(data: &[u8], end: usize, context: usize, reported: &[usize]) -> usize {
     let (mut buf_start, mut cap) = (0usize, BUFFER_CAPACITY);
+    // Where the unfinished line that the next fill completes starts.
+    let mut searched_end = 0usize;
     loop {
         let fill_end = (buf_start + cap).min(data.len());
-        match memchr::memrchr(b'\n', &data[buf_start..fill_end]) {
-            Some(i) if end <= buf_start + i + 1 => return buf_start,
-            // The next fill keeps only the unfinished last line.
-            Some(i) => buf_start += i + 1,
-            None if fill_end == data.len() => return buf_start,
-            None => cap *= 2,
+        let term = match memchr::memrchr(b'\n', &data[searched_end..fill_end]) {
+            Some(i) => searched_end + i + 1,
+            None if fill_end == data.len() => fill_end,
+            None => {
+                cap *= 2; // a line longer than the buffer: it grows
+                continue;
+            }
+        };
+        if end <= term {
+            return buf_start;
+        }
+        let buf = &data[buf_start..term];
+        let consumed = if context == 0 {
+            buf.len()
+        } else {
+            let at = reported.partition_point(|&e| e <= term);
+            let visited = reported[..at].last().filter(|&&e| e > buf_start).map_or(0, |&e| e - buf_start);
+            preceding_lines(buf, context).max(visited)
+        };
+        buf_start += consumed;
+        searched_end = term;
+    }
+}
+
+/// grep-searcher's `lines::preceding`: where the line `count` lines before
+/// the last line of `buf` starts (the last line ends at a final line end).
+fn preceding_lines(buf: &[u8], mut count: usize) -> usize {
+    let mut pos = buf.len();
+    if pos == 0 {
+        return 0;
+    }
+    if buf[pos - 1] == b'\n' {
+        pos -= 1;
+    }
+    loop {
+        match memchr::memrchr(b'\n', &buf[..pos]) {
+            None => return 0,
+            Some(i) if count == 0 => return i + 1,
+            Some(0) => return 0,
+            Some(i) => {
+                count -= 1;
+                pos = i;
+            }
         }
     }
 }
@@ -107,12 +147,16 @@ pub fn buffer_start_of_line(data: &[u8], end: usize) -> usize {
 /// line-by-line search, says which ranges of lines may match (from the
 /// file's sketch): the others are not scanned, nor are their line ends
 /// counted. The search ends early, as if at the end of the file, once
-/// `interrupt` says stop (the caller then discards the output).
+/// `interrupt` says stop (the caller then discards the output). `read`:
+/// rg reads this file through its line buffer (it does for every walked
+/// file, and for a named one it transcodes) rather than mapping it, which
+/// shows in the bytes it counts as searched when it stops early.
 #[allow(clippy::too_many_arguments)]
 pub fn search_file(
     data: &[u8],
     first_nul: Option<usize>,
     binary: BinaryMode,
+    read: bool,
     cfg: &SearchConfig,
     matcher: &Matcher,
     scratch: &mut MatcherScratch,
@@ -152,6 +196,8 @@ pub fn search_file(
         sink,
         lines: LineCounter { anchors: blocks.map(|b| (b.starts, b.lines)), ..LineCounter::default() },
         printed_end: None,
+        reported: cfg.max_count.is_some().then(Vec::new).filter(|_| cfg.before.max(cfg.after) > 0),
+        match_end: None,
         match_count: 0,
         after_remaining: 0,
         stopped: false,
@@ -173,14 +219,16 @@ pub fn search_file(
         run.forward(blocks);
     }
     outcome.match_count = run.match_count;
-    outcome.stopped = run.stopped;
     if run.stopped {
         // rg counts what it had consumed: for a read file, the buffers before
         // the one it stopped in (and it never saw a later NUL); for a named
-        // (memory-mapped) file, up to the last line it reported.
-        outcome.bytes_searched = match binary {
-            BinaryMode::Quit => buffer_start_of_line(data, run.printed_end.unwrap_or(0)),
-            BinaryMode::Convert => run.printed_end.unwrap_or(0),
+        // (memory-mapped) file, up to the last match it reported.
+        let end = run.printed_end.unwrap_or(0);
+        let context = cfg.before.max(cfg.after);
+        outcome.bytes_searched = match binary == BinaryMode::Quit || read {
+            true => read_stop_offset(data, end, context, run.reported.as_deref().unwrap_or(&[])),
+            // rg's position in a mapped file moves with matches, not context.
+            false => run.match_end.unwrap_or(0),
         };
         if binary == BinaryMode::Quit {
             outcome.binary_offset = None;
@@ -339,6 +387,12 @@ struct Run<'a> {
     lines: LineCounter<'a>,
     /// End offset of the last line handed to the sink.
     printed_end: Option<usize>,
+    /// The end offsets of all lines handed to the sink, when a search with
+    /// context may stop early (see [`read_stop_offset`]).
+    reported: Option<Vec<usize>>,
+    /// How far rg's position in a mapped file got: the end of the last
+    /// matching line handed to the sink (with `-v`, see [`Run::invert`]).
+    match_end: Option<usize>,
     match_count: u64,
     after_remaining: usize,
     stopped: bool,
@@ -374,8 +428,14 @@ impl Run<'_> {
                 pos = end;
                 if self.limit_reached() && self.after_remaining == 0 {
                     self.stopped = true;
-                    return;
                 }
+            }
+            if self.stopped {
+                // rg moves past the matching block that ends a run of
+                // inverted matches before it reports them: that is what it
+                // counts as searched in a mapped file.
+                self.match_end = Some(next.map_or(self.hay.len(), |(_, e)| e));
+                return;
             }
             match next {
                 Some((_, e)) if !self.stopped => pos = e,
@@ -465,6 +525,12 @@ impl Run<'_> {
             self.sink.context(self.hay, start, end, n)
         };
         self.printed_end = Some(end);
+        if is_match {
+            self.match_end = Some(end);
+        }
+        if let Some(ends) = &mut self.reported {
+            ends.push(end);
+        }
         // Output grows here: the heap ceiling is checked per line printed.
         if !go_on || self.interrupt.tick(0) {
             self.stopped = true;
