@@ -248,8 +248,12 @@ export function runGrep(argv: string[], io: CommandIO): number {
     if (err instanceof NeedsRealRg) throw err;
     return reportError(err, io);
   } finally {
-    walker?.free();
-    corpus.free();
+    try {
+      walker?.free();
+      corpus.free();
+    } catch {
+      // They lived in an instance that trapped (reported above): gone with it.
+    }
   }
 }
 

@@ -816,6 +816,19 @@ export const PARITY_CASES: ParityCase[] = [
   s("--only-matching", "--byte-offset", "needle", W),
   s("-F", "--no-fixed-strings", "-c", "fo.", "repo/src"),
   s("--json", "--no-json", "-n", "needle", "repo/src"),
+  // -o and --vimgrep print a line whose only match is the empty one at the
+  // very end of a file (which rg drops) as a plain line
+  c("-o", "$", "repo/text/no_eol.txt"),
+  c("-n", "-o", "(?m)$|first", "repo/text/no_eol.txt", W),
+  c("--vimgrep", "$|foo$", "repo/text"),
+  // -U with a pattern that matches no line end searches line by line
+  c("-U", "-c", "n.e", "repo/src"),
+  c("-U", "-c", "a\\d|needle", "repo"),
+  c("-U", "--json", "-n", "needle", "repo/data"),
+  // -w's \W never takes a line end: blank lines one after another
+  c("-n", "-w", "^$", "repo/src/util.py"),
+  c("-o", "-N", "-w", "^$", "repo", "plain"),
+  c("-c", "-w", "^|$", "repo/text"),
   // multi-line --json stats count every line of a match
   c("--json", "-U", "needle at the start\nfoo", "proj/bom"),
   c("--json", "-U", "one\ntwo\nneedle", "proj/docs"),

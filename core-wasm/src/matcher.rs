@@ -235,9 +235,6 @@ impl Matcher {
             .build()
             .translate(&joined, &ast)
             .map_err(|e| e.to_string())?;
-        if !opts.multiline {
-            hir = strip_line_terminator(hir)?;
-        }
         if opts.word {
             let wrapped = format!(r"(?:(?m:^)|\W)({hir})(?:\W|(?m:$))");
             hir = regex_syntax::ParserBuilder::new()
@@ -250,13 +247,22 @@ impl Matcher {
                 .parse(&wrapped)
                 .map_err(|e| e.to_string())?;
         }
+        // As rg does, after the word wrapper: its `\W` must not take a line
+        // end either (on a blank line, `-w '^$'` would run into the next).
+        // -U with a pattern that can match no line end searches line by
+        // line, as rg does (its searcher asks the matcher): that shows in
+        // -c, binary files and stats.
+        let multiline = opts.multiline && can_match_byte(&hir, b'\n');
+        if !multiline {
+            hir = strip_line_terminator(hir)?;
+        }
         // rg 13's own size check (see program_size.rs), before the far
         // slower compile of today's engine.
         let exempt = literal_alternatives(&ast).is_some_and(|n| by_aho_corasick(opts, n));
         if !exempt && !crate::program_size::fits(&hir, opts.size_limit) {
             return Err(size_limit_error(opts.size_limit));
         }
-        let filter = |narrow| if opts.multiline { None } else { LineFilter::from_hir(&hir, narrow, counts) };
+        let filter = |narrow| if multiline { None } else { LineFilter::from_hir(&hir, narrow, counts) };
         let (line_filter, narrow_filter) = (filter(false), filter(true));
         let narrow_filter = match (&line_filter, narrow_filter) {
             (Some(general), Some(narrow)) if general.same_needles(&narrow) => None,
@@ -294,7 +300,7 @@ impl Matcher {
             hir,
             config,
             word: opts.word,
-            multiline: opts.multiline,
+            multiline,
             line_filter,
             narrow_filter,
             line_check,
@@ -360,11 +366,6 @@ impl Matcher {
             // After a final newline there is no line, though `^$` matches.
             if m.start() == hay.len() && hay.last().is_none_or(|&b| b == b'\n') {
                 return None;
-            }
-            // In word mode the leading `\W` may be the previous line's
-            // terminator; the reported match then starts on the next line.
-            if self.word && m.start() < m.end() && hay[m.start()] == b'\n' {
-                return Some(m.start() + 1);
             }
             return Some(m.start());
         };
@@ -541,6 +542,22 @@ impl CaseAnalysis {
 
 /// Removes `\n` from every class so no match can cross a line; a literal
 /// `\n`, or a class of nothing but `\n`, is an error as in rg.
+/// Whether some match of `hir` can hold byte `b` (grep-regex's "non-matching
+/// bytes", which rg's searcher asks for the line terminator).
+fn can_match_byte(hir: &Hir, b: u8) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(hir::Literal(bytes)) => bytes.contains(&b),
+        HirKind::Class(hir::Class::Unicode(cls)) => {
+            cls.ranges().iter().any(|r| (r.start() as u32..=r.end() as u32).contains(&u32::from(b)))
+        }
+        HirKind::Class(hir::Class::Bytes(cls)) => cls.ranges().iter().any(|r| (r.start()..=r.end()).contains(&b)),
+        HirKind::Repetition(rep) => can_match_byte(&rep.sub, b),
+        HirKind::Capture(cap) => can_match_byte(&cap.sub, b),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().any(|h| can_match_byte(h, b)),
+    }
+}
+
 fn strip_line_terminator(hir: Hir) -> Result<Hir, String> {
     let not_allowed = || Err("the literal '\"\\n\"' is not allowed in a regex".to_string());
     Ok(match hir.into_kind() {

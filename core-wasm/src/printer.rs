@@ -393,7 +393,17 @@ impl<'a> FilePrinter<'a> {
         let mut found = Vec::new();
         block_matches(self.matcher, self.scratch, file, start, end, |s, _| found.push(s));
         let count = found.len();
+        if found.is_empty() {
+            // As for -o (see `only_matching`).
+            return self.standard_lines(file, start, end, n, Field::Match, numbered);
+        }
         for s in found {
+            // A long line with many matches prints it once per match: past
+            // one search's heap ceiling stop here, and the search's next
+            // check fails it (limits::Stop::OutputTooLarge), not the instance.
+            if self.out.len() > crate::limits::MAX_SEARCH_HEAP {
+                return;
+            }
             self.write_line_prefix(Field::Match, numbered.then_some(n), Some(s - start + 1), s);
             if self.too_wide(end - start) {
                 self.write_line(format!("[Omitted long line with {count} matches]").as_bytes());
@@ -462,6 +472,11 @@ impl<'a> FilePrinter<'a> {
     fn only_matching(&mut self, file: &[u8], start: usize, end: usize, first: u64, numbered: bool) {
         let mut found = Vec::new();
         block_matches(self.matcher, self.scratch, file, start, end, |s, e| found.push((s, e)));
+        if found.is_empty() {
+            // Only an empty match at the very end of the file, which rg
+            // drops: it then prints the line itself.
+            return self.standard_lines(file, start, end, first, Field::Match, numbered);
+        }
         let mut counter = (start, first);
         for (s, e) in found {
             // Line number of the match start, counted from the block start.
