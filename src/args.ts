@@ -85,6 +85,13 @@ export interface GrepArgs {
    * fallback names it: a later negation (`--no-crlf`, `--sort path`)
    * takes its flag out. */
   rgOnly: Map<string, string>;
+  /** rg walks with one thread (`--sort` other than `none`,
+   * `--sort-files`, `-j 1`), which words some errors differently. */
+  oneThread: boolean;
+  /** The last `--sort`, `--sort-files` and `-j` given (see {@link oneThread}). */
+  sortBy?: string;
+  sortFiles?: boolean;
+  threads?: number;
   /** How many `-u` were given. */
   unrestricted?: number;
   /** `--glob-case-insensitive`: every `-g` as if `--iglob`. */
@@ -312,12 +319,12 @@ const FLAGS: FlagSpec[] = [
   { long: "type-clear", value: (a, v) => a.typeClear.push(v) },
   { long: "type-list", on: (a) => (a.typeList = true) },
   { long: "max-columns", short: "M", value: (a, v) => (a.maxColumns = number("max-columns", v)) },
-  { long: "sort-files", on: () => {} },
-  { long: "no-sort-files", on: () => {} },
+  { long: "sort-files", on: (a) => (a.sortFiles = true) },
+  { long: "no-sort-files", on: (a) => (a.sortFiles = false) },
   { long: "no-config", on: () => {} },
   { long: "no-messages", on: (a) => (a.noMessages = true) },
   { long: "messages", on: (a) => (a.noMessages = false) },
-  { long: "threads", short: "j", value: (_a, v) => void number("threads", v) },
+  { long: "threads", short: "j", value: (a, v) => void (a.threads = number("threads", v)) },
   // How files are read and how output is buffered change no bytes.
   { long: "mmap", on: () => {} },
   { long: "no-mmap", on: () => {} },
@@ -455,6 +462,7 @@ function unescape(text: string): string {
 }
 
 function checkSort(a: GrepArgs, v: string): void {
+  a.sortBy = v;
   if (v === "path" || v === "none") return void a.rgOnly.delete("sort");
   if (!["modified", "accessed", "created"].includes(v)) {
     throw new UsageError(
@@ -626,6 +634,7 @@ function emptyArgs(): GrepArgs {
     noMessages: false,
     patternFiles: [],
     rgOnly: new Map(),
+    oneThread: false,
     typeAdd: [],
     typeClear: [],
     noRequireGit: false,
@@ -656,6 +665,49 @@ const MULTI_VALUED = new Set([
   "colors",
 ]);
 
+/** The names rg 13's usage errors give flag values (the others: `<NUM>`). */
+const VALUE_NAMES: Record<string, string> = {
+  color: "WHEN",
+  colors: "COLOR_SPEC",
+  "context-separator": "SEPARATOR",
+  "field-context-separator": "SEPARATOR",
+  "field-match-separator": "SEPARATOR",
+  "path-separator": "SEPARATOR",
+  "dfa-size-limit": "NUM+SUFFIX?",
+  "regex-size-limit": "NUM+SUFFIX?",
+  "max-filesize": "NUM+SUFFIX?",
+  encoding: "ENCODING",
+  engine: "ENGINE",
+  file: "PATTERNFILE",
+  glob: "GLOB",
+  iglob: "GLOB",
+  "pre-glob": "GLOB",
+  "ignore-file": "PATH",
+  pre: "COMMAND",
+  regexp: "PATTERN",
+  replace: "REPLACEMENT_TEXT",
+  sort: "SORTBY",
+  sortr: "SORTBY",
+  type: "TYPE",
+  "type-not": "TYPE",
+  "type-clear": "TYPE",
+  "type-add": "TYPE_SPEC",
+  daemon: "SOCKET",
+};
+
+/** A value-taking flag as rg 13's usage errors show it: `--max-count <NUM>`,
+ * `--glob <GLOB>...`. */
+function valueName(spec: FlagSpec): string {
+  const many = MULTI_VALUED.has(spec.long) ? "..." : "";
+  return `--${spec.long} <${VALUE_NAMES[spec.long] ?? "NUM"}>${many}`;
+}
+
+function missingPattern(): UsageError {
+  return new UsageError(
+    "error: The following required arguments were not provided:\n    <PATTERN>",
+  );
+}
+
 function unexpected(arg: string): UsageError {
   return new UsageError(
     `error: Found argument '${arg}' which wasn't expected, or isn't valid in this context`,
@@ -670,28 +722,33 @@ export function parseArgs(argv: string[]): GrepArgs {
   const a = emptyArgs();
   const positional: string[] = [];
   let i = 0;
-  const takeValue = (flag: string): string => {
+  const takeValue = (spec: FlagSpec): string => {
     if (i >= argv.length) {
+      // With nothing that could be the pattern yet, rg 13 says that first.
+      const patternless = positional.length === 0 && a.patterns.length === 0 &&
+        a.patternFiles.length === 0 && !a.files && !a.typeList && !a.help && !a.version;
+      if (patternless && spec.long !== "regexp" && spec.long !== "file") throw missingPattern();
       throw new UsageError(
-        `error: The argument '${flag} <VALUE>' requires a value but none was supplied`,
+        `error: The argument '${valueName(spec)}' requires a value but none was supplied`,
       );
     }
     return argv[i++];
   };
+
   // rg 13's parser (clap 2) quirk: a one-value flag given again with its
   // value as the next argument also takes every argument after that up to
   // the next flag (`-m 1 -m 2 foo src` leaves no pattern): a usage error.
   const given = new Set<string>();
-  let overflow: { flag: string; values: number } | undefined;
-  const detached = (spec: FlagSpec, flag: string): string => {
-    const v = takeValue(flag);
+  let overflow: { spec: FlagSpec; values: number } | undefined;
+  const detached = (spec: FlagSpec): string => {
+    const v = takeValue(spec);
     if (given.has(spec.long) && !MULTI_VALUED.has(spec.long)) {
       let values = 1;
       while (i < argv.length && !(argv[i].startsWith("-") && argv[i].length > 1)) {
         i++;
         values++;
       }
-      if (values > 1) overflow ??= { flag, values };
+      if (values > 1) overflow ??= { spec, values };
     }
     given.add(spec.long);
     return v;
@@ -709,7 +766,7 @@ export function parseArgs(argv: string[]): GrepArgs {
       if (!spec) throw unexpected(arg);
       if (spec.value) {
         if (eq >= 0) given.add(spec.long);
-        spec.value(a, eq < 0 ? detached(spec, `--${name}`) : arg.slice(eq + 1));
+        spec.value(a, eq < 0 ? detached(spec) : arg.slice(eq + 1));
       } else if (eq >= 0) throw unexpected(arg);
       else spec.on!(a);
     } else if (arg.startsWith("-") && arg.length > 1) {
@@ -724,7 +781,7 @@ export function parseArgs(argv: string[]): GrepArgs {
         // next argument.
         const rest = arg.slice(j + 1).replace(/^=/, "");
         if (rest !== "") given.add(spec.long);
-        spec.value!(a, rest !== "" ? rest : detached(spec, `-${arg[j]}`));
+        spec.value!(a, rest !== "" ? rest : detached(spec));
         break;
       }
     } else {
@@ -733,21 +790,18 @@ export function parseArgs(argv: string[]): GrepArgs {
   }
   if (a.vimgrep && a.multiline) needRg(a, "vimgrep -U", "--vimgrep with -U/--multiline");
   a.fallback = a.rgOnly.values().next().value;
+  a.oneThread = !!a.sortFiles || (a.sortBy !== undefined && a.sortBy !== "none") ||
+    a.threads === 1;
   if (a.fallback) return a; // rg itself parses the rest
   if (a.help || a.version || a.typeList) return a;
   if (a.patterns.length === 0 && a.patternFiles.length === 0 && !a.files) {
-    if (positional.length === 0) {
-      throw new UsageError(
-        "error: The following required arguments were not provided:\n    <PATTERN>",
-      );
-    }
+    if (positional.length === 0) throw missingPattern();
     a.patterns.push(positional.shift()!);
   }
   if (overflow) {
-    const long = BY_SHORT.get(overflow.flag.slice(1))?.long;
-    const name = overflow.flag.startsWith("--") || !long ? overflow.flag : `--${long}`;
     throw new UsageError(
-      `error: The argument '${name} <VALUE>' requires 1 values, but ${overflow.values} were provided`,
+      `error: The argument '${valueName(overflow.spec)}' requires 1 values, ` +
+        `but ${overflow.values} were provided`,
     );
   }
   a.paths = positional;

@@ -211,11 +211,26 @@ export function runGrep(argv: string[], io: CommandIO): number {
   }
   const roots = searchRoots(args.paths, io.cwd);
   const ignoreFiles = readIgnoreFiles(args, io.cwd);
-  if (!args.noMessages) { for (const m of ignoreFiles.errors) io.stderr(m + "\n"); }
   const corpus = new CoreCorpus();
   let walker: Walker | undefined;
   try {
+    // Compile before reading files: a bad pattern should fail fast. Then,
+    // as rg 13 does, unreadable ignore files are named, then bad globs.
+    if (!args.files && args.maxCount !== 0) {
+      const filterless = {
+        globs: [],
+        iglobs: [],
+        types: [],
+        types_not: [],
+        type_add: [],
+        type_clear: [],
+      };
+      corpus.grep(JSON.stringify({ ...grepRequest(args, [], io.cwd), ...filterless, roots: [] }))
+        .free();
+    }
+    if (!args.noMessages) { for (const m of ignoreFiles.errors) io.stderr(m + "\n"); }
     walker = new Walker(corpus, {
+      oneThread: args.oneThread,
       hidden: args.hidden,
       noIgnore: args.noIgnore,
       noIgnoreVcs: args.noIgnoreVcs,
@@ -236,10 +251,6 @@ export function runGrep(argv: string[], io: CommandIO): number {
       // A listing needs no contents: rg does not open the files either.
       namesOnly: args.files,
     });
-    // Compile before reading files: a bad pattern should fail fast.
-    if (!args.files && args.maxCount !== 0) {
-      corpus.grep(JSON.stringify({ ...grepRequest(args, [], io.cwd), roots: [] })).free();
-    }
     const report = walker.load(roots);
     // Names the walk cannot spell (or open) as rg does.
     if (walker.notUtf8.size) return runRealRg(argv, io, NOT_UTF8_NAME);

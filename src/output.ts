@@ -40,6 +40,10 @@ export function captureIO(cwd: string): { io: CommandIO; stdout(): Uint8Array; s
 const MULTILINE_HINT = "\n\nConsider enabling multiline mode with the --multiline flag " +
   "(or -U for short).\nWhen multiline mode is enabled, new line characters can be matched.";
 
+/** rg's hint after an error for what only PCRE2 has. */
+const PCRE2_HINT = "\n\nConsider enabling PCRE2 with the --pcre2 flag, which can handle " +
+  "backreferences\nand look-around.";
+
 /** rg's warning when filters left nothing to search in the current directory. */
 const NOTHING_SEARCHED = "No files were searched, which means ripgrep probably applied " +
   "a filter you didn't expect.\nRunning with --debug will show why files are being skipped.\n";
@@ -251,7 +255,12 @@ function addSummary(sum: JsonSummary | undefined, line: Uint8Array): JsonSummary
 /** Prints a core error (a bad pattern, glob or type) as rg does. */
 export function reportError(err: unknown, io: CommandIO): number {
   const message = err instanceof Error ? err.message : String(err);
-  io.stderr(message + (message.includes("is not allowed in a regex") ? MULTILINE_HINT : "") + "\n");
+  const hint = message.includes("is not allowed in a regex")
+    ? MULTILINE_HINT
+    : /backreferences|look-around/.test(message)
+    ? PCRE2_HINT
+    : "";
+  io.stderr(message + hint + "\n");
   return 2;
 }
 
@@ -270,6 +279,7 @@ export function osErrorText(err: unknown): string {
 export function splitMissing(
   paths: string[],
   cwd: string,
+  oneThread = false,
 ): { existing: string[]; missing: string[] } {
   const missing: string[] = [];
   const existing = paths.filter((p) => {
@@ -277,9 +287,16 @@ export function splitMissing(
       Deno.statSync(resolve(cwd, p));
       return true;
     } catch (err) {
-      missing.push(`${p}: ${osErrorText(err)}`);
+      missing.push(rootErrorText(p, err, oneThread));
       return false;
     }
   });
   return { existing, missing };
+}
+
+/** rg's message for a PATH argument it cannot read, shown as `shown`: its
+ * one-thread walk (see GrepArgs.oneThread) wraps the OS error. */
+export function rootErrorText(shown: string, err: unknown, oneThread: boolean): string {
+  const os = osErrorText(err);
+  return oneThread ? `${shown}: IO error for operation on ${shown}: ${os}` : `${shown}: ${os}`;
 }

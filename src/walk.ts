@@ -7,10 +7,12 @@
  */
 import { resolve } from "node:path";
 import { CoreCorpus, CoreWalkRules, OverBudget, readFileInto, SkippedFile } from "./core.ts";
-import { osErrorText } from "./output.ts";
+import { osErrorText, rootErrorText } from "./output.ts";
 
 /** What the walk skips and selects. */
 export interface WalkOptions {
+  /** rg would walk with one thread (GrepArgs.oneThread): its messages. */
+  oneThread?: boolean;
   /** Search hidden files and directories (`--hidden`). */
   hidden: boolean;
   /** Do not read ignore files (`--no-ignore`). */
@@ -309,7 +311,7 @@ export class Walker {
       try {
         info = Deno.statSync(root.path);
       } catch (err) {
-        this.#report.errors.push(`${root.display || "./"}: ${osErrorText(err)}`);
+        this.#report.errors.push(rootErrorText(root.display || "./", err, !!this.#opts.oneThread));
         continue;
       }
       if (info.isDirectory) {

@@ -343,7 +343,7 @@ export class Workspace {
       return { stdout: new Uint8Array(), stderr: (err as Error).message + "\n", code: 2 };
     }
     // Like rg, name paths that do not exist and search the others.
-    const { existing, missing } = splitMissing(args.paths, cwd);
+    const { existing, missing } = splitMissing(args.paths, cwd, args.oneThread);
     const part = this.searchPart(args, existing, cwd);
     // What the workspace skipped is read from disk, as the CLI does.
     const code = part.fromDisk

@@ -1076,7 +1076,10 @@ export class Daemon {
     if (args.fallback) throw rgOnlyRefusal(args.fallback);
     await this.#fresh(t);
     // Like rg, name paths that do not exist and search the others.
-    const { existing, missing } = asUser(t.owner, () => splitMissing(args.paths, cwd));
+    const { existing, missing } = asUser(
+      t.owner,
+      () => splitMissing(args.paths, cwd, args.oneThread),
+    );
     const parts = (await this.#work(t, "part", (shards) => ({
       args,
       paths: existing,
