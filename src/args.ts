@@ -7,6 +7,7 @@
  * @module
  */
 import { VERSION } from "./request.ts";
+import { osErrorText } from "./output.ts";
 
 export type CaseMode = "sensitive" | "insensitive" | "smart";
 
@@ -188,7 +189,7 @@ export function withConfigArgs(
   try {
     text = Deno.readTextFileSync(configPath);
   } catch (err) {
-    return { argv, error: `${configPath}: ${(err as Error).message}` };
+    return { argv, error: `${configPath}: ${osErrorText(err)}` };
   }
   const config = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
   return { argv: [...config, ...argv] };
@@ -212,8 +213,9 @@ interface FlagSpec {
 
 function number(flag: string, text: string): number {
   if (!/^\d+$/.test(text)) {
-    throw new UsageError(
-      `error: Invalid value for '--${flag} <NUM>': invalid digit found in string`,
+    // clap's wording, then a blank line and no usage.
+    throw new ValueError(
+      `error: Invalid value for '--${flag} <NUM>': invalid digit found in string\n`,
     );
   }
   return Number(text);
@@ -355,7 +357,7 @@ const FLAGS: FlagSpec[] = [
   { long: "no-require-git", on: (a) => (a.noRequireGit = true) },
   { long: "require-git", on: (a) => (a.noRequireGit = false) },
   { long: "max-depth", value: (a, v) => (a.maxDepth = number("max-depth", v)) },
-  { long: "max-filesize", value: (a, v) => (a.maxFilesize = fileSize(v)) },
+  { long: "max-filesize", value: (a, v) => (a.maxFilesize = regexSize(v)) },
   { long: "regex-size-limit", value: (a, v) => (a.regexSizeLimit = regexSize(v)) },
   { long: "dfa-size-limit", value: (a, v) => (a.dfaSizeLimit = regexSize(v)) },
   { long: "multiline-dotall", on: (a) => (a.multilineDotall = true) },
@@ -442,7 +444,7 @@ for (const [long, negated] of RG_ONLY_NEGATIONS) {
 function checkPathSeparator(a: GrepArgs, sep: string): void {
   const bytes = new TextEncoder().encode(sep).length;
   if (bytes !== 1) {
-    throw new UsageError(
+    throw new ValueError(
       `A path separator must be exactly one byte, but the given separator is ${bytes} bytes: ` +
         `${sep}\nIn some shells on Windows '/' is automatically expanded. Use '//' instead.`,
     );
@@ -484,18 +486,9 @@ function checkColor(a: GrepArgs, v: string): void {
   needRg(a, "color", `--color ${v}`);
 }
 
-/** rg's `NUM+SUFFIX?` sizes: K, M, G multiply by powers of 1024. */
-function fileSize(text: string): number {
-  const m = /^(\d+)([KMG])?$/.exec(text);
-  if (!m) {
-    throw new UsageError(
-      `error: Invalid value for '--max-filesize <NUM+SUFFIX?>': invalid size: ${text}`,
-    );
-  }
-  return Number(m[1]) * 1024 ** " KMG".indexOf(m[2] ?? " ");
-}
 
-/** rg's sizes for the regex limits, with its own messages (not clap's). */
+/** rg's `NUM+SUFFIX?` sizes (K, M, G: powers of 1024) for the regex limits
+ * and --max-filesize, with its own messages (not clap's). */
 function regexSize(text: string): number {
   const m = /^(\d+)([KMG])?$/.exec(text);
   if (!m) {

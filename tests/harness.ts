@@ -147,6 +147,19 @@ export function check(
   if (!equalBytes(expected, actual)) {
     problems.push(describeDiff(expected, actual));
   }
+  // rg's messages, exactly; but for a usage error (`deno task grep` shows
+  // its own usage) and --debug's. rg here runs with --sort path, which
+  // words a missing PATH as its one-thread walk does; ours as given.
+  const rgStderr = ours.stderr.includes("IO error for operation on")
+    ? rg.stderr
+    : rg.stderr.replace(/^(.*): IO error for operation on \1: /gm, "$1: ");
+  const debug = c.args.some((a) => /^--(debug|trace)$/.test(a));
+  if (!rg.stderr.includes("USAGE:") && !debug && ours.stderr !== rgStderr) {
+    problems.push(
+      `stderr: rg ${JSON.stringify(rgStderr.slice(0, 300))}, ` +
+        `ours ${JSON.stringify(ours.stderr.slice(0, 300))}`,
+    );
+  }
   if (rg.code === 2) {
     // (rg says nothing with --no-messages)
     if (ours.stderr.trim() === "" && rg.stderr.trim() !== "") {

@@ -91,8 +91,8 @@ fn with_config_args(argv: Vec<OsString>) -> (Vec<OsString>, Option<String>) {
     match fs::read(&path) {
         Err(e) => {
             let p = path.to_string_lossy();
-            // Deno's message for readTextFileSync, as the Deno shim prints it.
-            (argv, Some(format!("{p}: {e}: readfile '{p}'")))
+            // rg's message: the path and the OS error.
+            (argv, Some(format!("{p}: {e}")))
         }
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
