@@ -97,6 +97,9 @@ export class WorkerPool {
    * holds them (see {@link WorkerPool.assign}). */
   #placed = new Map<string, { workers: number[]; holders: number }>();
   #pending = new Map<number, Pending>();
+  /** Shared with every worker: how many searches run in them now (their
+   * background sketching waits for none; see src/daemon/worker.ts). */
+  #searching = new Int32Array(new SharedArrayBuffer(4));
   #nextId = 1;
   /** Requests dropped before they ran (client gone or timed out). */
   cancelled = 0;
@@ -131,7 +134,8 @@ export class WorkerPool {
     const { promise: ready, resolve } = Promise.withResolvers<void>();
     const yieldFlag = new Int32Array(new SharedArrayBuffer(4));
     const inbox = new Int32Array(new SharedArrayBuffer(4));
-    ready.then(() => worker.postMessage({ yieldFlag, inbox } satisfies WorkerMessage));
+    const searching = this.#searching;
+    ready.then(() => worker.postMessage({ yieldFlag, inbox, searching } satisfies WorkerMessage));
     worker.onerror = (e) => {
       // A worker crash fails what it was doing; the daemon carries on.
       e.preventDefault();

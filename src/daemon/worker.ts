@@ -6,7 +6,7 @@
  *
  * Messages in: `{id, op, params}`, or `{batch: [...]}` of several run one
  * after another (each answered as it is done, the last marked `done`),
- * or, once, `{yieldFlag}`. Out: `{id, result}`, `{id, error}`,
+ * or, once, the shared counters (`{yieldFlag, inbox, searching}`). Out: `{id, result}`, `{id, error}`,
  * `{id, requeue}` or, while loading, `{id, progress}`; each says how much
  * WebAssembly memory the worker holds (`wasm_bytes`, for recycling).
  *
@@ -90,6 +90,25 @@ const nextTask = (() => {
 })();
 const sketching = new Set<Workspace>();
 
+/** While a search runs in any worker, sketching waits: workers share CPUs
+ * (two per CPU), and a sketch slice beside a search's other shard slowed
+ * it. But a worker builds a slice at least this often, so that sketches
+ * still come while searches never stop. */
+const SKETCH_EVERY_MS = 100;
+let lastSketchSlice = 0;
+
+/** Runs `go` once no worker runs a search, or once this worker's last
+ * sketch slice is {@link SKETCH_EVERY_MS} old. */
+function whenNoSearchRuns(go: () => void): void {
+  const running = Atomics.load(searching, 0);
+  const wait = lastSketchSlice + SKETCH_EVERY_MS - performance.now();
+  if (running === 0 || wait <= 0) return go();
+  // Woken when the count drops to 0 (see `run`), else at the deadline.
+  const w = Atomics.waitAsync(searching, 0, running, wait);
+  if (w.async) w.value.then(() => whenNoSearchRuns(go));
+  else whenNoSearchRuns(go); // the count changed meanwhile: look again
+}
+
 /** Builds a workspace's sketches a slice at a time, letting requests that
  * arrive meanwhile run between slices (searches use whatever is built). */
 function sketchInBackground(ws: Workspace): void {
@@ -102,17 +121,19 @@ function sketchInBackground(ws: Workspace): void {
     } catch {
       // closed meanwhile
     }
+    lastSketchSlice = performance.now();
     // Our own messages to ourselves go before the pool's: with one of
     // those on its way, a timer lets it in first (a search sent right
     // after an open waited for all of Linux's sketches, 12 s).
-    if (left > 0 && Atomics.load(inbox, 0) > 0) setTimeout(slice, 0);
-    else if (left > 0) nextTask(slice);
+    if (left > 0 && Atomics.load(inbox, 0) > 0) setTimeout(next, 0);
+    else if (left > 0) nextTask(next);
     else {
       sketching.delete(ws);
       saveBuiltSketches(ws);
     }
   };
-  nextTask(slice);
+  const next = () => whenNoSearchRuns(slice);
+  nextTask(next);
 }
 
 /** Each workspace's sketch cache file, when the daemon keeps one. */
@@ -280,10 +301,11 @@ const scope = self as unknown as {
   postMessage(message: WorkerReply, transfer?: Transferable[]): void;
 };
 
-/** What the pool sends: one request, a batch, or the yield flag. */
+/** What the pool sends: one request, a batch, or (once) the shared flags. */
 export type WorkerMessage = WorkerRequest | { batch: WorkerRequest[] } | {
   yieldFlag: Int32Array<ArrayBufferLike>;
   inbox: Int32Array<ArrayBufferLike>;
+  searching: Int32Array<ArrayBufferLike>;
 };
 
 /** Set (to non-zero) by the pool while another tenant's request waits for
@@ -291,6 +313,10 @@ export type WorkerMessage = WorkerRequest | { batch: WorkerRequest[] } | {
 let yieldFlag: Int32Array<ArrayBufferLike> = new Int32Array(1);
 /** How many of the pool's messages are on their way to this worker. */
 let inbox: Int32Array<ArrayBufferLike> = new Int32Array(1);
+/** How many searches run in the pool's workers now (shared by all). */
+let searching: Int32Array<ArrayBufferLike> = new Int32Array(new SharedArrayBuffer(4));
+/** Operations counted in `searching`. */
+const SEARCH_OPS = new Set(["part", "cli"]);
 
 /** Output buffers in a reply, handed over rather than copied. */
 function transferable(reply: WorkerReply): Transferable[] {
@@ -329,13 +355,19 @@ async function run(req: WorkerRequest): Promise<WorkerReply> {
     ? () => Atomics.load(yieldFlag, 0) !== 0 && performance.now() - started >= SLICE_MS
     : undefined;
   const check = interruptWhen(req.cancel, budget === undefined ? undefined : Number(budget), pause);
-  // Every op's work is synchronous: the check covers it all.
-  return await withInterruptCheck(check, () => handle(req));
+  const search = SEARCH_OPS.has(req.op);
+  if (search) Atomics.add(searching, 0, 1);
+  try {
+    // Every op's work is synchronous: the check covers it all.
+    return await withInterruptCheck(check, () => handle(req));
+  } finally {
+    // The last search to end lets every worker's sketching go on.
+    if (search && Atomics.sub(searching, 0, 1) === 1) Atomics.notify(searching, 0);
+  }
 }
 scope.onmessage = async ({ data }) => {
   if ("yieldFlag" in data) {
-    yieldFlag = data.yieldFlag;
-    inbox = data.inbox;
+    ({ yieldFlag, inbox, searching } = data);
     return;
   }
   Atomics.sub(inbox, 0, 1);
