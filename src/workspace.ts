@@ -226,7 +226,7 @@ export class Workspace {
   /**
    * Builds per-file n-gram sketches, which let searches skip files that
    * cannot match (rare identifiers then take a fraction of a full scan).
-   * Costs about 4 ns per byte held, so it is left out of {@link open}; the
+   * Costs about 12 ns per byte held, so it is left out of {@link open}; the
    * daemon builds them in the background. Files added later need another call.
    * @param maxBytes Stop after sketching about this many bytes of files.
    * @returns How many files still have no sketch.

@@ -190,6 +190,24 @@ impl Blob {
     pub fn shares_with(&self, other: &Blob) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
     }
+
+    /// A handle that tells this very copy again but keeps none of its
+    /// bytes alive.
+    pub fn downgrade(&self) -> BlobRef {
+        BlobRef(Rc::downgrade(&self.0))
+    }
+}
+
+/// See [`Blob::downgrade`]. (While it lives, no other blob can take the
+/// copy's place in memory, so it is never taken for another.)
+#[derive(Debug)]
+pub struct BlobRef(Weak<Stored>);
+
+impl BlobRef {
+    /// Whether `blob` is the copy this was made from.
+    pub fn is(&self, blob: &Blob) -> bool {
+        std::ptr::eq(self.0.as_ptr(), Rc::as_ptr(&blob.0))
+    }
 }
 
 impl Deref for Blob {

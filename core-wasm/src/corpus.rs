@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::rc::Rc;
 
-use crate::blobs::Blob;
-use crate::sketch::{GramCounts, Sketch};
+use crate::blobs::{Blob, BlobRef};
+use crate::sketch::{GramCounts, Sketch, SketchInProgress};
 
 /// One file: its absolute path and its bytes.
 #[derive(Debug)]
@@ -17,8 +17,8 @@ pub struct FileEntry {
     /// Once sealed, shared with every identical file of this instance, its
     /// sketch included (see [`crate::blobs`]).
     pub data: Blob,
-    /// Offset of the first NUL byte (rg's binary test), found once by
-    /// [`Corpus::prepare`] so searches need not rescan.
+    /// Offset of the first NUL byte (rg's binary test), found once when the
+    /// file is sealed (or by [`Corpus::prepare`]) so searches need not rescan.
     pub first_nul: Option<usize>,
     /// Holds ſ or the Kelvin sign, which `(?i)s` and `(?i)k` match (see
     /// [`crate::prefilter::holds_wide_folds`]); found with `first_nul`.
@@ -50,6 +50,15 @@ impl FileEntry {
             self.map_data(Blob::seal);
         }
     }
+
+    /// Seals the file and finds what searches need of its bytes, once.
+    fn seal_and_scan(&mut self) {
+        self.seal();
+        if !self.scanned {
+            (self.first_nul, self.wide_folds) = crate::prefilter::scan_nul_and_wide_folds(&self.data);
+            self.scanned = true;
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +77,9 @@ pub struct Corpus {
     /// Trigram frequencies of the sketched files (never decreased: a
     /// heuristic for choosing needles, not an index).
     gram_counts: GramCounts,
+    /// The sketch [`Corpus::build_sketches`] stopped in the middle of, and
+    /// whose bytes it is of.
+    in_progress: Option<(BlobRef, SketchInProgress)>,
     /// Recent filter verdicts, most recent first (see [`Corpus::selection`]).
     selections: RefCell<Vec<(String, Rc<[u32]>)>>,
 }
@@ -129,11 +141,13 @@ impl Corpus {
     /// Marks a file [`Corpus::insert`] made room for as filled with `len`
     /// bytes (fewer when it shrank while being read). It is then hashed and
     /// shares the bytes (and sketch) of any identical file held in this
-    /// instance; unsealed files are sealed by [`Corpus::prepare`].
+    /// instance; unsealed files are sealed by [`Corpus::prepare`]. Its bytes
+    /// are scanned for what searches need here, while the load has them in
+    /// the CPU's cache (a first search of Linux's 1.3 GB spent 0.5 s on it).
     pub fn seal(&mut self, path: &str, len: usize) {
         self.truncate(path, len);
         if let Some(&i) = self.by_path.get(path) {
-            self.files[i].seal();
+            self.files[i].seal_and_scan();
         }
     }
 
@@ -183,6 +197,7 @@ impl Corpus {
     /// `budget` bytes of files were read; returns how many still lack one.
     /// Sketches pay off when a corpus is searched many times, so callers
     /// build them in the background, a slice at a time.
+    /// A file larger than the budget is sketched over several calls.
     pub fn build_sketches(&mut self, budget: usize) -> usize {
         let mut spent = 0;
         let mut left = 0;
@@ -191,14 +206,28 @@ impl Corpus {
                 left += 1;
                 continue;
             }
-            spent += f.data.len();
             // Only sealed bytes are sketched: the sketch goes with them.
             f.seal();
-            match f.data.sketch() {
-                Some(_) => self.gram_counts.add_file(&f.data),
-                None => f.data.set_sketch(Sketch::build(&f.data, &mut self.gram_counts)),
+            if f.data.sketch().is_some() {
+                spent += f.data.len();
+                self.gram_counts.add_file(&f.data);
+                f.counted = true;
+                continue;
             }
-            f.counted = true;
+            // Go on with the sketch begun in an earlier call if it is of
+            // these very bytes (not if the file changed since).
+            let resumed = self.in_progress.take_if(|(of, _)| of.is(&f.data)).map(|(_, s)| s);
+            let mut sketch = resumed.unwrap_or_else(|| SketchInProgress::new(f.data.len()));
+            let before = sketch.done();
+            let complete = sketch.advance(&f.data, &mut self.gram_counts, budget - spent);
+            spent += sketch.done() - before;
+            if complete {
+                f.data.set_sketch(sketch.finish());
+                f.counted = true;
+            } else {
+                self.in_progress = Some((f.data.downgrade(), sketch));
+                left += 1;
+            }
         }
         left
     }
@@ -230,10 +259,7 @@ impl Corpus {
             return;
         }
         for f in self.files.iter_mut().filter(|f| !f.scanned) {
-            f.seal();
-            f.first_nul = memchr::memchr(0, &f.data);
-            f.wide_folds = crate::prefilter::holds_wide_folds(&f.data);
-            f.scanned = true;
+            f.seal_and_scan();
         }
         self.rescan = false;
         if self.sorted {
@@ -374,6 +400,25 @@ mod tests {
     fn load(c: &mut Corpus, path: &str, text: &[u8]) {
         c.insert(path, text.len(), true).copy_from_slice(text);
         c.seal(path, text.len());
+    }
+
+    #[test]
+    fn a_large_file_is_sketched_over_several_calls_and_never_from_old_bytes() {
+        let old = b"static int pm_suspend(void);\n".repeat(2000);
+        let new = b"static long get_buffer(int);\n".repeat(2000);
+        let mut c = Corpus::new();
+        load(&mut c, "/r/big.c", &old);
+        load(&mut c, "/r/small.c", b"x\n");
+        assert_eq!(c.build_sketches(8 << 10), 2, "stopped inside big.c");
+        assert_eq!(c.build_sketches(8 << 10), 2);
+        load(&mut c, "/r/big.c", &new);
+        let mut calls = 0;
+        while c.build_sketches(8 << 10) > 0 {
+            calls += 1;
+        }
+        assert!(calls > 2, "{calls} calls");
+        let expected = Sketch::build(&new, &mut GramCounts::default());
+        assert!(c.get("/r/big.c").unwrap().sketch() == Some(&expected), "not the new bytes' sketch");
     }
 
     #[test]

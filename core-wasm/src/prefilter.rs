@@ -27,6 +27,24 @@ pub fn holds_wide_folds(data: &[u8]) -> bool {
     WIDE_FOLDS.iter().any(|c| memchr::memmem::find(data, c.to_string().as_bytes()).is_some())
 }
 
+/// The offset of `data`'s first NUL byte, and [`holds_wide_folds`], in one
+/// pass: the lead bytes of [`WIDE_FOLDS`] (`C5 BF`, `E2 84 AA`) are as rare
+/// in code as NUL, so one three-byte scan finds all candidates.
+pub fn scan_nul_and_wide_folds(data: &[u8]) -> (Option<usize>, bool) {
+    let (mut first_nul, mut wide) = (None, false);
+    for i in memchr::memchr3_iter(0, 0xC5, 0xE2, data) {
+        match data[i] {
+            0 => first_nul = first_nul.or(Some(i)),
+            0xC5 => wide |= data[i + 1..].starts_with(&[0xBF]),
+            _ => wide |= data[i + 1..].starts_with(&[0x84, 0xAA]),
+        }
+        if first_nul.is_some() && wide {
+            break;
+        }
+    }
+    (first_nul, wide)
+}
+
 /// One byte of a needle: exact, or an ASCII letter in either case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Unit {
@@ -632,6 +650,10 @@ mod tests {
             Some(vec!["HOLMES".into(), "SHERLOCK".into()])
         );
         assert!(holds_wide_folds("pm_\u{17F}uspend".as_bytes()));
+        for text in ["", "a\0b\0", "\u{17F}", "x\u{212A}\0", "\u{C5}\u{E2}\u{2129}\0\u{17E}", "\u{2000}\u{17F}"] {
+            let b = text.as_bytes();
+            assert_eq!(scan_nul_and_wide_folds(b), (memchr::memchr(0, b), holds_wide_folds(b)), "{text:?}");
+        }
         assert!(holds_wide_folds("50\u{212A}".as_bytes()));
         assert!(!holds_wide_folds("Straße, café, KELVIN".as_bytes()));
     }

@@ -47,6 +47,17 @@ fn fold(b: u8) -> u8 {
     b.to_ascii_lowercase()
 }
 
+/// [`fold`] as a table: one load in [`Sketch::build`]'s inner loop.
+static FOLDED: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).to_ascii_lowercase();
+        b += 1;
+    }
+    table
+};
+
 /// A 32-bit hash of a folded trigram packed big-endian, for [`GramCounts`].
 fn trigram_hash(t: u32) -> u32 {
     t.wrapping_mul(0x9E37_79B1)
@@ -61,8 +72,14 @@ fn pack(gram: &[u8]) -> u64 {
 /// in, so a gram never stands for a shorter one; the top bits say where it
 /// goes, the lowest two are the length less three.
 fn gram_hash(t: u64, n: usize) -> u32 {
-    let mixed = (t | ((n as u64) << 56)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    ((mixed >> 32) as u32 & !3) | (n as u32 - 3)
+    ((gram_mix(t, n) >> 32) as u32 & !3) | (n as u32 - 3)
+}
+
+/// The 64-bit product whose top half, less its two lowest bits, is
+/// [`gram_hash`]: the bitsets only use bits above those, so
+/// [`Sketch::build`] takes them straight from here.
+fn gram_mix(t: u64, n: usize) -> u64 {
+    (t | ((n as u64) << 56)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// The length of the gram behind a [`gram_hash`].
@@ -139,6 +156,7 @@ fn has_bit(words: &[u64], bit: u32) -> bool {
 
 /// One bitset of hashed grams, of a power of two bits near `len >> shift`.
 #[derive(Clone, Debug)]
+#[cfg_attr(test, derive(PartialEq))]
 struct Bits {
     words: Box<[u64]>,
     log2: u32,
@@ -149,10 +167,6 @@ impl Bits {
         let log2 =
             (len >> shift).max(1).next_power_of_two().trailing_zeros().clamp(MIN_BITS_LOG2, MAX_BITS_LOG2);
         Bits { words: vec![0u64; 1 << (log2 - 6)].into_boxed_slice(), log2 }
-    }
-
-    fn set(&mut self, hash: u32) {
-        set_bit(&mut self.words, hash >> (32 - self.log2));
     }
 
     fn has(&self, hash: u32) -> bool {
@@ -166,6 +180,7 @@ impl Bits {
 /// have too few grams to be ruled out by the full bitset alone, where most
 /// bits are set; the sparse one rules them out.
 #[derive(Clone, Debug)]
+#[cfg_attr(test, derive(PartialEq))]
 pub struct Sketch {
     grams: Bits,
     trigrams: Bits,
@@ -177,6 +192,7 @@ pub struct Sketch {
 /// 6-grams (those that lie within it: a gram across a block's end holds
 /// its line end, which no single-line match does).
 #[derive(Clone, Debug)]
+#[cfg_attr(test, derive(PartialEq))]
 struct Blocks {
     /// Where each block starts; the first is 0.
     starts: Box<[u32]>,
@@ -204,52 +220,232 @@ fn block_bit(hash: u32) -> u32 {
     (hash >> 2) & ((1 << BLOCK_BITS_LOG2) - 1)
 }
 
-impl Sketch {
-    /// Sketches `data`, adding its bytes and trigrams to `counts`.
-    pub fn build(data: &[u8], counts: &mut GramCounts) -> Sketch {
-        let mut grams = Bits::for_len(data.len(), 0);
-        let mut trigrams = Bits::for_len(data.len(), 2);
-        let blocked = data.len() >= 2 * BLOCK_BYTES;
-        let (mut starts, mut lines, mut bits) = (vec![0u32], vec![0u32], Vec::new());
-        let mut block = [0u64; BLOCK_WORDS];
-        let (mut block_start, mut line_ends) = (0usize, 0u32);
-        // The last eight folded bytes; the low n are the n-gram ending here.
-        let mut t: u64 = 0;
-        for (i, &b) in data.iter().enumerate() {
-            counts.bytes[usize::from(b)] += 1;
-            t = (t << 8) | u64::from(fold(b));
-            if i >= 2 {
-                counts.add(trigram_hash(t as u32 & 0x00FF_FFFF));
-                let h = gram_hash(t & 0xFF_FFFF, 3);
-                grams.set(h);
-                trigrams.set(h);
+/// One bitset's words and where a gram's bit is in them, unpacked for
+/// [`Sketch::build`]'s inner loop.
+struct BitsMut<'a> {
+    words: &'a mut [u64],
+    /// A [`gram_mix`] shifted right by this is the gram's bit, as
+    /// [`Bits::has`] finds it from the [`gram_hash`].
+    shift: u32,
+}
+
+impl<'a> BitsMut<'a> {
+    fn new(bits: &'a mut Bits) -> Self {
+        BitsMut { shift: 64 - bits.log2, words: &mut bits.words }
+    }
+
+    fn set(&mut self, mix: u64) {
+        let bit = mix >> self.shift;
+        self.words[(bit >> 6) as usize] |= 1 << (bit & 63);
+    }
+}
+
+/// As [`block_bit`] of the [`gram_hash`].
+fn block_bit_of_mix(mix: u64) -> u32 {
+    (mix >> 34) as u32 & ((1 << BLOCK_BITS_LOG2) - 1)
+}
+
+/// The state of [`Sketch::build`] between bytes.
+struct Builder<'a> {
+    grams: BitsMut<'a>,
+    trigrams: BitsMut<'a>,
+    /// `GramCounts::grams`, sized so that a 16-bit index needs no check.
+    counts: &'a mut [u32; 1 << 16],
+    bytes: &'a mut [u64; 256],
+    /// The last eight folded bytes; the low n are the n-gram ending here.
+    t: u64,
+    /// The current block's bitset.
+    block: [u64; BLOCK_WORDS],
+    line_ends: u32,
+}
+
+impl<'a> Builder<'a> {
+    fn new(grams: &'a mut Bits, trigrams: &'a mut Bits, counts: &'a mut GramCounts) -> Self {
+        Builder {
+            grams: BitsMut::new(grams),
+            trigrams: BitsMut::new(trigrams),
+            counts: (&mut *counts.grams).try_into().expect("2^16 gram counts"),
+            bytes: &mut counts.bytes,
+            t: 0,
+            block: [0; BLOCK_WORDS],
+            line_ends: 0,
+        }
+    }
+
+    /// Adds byte `b`, the `in_file`-th of the file and `in_block`-th of its
+    /// block: only grams that fit in the file so far count, and only those
+    /// that fit in the block go in its bitset.
+    fn head(&mut self, b: u8, in_file: usize, in_block: usize) {
+        self.bytes[usize::from(b)] += 1;
+        self.t = (self.t << 8) | u64::from(fold(b));
+        let t = self.t;
+        for n in GRAMS.take_while(|&n| n <= in_file) {
+            let mix = gram_mix(t & ((1 << (8 * n)) - 1), n);
+            self.grams.set(mix);
+            if n == 3 {
+                self.count(t as u32 & 0x00FF_FFFF);
+                self.trigrams.set(mix);
+            } else if n <= in_block {
+                set_bit(&mut self.block, block_bit_of_mix(mix));
             }
-            for n in GRAMS.skip(1).take_while(|&n| n <= i + 1) {
-                let h = gram_hash(t & ((1 << (8 * n)) - 1), n);
-                grams.set(h);
-                if blocked && n >= BLOCK_MIN_GRAM && i + 1 - n >= block_start {
-                    set_bit(&mut block, block_bit(h));
-                }
+        }
+        self.line_ends += u32::from(b == b'\n');
+    }
+
+    fn count(&mut self, trigram: u32) {
+        let c = &mut self.counts[(trigram_hash(trigram) >> 16) as usize];
+        *c = c.saturating_add(1);
+    }
+
+    /// Adds `data`, bytes that end a whole gram of every length (past the
+    /// file's fifth byte) and, when `BLOCKED`, whose 4- to 6-grams all lie
+    /// in the current block. (Line ends only matter for blocks.)
+    fn run<const BLOCKED: bool>(&mut self, data: &[u8]) {
+        let mut t = self.t;
+        for &b in data {
+            self.bytes[usize::from(b)] += 1;
+            t = (t << 8) | u64::from(FOLDED[usize::from(b)]);
+            self.count(t as u32 & 0x00FF_FFFF);
+            let m3 = gram_mix(t & 0xFF_FFFF, 3);
+            let m4 = gram_mix(t & 0xFFFF_FFFF, 4);
+            let m5 = gram_mix(t & 0xFF_FFFF_FFFF, 5);
+            let m6 = gram_mix(t & 0xFFFF_FFFF_FFFF, 6);
+            self.trigrams.set(m3);
+            for m in [m3, m4, m5, m6] {
+                self.grams.set(m);
             }
-            if b == b'\n' {
-                line_ends += 1;
-                if blocked && i + 1 - block_start >= BLOCK_BYTES && i + 1 < data.len() {
-                    bits.extend_from_slice(&block);
-                    block = [0; BLOCK_WORDS];
-                    block_start = i + 1;
-                    starts.push(block_start as u32);
-                    lines.push(line_ends);
+            if BLOCKED {
+                for m in [m4, m5, m6] {
+                    set_bit(&mut self.block, block_bit_of_mix(m));
                 }
             }
         }
-        bits.extend_from_slice(&block);
+        if BLOCKED {
+            // Counted outside the loop above: this pass vectorizes.
+            self.line_ends += data.iter().filter(|&&c| c == b'\n').count() as u32;
+        }
+        self.t = t;
+    }
+}
+
+/// A sketch being built a few blocks at a time: Linux holds files of up to
+/// 24 MB, whose sketch in one go (0.3 s) held up every request behind it.
+#[derive(Debug)]
+pub struct SketchInProgress {
+    grams: Bits,
+    trigrams: Bits,
+    /// [`Builder`]'s state between calls.
+    t: u64,
+    block: [u64; BLOCK_WORDS],
+    line_ends: u32,
+    /// The blocks so far, as in [`Blocks`], and where the current one starts.
+    starts: Vec<u32>,
+    lines: Vec<u32>,
+    bits: Vec<u64>,
+    block_start: usize,
+    /// Bytes of the file added so far.
+    done: usize,
+}
+
+impl SketchInProgress {
+    pub fn new(len: usize) -> SketchInProgress {
+        SketchInProgress {
+            grams: Bits::for_len(len, 0),
+            trigrams: Bits::for_len(len, 2),
+            t: 0,
+            block: [0; BLOCK_WORDS],
+            line_ends: 0,
+            starts: vec![0],
+            lines: vec![0],
+            bits: Vec::new(),
+            block_start: 0,
+            done: 0,
+        }
+    }
+
+    /// Bytes of the file added so far.
+    pub fn done(&self) -> usize {
+        self.done
+    }
+
+    /// Adds about `budget` more bytes of `data` (the same bytes on every
+    /// call; whole blocks, at least one), their bytes and trigrams to
+    /// `counts`; returns whether the whole file is in.
+    ///
+    /// Every gram ending at each byte goes into the file bitsets; each 4- to
+    /// 6-gram that starts in the current block into the block's bitset too.
+    /// A block ends at the first line end at least [`BLOCK_BYTES`] from its
+    /// start (unless that is the file's end). Only the first five bytes of
+    /// the file and of each block end fewer grams than that, so they take
+    /// the general [`Builder::head`] step; everything else the fast
+    /// [`Builder::run`] loop, which checks no positions at all.
+    pub fn advance(&mut self, data: &[u8], counts: &mut GramCounts, budget: usize) -> bool {
+        let len = data.len();
+        let stop = self.done.saturating_add(budget);
+        let mut b = Builder::new(&mut self.grams, &mut self.trigrams, counts);
+        (b.t, b.block, b.line_ends) = (self.t, self.block, self.line_ends);
+        if self.done == 0 {
+            self.done = len.min(GRAMS.end() - 1);
+            for (i, &c) in data[..self.done].iter().enumerate() {
+                b.head(c, i + 1, i + 1);
+            }
+        }
+        let complete = if len < 2 * BLOCK_BYTES {
+            b.run::<false>(&data[self.done..]);
+            true
+        } else {
+            loop {
+                // The block runs to the line end that closes it (or the file's end).
+                let first_end = self.block_start + BLOCK_BYTES - 1;
+                let end = data
+                    .get(first_end..)
+                    .and_then(|rest| memchr::memchr(b'\n', rest))
+                    .map_or(len, |k| first_end + k + 1);
+                b.run::<true>(&data[self.done..end]);
+                if end == len {
+                    break true;
+                }
+                self.bits.extend_from_slice(&b.block);
+                b.block = [0; BLOCK_WORDS];
+                self.block_start = end;
+                self.starts.push(end as u32);
+                self.lines.push(b.line_ends);
+                // The grams that start before the block go in the file bitsets only.
+                self.done = len.min(end + GRAMS.end() - 1);
+                for (k, &c) in data[end..self.done].iter().enumerate() {
+                    b.head(c, usize::MAX, k + 1);
+                }
+                if self.done >= stop {
+                    break false;
+                }
+            }
+        };
+        (self.t, self.block, self.line_ends) = (b.t, b.block, b.line_ends);
+        if complete {
+            self.done = len;
+        }
+        complete
+    }
+
+    /// The sketch, once [`SketchInProgress::advance`] said the file is in.
+    pub fn finish(mut self) -> Sketch {
+        self.bits.extend_from_slice(&self.block);
         // One long line may leave a single block: the file bitset says as much.
-        let blocks = (blocked && starts.len() > 1).then(|| Blocks {
-            starts: starts.into_boxed_slice(),
-            lines: lines.into_boxed_slice(),
-            bits: bits.into_boxed_slice(),
+        let blocks = (self.starts.len() > 1).then(|| Blocks {
+            starts: self.starts.into_boxed_slice(),
+            lines: self.lines.into_boxed_slice(),
+            bits: self.bits.into_boxed_slice(),
         });
-        Sketch { grams, trigrams, blocks }
+        Sketch { grams: self.grams, trigrams: self.trigrams, blocks }
+    }
+}
+
+impl Sketch {
+    /// Sketches `data`, adding its bytes and trigrams to `counts`.
+    pub fn build(data: &[u8], counts: &mut GramCounts) -> Sketch {
+        let mut s = SketchInProgress::new(data.len());
+        s.advance(data, counts, usize::MAX);
+        s.finish()
     }
 
     fn has(&self, hash: u32) -> bool {
@@ -546,5 +742,208 @@ mod tests {
         counted.add_file(&text);
         assert_eq!(built.grams, counted.grams);
         assert_eq!(built.bytes, counted.bytes);
+    }
+
+    impl Bits {
+        fn set(&mut self, hash: u32) {
+            set_bit(&mut self.words, hash >> (32 - self.log2));
+        }
+    }
+
+    /// `Sketch::build` as it was before it was made fast: the plain
+    /// definition the fast one must match bit for bit.
+    fn build_reference(data: &[u8], counts: &mut GramCounts) -> Sketch {
+        let mut grams = Bits::for_len(data.len(), 0);
+        let mut trigrams = Bits::for_len(data.len(), 2);
+        let blocked = data.len() >= 2 * BLOCK_BYTES;
+        let (mut starts, mut lines, mut bits) = (vec![0u32], vec![0u32], Vec::new());
+        let mut block = [0u64; BLOCK_WORDS];
+        let (mut block_start, mut line_ends) = (0usize, 0u32);
+        let mut t: u64 = 0;
+        for (i, &b) in data.iter().enumerate() {
+            counts.bytes[usize::from(b)] += 1;
+            t = (t << 8) | u64::from(fold(b));
+            if i >= 2 {
+                counts.add(trigram_hash(t as u32 & 0x00FF_FFFF));
+                let h = gram_hash(t & 0xFF_FFFF, 3);
+                grams.set(h);
+                trigrams.set(h);
+            }
+            for n in GRAMS.skip(1).take_while(|&n| n <= i + 1) {
+                let h = gram_hash(t & ((1 << (8 * n)) - 1), n);
+                grams.set(h);
+                if blocked && n >= BLOCK_MIN_GRAM && i + 1 - n >= block_start {
+                    set_bit(&mut block, block_bit(h));
+                }
+            }
+            if b == b'\n' {
+                line_ends += 1;
+                if blocked && i + 1 - block_start >= BLOCK_BYTES && i + 1 < data.len() {
+                    bits.extend_from_slice(&block);
+                    block = [0; BLOCK_WORDS];
+                    block_start = i + 1;
+                    starts.push(block_start as u32);
+                    lines.push(line_ends);
+                }
+            }
+        }
+        bits.extend_from_slice(&block);
+        let blocks = (blocked && starts.len() > 1).then(|| Blocks {
+            starts: starts.into_boxed_slice(),
+            lines: lines.into_boxed_slice(),
+            bits: bits.into_boxed_slice(),
+        });
+        Sketch { grams, trigrams, blocks }
+    }
+
+    /// Builds `data` both ways into counts that already hold `seed`.
+    fn assert_same_as_reference(data: &[u8], seed: &[u8]) {
+        let (mut fast, mut slow) = (GramCounts::default(), GramCounts::default());
+        fast.add_file(seed);
+        slow.add_file(seed);
+        let (a, b) = (Sketch::build(data, &mut fast), build_reference(data, &mut slow));
+        assert!(a == b, "sketches differ for {} bytes: {:?}", data.len(), &data[..data.len().min(40)]);
+        assert!(
+            fast.grams == slow.grams && fast.bytes == slow.bytes,
+            "counts differ for {} bytes",
+            data.len()
+        );
+    }
+
+    /// A small xorshift generator: tests need no crate for it.
+    fn random_bytes(seed: u64, len: usize, alphabet: &[u8]) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                alphabet[(x % alphabet.len() as u64) as usize]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn build_matches_the_reference() {
+        let all: Vec<u8> = (0..=255).collect();
+        let code = b"aAbBzZ_ (){};\n\n\r\t0x";
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=7 {
+            inputs.push(b"aB\ncD\r\n"[..len].to_vec());
+            inputs.push(vec![b'\n'; len]);
+        }
+        let filler = text_with(b"Get_Buffer", 70, 400);
+        for len in [2 * BLOCK_BYTES - 1, 2 * BLOCK_BYTES, 2 * BLOCK_BYTES + 1, 3 * BLOCK_BYTES + 7] {
+            inputs.push(filler[..len].to_vec());
+            let mut no_nl = filler[..len].to_vec();
+            no_nl.retain(|&c| c != b'\n');
+            inputs.push(no_nl);
+        }
+        // Lines of `every` bytes: blocks end right at, or just after, their least length.
+        for every in
+            [1, 2, 5, 6, 7, BLOCK_BYTES - 6, BLOCK_BYTES - 1, BLOCK_BYTES, BLOCK_BYTES + 1, BLOCK_BYTES + 5]
+        {
+            let mut v = vec![b'x'; 5 * BLOCK_BYTES];
+            for k in (every - 1..v.len()).step_by(every) {
+                v[k] = b'\n';
+            }
+            inputs.push(v.clone());
+            v.pop();
+            inputs.push(v.clone());
+            v.push(b'\n');
+            inputs.push(v);
+        }
+        inputs.push(vec![b'a'; 3 * BLOCK_BYTES]);
+        inputs.push(filler.clone());
+        inputs.push(filler[..filler.len() - 1].to_vec());
+        inputs.push(
+            filler.iter().flat_map(|&c| if c == b'\n' { vec![b'\r', b'\n'] } else { vec![c] }).collect(),
+        );
+        for seed in 1..40u64 {
+            let len = (seed * seed * 977 % 20_000) as usize;
+            inputs.push(random_bytes(seed, len, &all));
+            inputs.push(random_bytes(seed, len, code));
+        }
+        for data in &inputs {
+            assert_same_as_reference(data, b"");
+            assert_same_as_reference(data, &filler);
+        }
+    }
+
+    #[test]
+    fn a_sketch_built_in_slices_is_the_one_built_at_once() {
+        let code = b"aAbBzZ_ (){};\n\n\r\t0x";
+        let filler = text_with(b"Get_Buffer", 70, 400);
+        for data in [filler.clone(), random_bytes(7, 50_000, code), vec![b'x'; 5 * BLOCK_BYTES]] {
+            let mut whole = GramCounts::default();
+            let at_once = Sketch::build(&data, &mut whole);
+            for budget in [0, 1, BLOCK_BYTES, 3 * BLOCK_BYTES + 5] {
+                let mut counts = GramCounts::default();
+                let mut s = SketchInProgress::new(data.len());
+                let mut calls = 1;
+                while !s.advance(&data, &mut counts, budget) {
+                    calls += 1;
+                }
+                assert_eq!(s.done(), data.len());
+                // (A file with no line end is one block.)
+                assert!(calls > 1 || !data.contains(&b'\n'), "{budget}: one call");
+                assert!(s.finish() == at_once, "{budget}: differs");
+                assert!(counts.grams == whole.grams && counts.bytes == whole.bytes, "{budget}: counts");
+            }
+        }
+    }
+
+    /// Host timing of `Sketch::build` against [`build_reference`] over
+    /// real source files: `CURSERVE_SKETCH_BENCH` names the directories
+    /// (`:`-separated; the Linux tree's fs, kernel, net and mm by default).
+    #[test]
+    #[ignore]
+    fn bench_build() {
+        let dirs = std::env::var("CURSERVE_SKETCH_BENCH").unwrap_or_else(|_| {
+            ["fs", "kernel", "net", "mm"].map(|d| format!("/root/.cache/curserve/linux-6.1/{d}")).join(":")
+        });
+        fn walk(dir: &std::path::Path, files: &mut Vec<Vec<u8>>, total: &mut usize) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let mut paths: Vec<_> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
+            paths.sort();
+            for p in paths {
+                if *total >= 80 << 20 {
+                    return;
+                }
+                if p.is_dir() {
+                    walk(&p, files, total);
+                } else if let Ok(data) = std::fs::read(&p) {
+                    *total += data.len();
+                    files.push(data);
+                }
+            }
+        }
+        let (mut files, mut total) = (Vec::new(), 0);
+        for d in dirs.split(':') {
+            walk(std::path::Path::new(d), &mut files, &mut total);
+        }
+        assert!(total >= 50 << 20, "only {total} bytes of files to time");
+        let time = |f: fn(&[u8], &mut GramCounts) -> Sketch| {
+            let mut counts = GramCounts::default();
+            let start = std::time::Instant::now();
+            for data in &files {
+                std::hint::black_box(f(data, &mut counts));
+            }
+            start.elapsed().as_nanos() as f64 / total as f64
+        };
+        // Interleaved, so that load from elsewhere weighs on both alike.
+        let (mut slow, mut fast, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..3 {
+            slow.push(time(build_reference));
+            fast.push(time(Sketch::build));
+            ratio.push(fast[fast.len() - 1] / slow[slow.len() - 1]);
+        }
+        for v in [&mut slow, &mut fast, &mut ratio] {
+            v.sort_by(f64::total_cmp);
+        }
+        println!("{} files, {:.1} MB", files.len(), total as f64 / 1e6);
+        println!("reference: {:.2} ns/byte (median; runs {slow:.2?})", slow[1]);
+        println!("build:     {:.2} ns/byte (median; runs {fast:.2?})", fast[1]);
+        println!("build / reference: {:.3} (median)", ratio[1]);
     }
 }

@@ -97,9 +97,10 @@ export class WorkerPool {
    * holds them (see {@link WorkerPool.assign}). */
   #placed = new Map<string, { workers: number[]; holders: number }>();
   #pending = new Map<number, Pending>();
-  /** Shared with every worker: how many searches run in them now (their
-   * background sketching waits for none; see src/daemon/worker.ts). */
-  #searching = new Int32Array(new SharedArrayBuffer(4));
+  /** Shared with every worker: how many searches run on each CPU now
+   * (sketching waits for none on its own; see src/daemon/worker.ts). One
+   * count for all when the workers are not pinned. */
+  #searching: Int32Array;
   #nextId = 1;
   /** Requests dropped before they ran (client gone or timed out). */
   cancelled = 0;
@@ -120,6 +121,7 @@ export class WorkerPool {
   constructor(size: number, { pin = false, cpus = size } = {}) {
     this.#pin = pin;
     this.cpus = Math.max(1, Math.min(cpus, size));
+    this.#searching = new Int32Array(new SharedArrayBuffer(4 * (pin ? this.cpus : 1)));
     for (let i = 0; i < size; i++) this.#workers.push(this.#spawn(i));
     // Queued first, so each worker is pinned before its first search.
     this.pinnedCpus = pin
@@ -134,8 +136,13 @@ export class WorkerPool {
     const { promise: ready, resolve } = Promise.withResolvers<void>();
     const yieldFlag = new Int32Array(new SharedArrayBuffer(4));
     const inbox = new Int32Array(new SharedArrayBuffer(4));
-    const searching = this.#searching;
-    ready.then(() => worker.postMessage({ yieldFlag, inbox, searching } satisfies WorkerMessage));
+    const shared = {
+      yieldFlag,
+      inbox,
+      searching: this.#searching,
+      cpu: this.#pin ? i % this.cpus : 0,
+    };
+    ready.then(() => worker.postMessage(shared satisfies WorkerMessage));
     worker.onerror = (e) => {
       // A worker crash fails what it was doing; the daemon carries on.
       e.preventDefault();

@@ -6,7 +6,7 @@
  *
  * Messages in: `{id, op, params}`, or `{batch: [...]}` of several run one
  * after another (each answered as it is done, the last marked `done`),
- * or, once, the shared counters (`{yieldFlag, inbox, searching}`). Out: `{id, result}`, `{id, error}`,
+ * or, once, the shared counters (`{yieldFlag, inbox, searching, cpu}`). Out: `{id, result}`, `{id, error}`,
  * `{id, requeue}` or, while loading, `{id, progress}`; each says how much
  * WebAssembly memory the worker holds (`wasm_bytes`, for recycling).
  *
@@ -90,21 +90,21 @@ const nextTask = (() => {
 })();
 const sketching = new Set<Workspace>();
 
-/** While a search runs in any worker, sketching waits: workers share CPUs
- * (two per CPU), and a sketch slice beside a search's other shard slowed
- * it. But a worker builds a slice at least this often, so that sketches
- * still come while searches never stop. */
-const SKETCH_EVERY_MS = 100;
+/** While a search runs on this worker's CPU, sketching waits: workers
+ * share CPUs (two per CPU), and a sketch slice beside a search's other
+ * shard slowed it. But a worker builds a slice at least this often, so
+ * that sketches still come while searches never stop. */
+const SKETCH_EVERY_MS = 40;
 let lastSketchSlice = 0;
 
-/** Runs `go` once no worker runs a search, or once this worker's last
+/** Runs `go` once no search runs on this worker's CPU, or once its last
  * sketch slice is {@link SKETCH_EVERY_MS} old. */
 function whenNoSearchRuns(go: () => void): void {
-  const running = Atomics.load(searching, 0);
+  const running = Atomics.load(searching, cpu);
   const wait = lastSketchSlice + SKETCH_EVERY_MS - performance.now();
   if (running === 0 || wait <= 0) return go();
   // Woken when the count drops to 0 (see `run`), else at the deadline.
-  const w = Atomics.waitAsync(searching, 0, running, wait);
+  const w = Atomics.waitAsync(searching, cpu, running, wait);
   if (w.async) w.value.then(() => whenNoSearchRuns(go));
   else whenNoSearchRuns(go); // the count changed meanwhile: look again
 }
@@ -306,6 +306,7 @@ export type WorkerMessage = WorkerRequest | { batch: WorkerRequest[] } | {
   yieldFlag: Int32Array<ArrayBufferLike>;
   inbox: Int32Array<ArrayBufferLike>;
   searching: Int32Array<ArrayBufferLike>;
+  cpu: number;
 };
 
 /** Set (to non-zero) by the pool while another tenant's request waits for
@@ -313,8 +314,10 @@ export type WorkerMessage = WorkerRequest | { batch: WorkerRequest[] } | {
 let yieldFlag: Int32Array<ArrayBufferLike> = new Int32Array(1);
 /** How many of the pool's messages are on their way to this worker. */
 let inbox: Int32Array<ArrayBufferLike> = new Int32Array(1);
-/** How many searches run in the pool's workers now (shared by all). */
+/** How many searches run on each CPU now (shared by all workers), and
+ * which count is this worker's CPU's. */
 let searching: Int32Array<ArrayBufferLike> = new Int32Array(new SharedArrayBuffer(4));
+let cpu = 0;
 /** Operations counted in `searching`. */
 const SEARCH_OPS = new Set(["part", "cli"]);
 
@@ -356,18 +359,18 @@ async function run(req: WorkerRequest): Promise<WorkerReply> {
     : undefined;
   const check = interruptWhen(req.cancel, budget === undefined ? undefined : Number(budget), pause);
   const search = SEARCH_OPS.has(req.op);
-  if (search) Atomics.add(searching, 0, 1);
+  if (search) Atomics.add(searching, cpu, 1);
   try {
     // Every op's work is synchronous: the check covers it all.
     return await withInterruptCheck(check, () => handle(req));
   } finally {
     // The last search to end lets every worker's sketching go on.
-    if (search && Atomics.sub(searching, 0, 1) === 1) Atomics.notify(searching, 0);
+    if (search && Atomics.sub(searching, cpu, 1) === 1) Atomics.notify(searching, cpu);
   }
 }
 scope.onmessage = async ({ data }) => {
   if ("yieldFlag" in data) {
-    ({ yieldFlag, inbox, searching } = data);
+    ({ yieldFlag, inbox, searching, cpu } = data);
     return;
   }
   Atomics.sub(inbox, 0, 1);
