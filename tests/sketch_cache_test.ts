@@ -6,7 +6,8 @@
  * daemon ran (its content alone, with the old mtime put back; its size;
  * its content and mtime) gets no stale sketch, which would hide its new
  * words from searches. A truncated or corrupt cache file is ignored with a
- * log line, and searches still answer as rg does.
+ * log line, and searches still answer as rg does. A restored file is saved
+ * again only once more than one file in 20 needed a new sketch.
  */
 import { ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
@@ -184,6 +185,47 @@ Deno.test(
       });
     } finally {
       for (const dir of [truncated, corrupt, cache]) await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "a restored sketch cache file is saved again only when more than one file in 20 changed",
+  TEST_OPTS,
+  async () => {
+    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "curserve-sketch-cache-" }));
+    const cache = await Deno.makeTempDir({ prefix: "curserve-cache-dir-" });
+    const file = (i: number) => join(root, `f${i}.c`);
+    try {
+      for (let i = 0; i < 40; i++) Deno.writeTextFileSync(file(i), filler(`f${i}`));
+      await saveSketchesOf(cache, [root]);
+      const saved = Deno.readFileSync(fileFor(cache, root));
+      const reopen = (words: string[]) =>
+        withCachedDaemon(cache, async (sock) => {
+          const workspace = await open(sock, root);
+          // The last slice saves (or not) before the stats that see it done.
+          await sketched(sock);
+          await sameAsRg(sock, workspace, root, [...words, "holds plain"]);
+        });
+
+      // One file of 40 changed: its sketch is built again, the file kept.
+      Deno.writeTextFileSync(file(0), "oneword_eta();\n", { append: true });
+      await reopen(["oneword_eta"]);
+      ok(
+        Deno.readFileSync(fileFor(cache, root)).every((b, i) => b === saved[i]),
+        "rewritten for one changed file",
+      );
+
+      // Five of 40: saved again.
+      for (let i = 1; i <= 5; i++) {
+        Deno.writeTextFileSync(file(i), `five_${i}();\n`, { append: true });
+      }
+      await reopen(["five_3"]);
+      const now = Deno.readFileSync(fileFor(cache, root));
+      ok(now.length !== saved.length || now.some((b, i) => b !== saved[i]), "not saved again");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(cache, { recursive: true });
     }
   },
 );

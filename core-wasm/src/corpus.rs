@@ -335,8 +335,11 @@ impl Corpus {
         let (counts, saved) = crate::sketch_file::decode(bytes)?;
         let mut report = SketchImport::default();
         for s in saved {
-            let Some(f) = self.by_path.get(&s.path).map(|&i| &mut self.files[i]).filter(|f| f.sketch().is_none())
-            else {
+            // A file already sketched and counted is left alone; one whose
+            // bytes got a sketch through an identical file (restored just
+            // before, or held by a clone) is only counted, or a background
+            // pass would count it and save the whole cache file again.
+            let Some(f) = self.by_path.get(&s.path).map(|&i| &mut self.files[i]).filter(|f| !f.counted) else {
                 report.other += 1;
                 continue;
             };
@@ -344,7 +347,9 @@ impl Corpus {
                 // Onto sealed bytes, so clones holding them share it too; its
                 // grams are in the saved counts absorbed below.
                 f.seal();
-                f.data.set_sketch(s.sketch);
+                if f.sketch().is_none() {
+                    f.data.set_sketch(s.sketch);
+                }
                 f.counted = true;
                 report.restored += 1;
             } else {
@@ -493,5 +498,20 @@ mod tests {
         assert!(d.get("/r/b.c").unwrap().sketch().is_none(), "a sketch of other bytes was restored");
         assert_eq!(d.build_sketches(0), 2);
         assert!(d.import_sketches(&saved[..saved.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn identical_files_restored_leave_nothing_to_sketch() {
+        let mut c = Corpus::new();
+        load(&mut c, "/r/a.h", b"#define X 1\n");
+        load(&mut c, "/r/b.h", b"#define X 1\n");
+        c.build_sketches(usize::MAX);
+        let saved = c.export_sketches();
+        let mut d = Corpus::new();
+        load(&mut d, "/r/a.h", b"#define X 1\n");
+        load(&mut d, "/r/b.h", b"#define X 1\n");
+        let report = d.import_sketches(&saved).expect("valid");
+        assert_eq!(report, SketchImport { restored: 2, changed: 0, other: 0 });
+        assert_eq!(d.build_sketches(0), 0, "a shared sketch left a file to count (and the cache to save again)");
     }
 }

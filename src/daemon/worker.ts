@@ -94,7 +94,7 @@ const sketching = new Set<Workspace>();
  * share CPUs (two per CPU), and a sketch slice beside a search's other
  * shard slowed it. But a worker builds a slice at least this often, so
  * that sketches still come while searches never stop. */
-const SKETCH_EVERY_MS = 40;
+const SKETCH_EVERY_MS = 20;
 let lastSketchSlice = 0;
 
 /** Runs `go` once no search runs on this worker's CPU, or once its last
@@ -136,6 +136,10 @@ function sketchInBackground(ws: Workspace): void {
   nextTask(next);
 }
 
+/** A restored sketch cache file is saved again once more than one file
+ * in this many had to be sketched anew. */
+const SAVE_AGAIN_PAST = 20;
+
 /** Each workspace's sketch cache file, when the daemon keeps one. */
 const cacheFiles = new Map<Workspace, string>();
 /** Workspaces whose sketches are to be saved once their first build after
@@ -176,7 +180,12 @@ const AS_DAEMON: Record<string, (p: Record<string, unknown>) => void> = {
           `${r.changed} saved for bytes changed since were not used`,
       );
     }
-    if (ws.buildSketches(0) > 0) unsaved.add(ws);
+    // Saved again once built, unless only a few files changed since the
+    // save: rewriting a shard's whole file (tens of MB, a few hundred ms
+    // in which this worker answers nothing) would outweigh sketching those
+    // few again after each load.
+    const left = ws.buildSketches(0);
+    if (left > 0 && (!r || left * SAVE_AGAIN_PAST > r.restored)) unsaved.add(ws);
   },
 };
 
