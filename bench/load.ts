@@ -15,7 +15,7 @@
  * PATH` a real tree (repeatable), `--requests R` per session (default 20),
  * `--think-ms LO-HI` or `T` (default 500-3000), `--mix
  * grep=40,read_file=30,glob=15,list_directory=15`, `--seed S` (default 1:
- * corpora and sessions), `--workers N` (passed to the daemon),
+ * corpora and sessions), `--workers N` (passed to the daemon), `--daemon-flag=F` (another daemon flag, repeatable),
  * `--scale-sessions 1,10,50,100,200`, `--scale-mb 1,10,100`,
  * `--scale-requests R` (default 10), `--scale` (only the scaling curves),
  * `--no-scale` (skip them), `--quick`, `--out DIR` (default bench/results;
@@ -166,6 +166,7 @@ const { values } = parseArgs({
     mix: { type: "string", default: "grep=40,read_file=30,glob=15,list_directory=15" },
     seed: { type: "string", default: "1" },
     workers: { type: "string" },
+    "daemon-flag": { type: "string", multiple: true, default: [] },
     "scale-sessions": { type: "string" },
     "scale-mb": { type: "string" },
     "scale-requests": { type: "string" },
@@ -199,6 +200,8 @@ const config = {
   mix: parseMix(values.mix),
   seed: intOption("seed", values.seed, 1, 0),
   workers: values.workers === undefined ? undefined : intOption("workers", values.workers, 1),
+  /** More daemon.ts flags (`--daemon-flag=--shard-bytes=64M`), as given. */
+  daemonFlags: values["daemon-flag"],
   scaleSessions: intList(
     "scale-sessions",
     values["scale-sessions"] ?? (quick ? "1,4" : "1,10,50,100,200"),
@@ -229,8 +232,10 @@ const daemonLog: { method: string; ms: number }[] = [];
 function startDaemon(): Promise<DaemonProcess> {
   return DaemonProcess.start(config.workers, {
     verbose: true,
+    flags: config.daemonFlags,
     onStderrLine: (line) => {
-      const m = line.match(/^\S+ (\w+) ([\d.]+)ms (?:ok|error)/);
+      // "<time> uid=U pid=P <method> <ms>ms ok|error ..." (daemon.ts --verbose)
+      const m = line.match(/ (\w+) ([\d.]+)ms (?:ok|error)/);
       if (m) daemonLog.push({ method: m[1], ms: Number(m[2]) });
     },
   });
@@ -1108,8 +1113,8 @@ function report(): string {
 ${runHeader(info)}
 - Daemon: \`deno run -A daemon.ts --verbose --socket <tmp>${
     config.workers === undefined ? "" : ` --workers ${config.workers}`
-  }\` (${
-    config.workers ?? `${navigator.hardwareConcurrency}, one per core,`
+  }${config.daemonFlags.map((f) => ` ${f}`).join("")}\` (${
+    config.workers ?? `${2 * navigator.hardwareConcurrency}, two per core,`
   } workers; the daemon's defaults otherwise, e.g. how it splits big workspaces into shards across
   workers); clients: \`DaemonClient\` (mod.ts), one connection per session, in the bench process
 - Workspaces: ${
