@@ -389,6 +389,22 @@ export const PARITY_CASES: ParityCase[] = [
   c("-U", "-c", "\\n", S),
   c("-U", "-o", "-n", "\\}\\n\\n(pub )?fn \\w+", MAIN),
   c("-U", "foo", "repo/text"),
+  // A line anchor makes rg 13 search -U whole (a \b does not, nor -w's
+  // wrapper): walked binary files then quit only at a NUL in lines they
+  // would report, and adjacent matching lines around a NUL all go.
+  c("-U", "^", "repo/data"),
+  c("-U", "-c", "foo$", "repo/data"),
+  c("-U", "-n", "^line 0040", "repo/data"),
+  c("-U", "-x", "-c", "more foo", "repo/data"),
+  c("-U", "-c", "\\Aline", "repo/data"),
+  c("-U", "-w", "-c", "foo", "repo/data"),
+  c("-U", "-c", "o\\b", "repo/data"),
+  c("--json", "-U", "foo$", "repo/data"),
+  c("--json", "-U", "^", "repo/data"),
+  // Multi-line -o prints no empty piece.
+  c("-U", "-o", "^", "repo/text"),
+  c("-U", "-o", "-n", "\\n", W),
+  c("-U", "-o", "x*", M),
 
   // --- --json -------------------------------------------------------------------------
   c("--json", "foo", "repo/src"),

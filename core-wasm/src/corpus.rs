@@ -339,7 +339,8 @@ impl Corpus {
             // bytes got a sketch through an identical file (restored just
             // before, or held by a clone) is only counted, or a background
             // pass would count it and save the whole cache file again.
-            let Some(f) = self.by_path.get(&s.path).map(|&i| &mut self.files[i]).filter(|f| !f.counted) else {
+            let Some(f) = self.by_path.get(&s.path).map(|&i| &mut self.files[i]).filter(|f| !f.counted)
+            else {
                 report.other += 1;
                 continue;
             };
@@ -512,6 +513,10 @@ mod tests {
         load(&mut d, "/r/b.h", b"#define X 1\n");
         let report = d.import_sketches(&saved).expect("valid");
         assert_eq!(report, SketchImport { restored: 2, changed: 0, other: 0 });
-        assert_eq!(d.build_sketches(0), 0, "a shared sketch left a file to count (and the cache to save again)");
+        assert_eq!(
+            d.build_sketches(0),
+            0,
+            "a shared sketch left a file to count (and the cache to save again)"
+        );
     }
 }

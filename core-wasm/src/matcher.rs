@@ -235,6 +235,11 @@ impl Matcher {
             .build()
             .translate(&joined, &ast)
             .map_err(|e| e.to_string())?;
+        // -U with a pattern that can match no line end searches line by
+        // line, as rg does (its searcher asks the matcher): that shows in
+        // -c, binary files and stats. rg asks before its -w wrapper, whose
+        // `\W` would take one (`-U -w foo` searches line by line).
+        let multiline = opts.multiline && can_match_byte(&hir, b'\n');
         if opts.word {
             let wrapped = format!(r"(?:(?m:^)|\W)({hir})(?:\W|(?m:$))");
             hir = regex_syntax::ParserBuilder::new()
@@ -249,10 +254,6 @@ impl Matcher {
         }
         // As rg does, after the word wrapper: its `\W` must not take a line
         // end either (on a blank line, `-w '^$'` would run into the next).
-        // -U with a pattern that can match no line end searches line by
-        // line, as rg does (its searcher asks the matcher): that shows in
-        // -c, binary files and stats.
-        let multiline = opts.multiline && can_match_byte(&hir, b'\n');
         if !multiline {
             hir = strip_line_terminator(hir)?;
         }
@@ -295,16 +296,7 @@ impl Matcher {
         {
             let _ = regex.set(build_regex(config.clone(), &hir)?);
         }
-        Ok(Matcher {
-            regex,
-            hir,
-            config,
-            word: opts.word,
-            multiline,
-            line_filter,
-            narrow_filter,
-            line_check,
-        })
+        Ok(Matcher { regex, hir, config, word: opts.word, multiline, line_filter, narrow_filter, line_check })
     }
 
     /// The full regex (see the field's note on why it may be built late).
@@ -543,15 +535,25 @@ impl CaseAnalysis {
 /// Removes `\n` from every class so no match can cross a line; a literal
 /// `\n`, or a class of nothing but `\n`, is an error as in rg.
 /// Whether some match of `hir` can hold byte `b` (grep-regex's "non-matching
-/// bytes", which rg's searcher asks for the line terminator).
+/// bytes", which rg's searcher asks for the line terminator). As in rg 13,
+/// a line or text anchor counts as holding `\n` (`-U '^'` and `-U 'd$'`
+/// search the file whole, so a NUL among adjacent matching lines hides them
+/// all); a word boundary holds nothing.
 fn can_match_byte(hir: &Hir, b: u8) -> bool {
+    use hir::Look;
     match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Empty => false,
+        HirKind::Look(
+            Look::Start | Look::End | Look::StartLF | Look::EndLF | Look::StartCRLF | Look::EndCRLF,
+        ) => b == b'\n',
+        HirKind::Look(_) => false,
         HirKind::Literal(hir::Literal(bytes)) => bytes.contains(&b),
         HirKind::Class(hir::Class::Unicode(cls)) => {
             cls.ranges().iter().any(|r| (r.start() as u32..=r.end() as u32).contains(&u32::from(b)))
         }
-        HirKind::Class(hir::Class::Bytes(cls)) => cls.ranges().iter().any(|r| (r.start()..=r.end()).contains(&b)),
+        HirKind::Class(hir::Class::Bytes(cls)) => {
+            cls.ranges().iter().any(|r| (r.start()..=r.end()).contains(&b))
+        }
         HirKind::Repetition(rep) => can_match_byte(&rep.sub, b),
         HirKind::Capture(cap) => can_match_byte(&cap.sub, b),
         HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().any(|h| can_match_byte(h, b)),

@@ -650,7 +650,9 @@ mod tests {
             Some(vec!["HOLMES".into(), "SHERLOCK".into()])
         );
         assert!(holds_wide_folds("pm_\u{17F}uspend".as_bytes()));
-        for text in ["", "a\0b\0", "\u{17F}", "x\u{212A}\0", "\u{C5}\u{E2}\u{2129}\0\u{17E}", "\u{2000}\u{17F}"] {
+        for text in
+            ["", "a\0b\0", "\u{17F}", "x\u{212A}\0", "\u{C5}\u{E2}\u{2129}\0\u{17E}", "\u{2000}\u{17F}"]
+        {
             let b = text.as_bytes();
             assert_eq!(scan_nul_and_wide_folds(b), (memchr::memchr(0, b), holds_wide_folds(b)), "{text:?}");
         }

@@ -488,9 +488,11 @@ impl<'a> FilePrinter<'a> {
             if parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
                 parts.pop();
             }
-            let spans_lines = parts.len() > 1;
             for part in parts {
-                if spans_lines && part.is_empty() {
+                // rg's multi-line -o prints no empty piece (`-U -o '^'` and
+                // `-U -o '\n'` print nothing), where line by line an empty
+                // match prints an empty line.
+                if self.matcher.is_multiline() && part.is_empty() {
                     line += 1;
                     continue;
                 }

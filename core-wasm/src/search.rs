@@ -165,7 +165,22 @@ pub fn search_file(
     interrupt: &Interrupt,
 ) -> FileOutcome {
     let mut outcome = FileOutcome::default();
+    // rg's multi-line searcher holds the whole file: it quits at once for a
+    // NUL in its first buffer, else only at a NUL in lines it would report
+    // (see `Run::emit`), so a NUL among adjacent matching lines hides them
+    // all and lines after a NUL elsewhere still show.
+    let quit_on_nul = binary == BinaryMode::Quit && matcher.is_multiline() && first_nul.is_some();
     let hay = match binary {
+        BinaryMode::Quit if quit_on_nul => {
+            let nul = first_nul.filter(|&i| i < BUFFER_CAPACITY);
+            outcome.binary_offset = nul;
+            outcome.binary_quit = nul.is_some();
+            if nul.is_some() {
+                &data[..0]
+            } else {
+                data
+            }
+        }
         BinaryMode::Quit => {
             let (nul, searchable) = quit_extent(data, first_nul);
             outcome.binary_offset = nul;
@@ -180,6 +195,8 @@ pub fn search_file(
     };
     // What rg reports as bytes searched when the search runs to the end.
     outcome.bytes_searched = match (binary, outcome.binary_offset) {
+        // Quit at once, at a NUL in the first buffer of a whole-file search.
+        (BinaryMode::Quit, Some(nul)) if quit_on_nul => nul,
         (BinaryMode::Quit, _) => hay.len(),
         (BinaryMode::Convert, Some(off)) => off,
         (BinaryMode::Convert, None) => hay.len(),
@@ -201,6 +218,8 @@ pub fn search_file(
         match_count: 0,
         after_remaining: 0,
         stopped: false,
+        quit_on_nul,
+        quit_nul: None,
         interrupt,
     };
     let blocks = MatchBlocks {
@@ -219,7 +238,12 @@ pub fn search_file(
         run.forward(blocks);
     }
     outcome.match_count = run.match_count;
-    if run.stopped {
+    if let Some(nul) = run.quit_nul {
+        // rg's position moves to the NUL: what it counts as searched.
+        outcome.binary_offset = Some(nul);
+        outcome.binary_quit = true;
+        outcome.bytes_searched = nul;
+    } else if run.stopped {
         // rg counts what it had consumed: for a read file, the buffers before
         // the one it stopped in (and it never saw a later NUL); for a named
         // (memory-mapped) file, up to the last match it reported.
@@ -396,6 +420,11 @@ struct Run<'a> {
     match_count: u64,
     after_remaining: usize,
     stopped: bool,
+    /// Stop, unreported, at the first line or block holding a NUL (rg's
+    /// multi-line searcher in a file found by the walk).
+    quit_on_nul: bool,
+    /// Where that NUL was.
+    quit_nul: Option<usize>,
     interrupt: &'a Interrupt<'a>,
 }
 
@@ -518,6 +547,13 @@ impl Run<'_> {
     }
 
     fn emit(&mut self, start: usize, end: usize, is_match: bool) {
+        if self.quit_on_nul {
+            if let Some(i) = memchr::memchr(0, &self.hay[start..end]) {
+                self.quit_nul = Some(start + i);
+                self.stopped = true;
+                return;
+            }
+        }
         let n = if self.cfg.line_numbers { self.lines.number_at(self.hay, start) } else { 0 };
         let go_on = if is_match {
             self.sink.matched(self.hay, start, end, n)
