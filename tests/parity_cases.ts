@@ -401,6 +401,11 @@ export const PARITY_CASES: ParityCase[] = [
   c("-U", "-c", "o\\b", "repo/data"),
   c("--json", "-U", "foo$", "repo/data"),
   c("--json", "-U", "^", "repo/data"),
+  // After a -m stop, a multi-line search has counted up to the end of the
+  // next match, which it had found to see whether it joins the last block.
+  c("--json", "-U", "-m1", "^foo", "repo/text"),
+  c("--json", "-U", "-m1", "foo\\nneedle", M),
+  c("--json", "-U", "-m2", "-A1", "(?m)^line 00[0-9]{3}: the", "repo/data/late.bin"),
   // Multi-line -o prints no empty piece.
   c("-U", "-o", "^", "repo/text"),
   c("-U", "-o", "-n", "\\n", W),

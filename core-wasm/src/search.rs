@@ -222,7 +222,7 @@ pub fn search_file(
         quit_nul: None,
         interrupt,
     };
-    let blocks = MatchBlocks {
+    let mut blocks = MatchBlocks {
         matcher,
         scratch,
         hay,
@@ -233,9 +233,9 @@ pub fn search_file(
         ticked: 0,
     };
     if cfg.invert {
-        run.invert(blocks);
+        run.invert(&mut blocks);
     } else {
-        run.forward(blocks);
+        run.forward(&mut blocks);
     }
     outcome.match_count = run.match_count;
     if let Some(nul) = run.quit_nul {
@@ -249,10 +249,16 @@ pub fn search_file(
         // (memory-mapped) file, up to the last match it reported.
         let end = run.printed_end.unwrap_or(0);
         let context = cfg.before.max(cfg.after);
-        outcome.bytes_searched = match binary == BinaryMode::Quit || read {
-            true => read_stop_offset(data, end, context, run.reported.as_deref().unwrap_or(&[])),
+        outcome.bytes_searched = if matcher.is_multiline() && !cfg.invert {
+            // A multi-line search holds the whole file; it had found the
+            // next match (to see whether it joins the last block) when it
+            // stopped.
+            blocks.pos.min(hay.len())
+        } else if binary == BinaryMode::Quit || read {
+            read_stop_offset(data, end, context, run.reported.as_deref().unwrap_or(&[]))
+        } else {
             // rg's position in a mapped file moves with matches, not context.
-            false => run.match_end.unwrap_or(0),
+            run.match_end.unwrap_or(0)
         };
         if binary == BinaryMode::Quit {
             outcome.binary_offset = None;
@@ -340,7 +346,11 @@ impl MatchBlocks<'_, '_> {
                 None
             };
             let (ms, me) = match found {
-                None => return self.pending.take(),
+                None => {
+                    // Searched to the end (what rg counts as searched then).
+                    self.pos = hay.len();
+                    return self.pending.take();
+                }
                 Some(m) => m,
             };
             self.pos = if ms == me { me + 1 } else { me };
@@ -433,7 +443,7 @@ impl Run<'_> {
         self.cfg.max_count.is_some_and(|m| self.match_count >= m)
     }
 
-    fn forward(&mut self, mut blocks: MatchBlocks) {
+    fn forward(&mut self, blocks: &mut MatchBlocks) {
         while !self.stopped {
             let Some((start, end)) = blocks.next_block() else { break };
             self.report_match(start, end);
@@ -446,7 +456,7 @@ impl Run<'_> {
     }
 
     /// With `-v`, the lines between matching blocks are the matches.
-    fn invert(&mut self, mut blocks: MatchBlocks) {
+    fn invert(&mut self, blocks: &mut MatchBlocks) {
         let mut pos = 0;
         loop {
             let next = blocks.next_block();
