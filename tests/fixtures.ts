@@ -386,6 +386,10 @@ function files(): Record<string, string | Uint8Array> {
       "\nbinary foo needle\n",
     ),
     "repo/data/late.bin": lateBinary(),
+    // rg's first read returns only the 3 bytes its decoder peeked at for a
+    // byte-order mark: a first line that fits in them is searched alone.
+    "repo/peek/short.bin": bytes("a\nfoo needle\n", [0], "after needle\n"),
+    "repo/peek/comment.c": "/*\n * the needle\n */\nint needle;\nneedle();\nfoo(needle);\n",
     // awkward text
     "repo/text/crlf.txt": "foo line one\r\nneedle two\r\n\r\nfoo\r\nlast foo needle\r\n",
     "repo/text/no_eol.txt": "first foo\nlast line foo needle",

@@ -401,6 +401,12 @@ export const PARITY_CASES: ParityCase[] = [
   c("-U", "-c", "o\\b", "repo/data"),
   c("--json", "-U", "foo$", "repo/data"),
   c("--json", "-U", "^", "repo/data"),
+  // rg's first read is the 3 bytes its decoder peeks at (see fixtures.ts).
+  c("a", "repo/peek"),
+  c("-c", "needle", "repo/peek"),
+  c("--json", "-m1", "needle", "repo/peek"),
+  c("--json", "-m2", "-B1", "needle", "repo/peek"),
+  c("--json", "-m1", "-A1", "needle", "repo/peek"),
   // After a -m stop, a multi-line search has counted up to the end of the
   // next match, which it had found to see whether it joins the last block.
   c("--json", "-U", "-m1", "^foo", "repo/text"),

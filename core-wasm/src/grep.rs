@@ -231,13 +231,14 @@ pub fn grep(
             // rg sniffs a UTF-8 byte-order mark and searches what follows it
             // (offsets count from there); block plans count from the start.
             // A UTF-16 one: the decoded text.
-            let (data, first_nul) = match f.data.strip_prefix(UTF8_BOM) {
-                _ if utf16.is_some() => (&decoded[..], memchr::memchr(0, &decoded)),
+            // `peek`: see `search_file` (rg's decoder peeks at 3 bytes).
+            let (data, first_nul, peek) = match f.data.strip_prefix(UTF8_BOM) {
+                _ if utf16.is_some() => (&decoded[..], memchr::memchr(0, &decoded), 0),
                 Some(rest) => {
                     blocks = None;
-                    (rest, f.first_nul.map(|i| i - UTF8_BOM.len()))
+                    (rest, f.first_nul.map(|i| i - UTF8_BOM.len()), 0)
                 }
-                None => (&f.data[..], f.first_nul),
+                None => (&f.data[..], f.first_nul, 3),
             };
             // -a: no NUL makes a file binary.
             let first_nul = if req.style.text { None } else { first_nul };
@@ -264,6 +265,7 @@ pub fn grep(
                 first_nul,
                 binary,
                 utf16.is_some(),
+                peek,
                 &search_cfg,
                 matcher,
                 &mut search_scratch,

@@ -58,8 +58,9 @@ pub struct FileOutcome {
 }
 
 /// Returns the first NUL offset rg's chunked reader would see, and the
-/// number of leading bytes it searched before quitting (Quit mode).
-fn quit_extent(data: &[u8], first_nul: Option<usize>) -> (Option<usize>, usize) {
+/// number of leading bytes it searched before quitting (Quit mode). `peek`:
+/// how many bytes its first read returns (see [`search_file`]).
+fn quit_extent(data: &[u8], first_nul: Option<usize>, peek: usize) -> (Option<usize>, usize) {
     let nul = match first_nul {
         None => return (None, data.len()),
         Some(i) => i,
@@ -68,14 +69,17 @@ fn quit_extent(data: &[u8], first_nul: Option<usize>) -> (Option<usize>, usize) 
     // complete lines are searched, the partial last line is kept. The fill
     // that brings in the NUL is not searched at all.
     let (mut buf_start, mut buf_end, mut cap) = (0usize, 0usize, BUFFER_CAPACITY);
+    let mut peek = Some(peek).filter(|&p| p > 0 && p < data.len());
     loop {
-        let fill_end = (buf_start + cap).min(data.len());
+        let fill_end = peek.take().unwrap_or((buf_start + cap).min(data.len()));
         if nul < fill_end {
             return (Some(nul), buf_start);
         }
         buf_end = buf_end.max(fill_end);
         match memchr::memrchr(b'\n', &data[buf_start..buf_end]) {
             Some(i) => buf_start += i + 1,
+            // After the first, short read: the next one tops the buffer up.
+            None if buf_end < buf_start + cap => {}
             None => cap *= 2,
         }
     }
@@ -89,15 +93,19 @@ fn quit_extent(data: &[u8], first_nul: Option<usize>) -> (Option<usize>, usize) 
 /// last `context` lines of a buffer for before-context, unless a line it
 /// reported (`reported`: the end offsets of lines handed to the sink, in
 /// order) lies further on.
-pub fn read_stop_offset(data: &[u8], end: usize, context: usize, reported: &[usize]) -> usize {
+pub fn read_stop_offset(data: &[u8], end: usize, context: usize, reported: &[usize], peek: usize) -> usize {
     let (mut buf_start, mut cap) = (0usize, BUFFER_CAPACITY);
     // Where the unfinished line that the next fill completes starts.
     let mut searched_end = 0usize;
+    let mut peek = Some(peek).filter(|&p| p > 0 && p < data.len());
     loop {
-        let fill_end = (buf_start + cap).min(data.len());
+        let peeked = peek.take();
+        let fill_end = peeked.unwrap_or((buf_start + cap).min(data.len()));
         let term = match memchr::memrchr(b'\n', &data[searched_end..fill_end]) {
             Some(i) => searched_end + i + 1,
             None if fill_end == data.len() => fill_end,
+            // After the first, short read: the next one tops the buffer up.
+            None if fill_end < buf_start + cap => continue,
             None => {
                 cap *= 2; // a line longer than the buffer: it grows
                 continue;
@@ -109,6 +117,11 @@ pub fn read_stop_offset(data: &[u8], end: usize, context: usize, reported: &[usi
         let buf = &data[buf_start..term];
         let consumed = if context == 0 {
             buf.len()
+        } else if peeked.is_some() {
+            // A line there that was reported was before-context of a match
+            // further on, reported from the next buffer (a match within
+            // these 3 bytes is taken to be too rare to model).
+            preceding_lines(buf, context)
         } else {
             let at = reported.partition_point(|&e| e <= term);
             let visited = reported[..at].last().filter(|&&e| e > buf_start).map_or(0, |&e| e - buf_start);
@@ -150,13 +163,19 @@ fn preceding_lines(buf: &[u8], mut count: usize) -> usize {
 /// `interrupt` says stop (the caller then discards the output). `read`:
 /// rg reads this file through its line buffer (it does for every walked
 /// file, and for a named one it transcodes) rather than mapping it, which
-/// shows in the bytes it counts as searched when it stops early.
+/// shows in the bytes it counts as searched when it stops early. `peek`:
+/// how many bytes rg's first read of a read file returns: its decoder
+/// first peeks at 3 for a byte-order mark and hands back just those (so a
+/// file whose first line fits in them has that line searched on its own:
+/// in a binary file it prints, and `/*` moves the start of the buffer); 0
+/// for a file that had a byte-order mark (its content starts after it).
 #[allow(clippy::too_many_arguments)]
 pub fn search_file(
     data: &[u8],
     first_nul: Option<usize>,
     binary: BinaryMode,
     read: bool,
+    peek: usize,
     cfg: &SearchConfig,
     matcher: &Matcher,
     scratch: &mut MatcherScratch,
@@ -182,7 +201,7 @@ pub fn search_file(
             }
         }
         BinaryMode::Quit => {
-            let (nul, searchable) = quit_extent(data, first_nul);
+            let (nul, searchable) = quit_extent(data, first_nul, peek);
             outcome.binary_offset = nul;
             outcome.binary_quit = nul.is_some();
             &data[..searchable]
@@ -255,7 +274,7 @@ pub fn search_file(
             // stopped.
             blocks.pos.min(hay.len())
         } else if binary == BinaryMode::Quit || read {
-            read_stop_offset(data, end, context, run.reported.as_deref().unwrap_or(&[]))
+            read_stop_offset(data, end, context, run.reported.as_deref().unwrap_or(&[]), peek)
         } else {
             // rg's position in a mapped file moves with matches, not context.
             run.match_end.unwrap_or(0)
