@@ -107,7 +107,7 @@ echo "build_wasm.sh: cargo build (wasm32, release, build-std) in ${crate#"$repo"
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$wasm_bindgen" --target deno --out-name "$name" --out-dir "$out" \
+"$wasm_bindgen" --target web --out-name "$name" --out-dir "$out" \
   "$target_dir/wasm32-unknown-unknown/release/$name.wasm"
 for f in "$name.js" "$name.d.ts" "${name}_bg.wasm.d.ts"; do
   [[ -f $out/$f ]] || die "wasm-bindgen did not produce $f"

@@ -16,6 +16,9 @@
  * @module
  */
 import * as firstGlue from "../core-wasm/lib/curserve_core.js";
+import { coreModule } from "./core_module.ts";
+
+firstGlue.initSync({ module: coreModule() });
 
 type Glue = typeof firstGlue;
 /** A corpus of files in linear memory (see core-wasm/src/edge.rs). */
@@ -133,10 +136,12 @@ function restart(err: unknown): void {
     `curserve: search core failed (${(err as Error).message}); ` +
       "loading a fresh instance, workspaces reload on next use",
   );
-  // A distinct URL is a distinct module, hence a new instance. The dead
-  // one's memory is only given back with its thread (see pool.ts).
+  // A distinct URL is a distinct copy of the glue, for a new instance of
+  // the same compiled module. The dead one's memory is only given back
+  // with its thread (see pool.ts).
   const url = new URL(`../core-wasm/lib/curserve_core.js?instance=${++instances}`, import.meta.url);
   restarting = import(url.href).then((glue: Glue) => {
+    glue.initSync({ module: coreModule() });
     install(glue);
     CoreCorpus = glue.CoreCorpus;
     CoreGrepResult = glue.CoreGrepResult;

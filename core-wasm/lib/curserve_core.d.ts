@@ -150,3 +150,68 @@ export function typeList(request: string): string;
  * The WebAssembly memory, so the host can copy file bytes straight in.
  */
 export function wasmMemory(): any;
+
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+export interface InitOutput {
+    readonly memory: WebAssembly.Memory;
+    readonly __wbg_corecorpus_free: (a: number, b: number) => void;
+    readonly __wbg_coregrepresult_free: (a: number, b: number) => void;
+    readonly __wbg_corewalkrules_free: (a: number, b: number) => void;
+    readonly corecorpus_allocFile: (a: number, b: number, c: number, d: number, e: number) => number;
+    readonly corecorpus_buildSketches: (a: number, b: number) => number;
+    readonly corecorpus_byteCount: (a: number) => number;
+    readonly corecorpus_exportSketches: (a: number) => [number, number];
+    readonly corecorpus_fileCount: (a: number) => number;
+    readonly corecorpus_grep: (a: number, b: number, c: number) => [number, number, number];
+    readonly corecorpus_hasFile: (a: number, b: number, c: number) => number;
+    readonly corecorpus_importSketches: (a: number, b: number, c: number) => [number, number, number, number];
+    readonly corecorpus_listFiles: (a: number, b: number, c: number) => [number, number, number, number];
+    readonly corecorpus_new: () => number;
+    readonly corecorpus_readFile: (a: number, b: number, c: number) => [number, number];
+    readonly corecorpus_removeFile: (a: number, b: number, c: number) => number;
+    readonly corecorpus_removeUnder: (a: number, b: number, c: number) => number;
+    readonly corecorpus_sealFile: (a: number, b: number, c: number, d: number) => void;
+    readonly corecorpus_sketchBytes: (a: number) => number;
+    readonly corecorpus_truncateFile: (a: number, b: number, c: number, d: number) => void;
+    readonly coregrepresult_matched: (a: number) => number;
+    readonly coregrepresult_resumeAt: (a: number) => [number, number];
+    readonly coregrepresult_searched: (a: number) => number;
+    readonly coregrepresult_takeOutput: (a: number) => [number, number];
+    readonly corewalkrules_addDir: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number, l: number, m: number) => number;
+    readonly corewalkrules_keepEntries: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number) => [number, number];
+    readonly corewalkrules_new: (a: number, b: number) => [number, number, number];
+    readonly globsRescue: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number) => [number, number, number, number];
+    readonly jsonString: (a: number, b: number) => [number, number];
+    readonly storeStats: () => [number, number];
+    readonly typeList: (a: number, b: number) => [number, number, number, number];
+    readonly wasmMemory: () => any;
+    readonly __wbindgen_externrefs: WebAssembly.Table;
+    readonly __wbindgen_malloc: (a: number, b: number) => number;
+    readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
+    readonly __wbindgen_free: (a: number, b: number, c: number) => void;
+    readonly __externref_table_dealloc: (a: number) => void;
+    readonly __wbindgen_start: () => void;
+}
+
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/**
+ * Instantiates the given `module`, which can either be bytes or
+ * a precompiled `WebAssembly.Module`.
+ *
+ * @param {{ module: SyncInitInput }} module - Passing `SyncInitInput` directly is deprecated.
+ *
+ * @returns {InitOutput}
+ */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+
+/**
+ * If `module_or_path` is {RequestInfo} or {URL}, makes a request and
+ * for everything else, calls `WebAssembly.instantiate` directly.
+ *
+ * @param {{ module_or_path: InitInput | Promise<InitInput> }} module_or_path - Passing `InitInput` directly is deprecated.
+ *
+ * @returns {Promise<InitOutput>}
+ */
+export default function __wbg_init (module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<InitOutput>;

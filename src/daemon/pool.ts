@@ -17,6 +17,7 @@
  * @module
  */
 import type { WorkerMessage, WorkerReply } from "./worker.ts";
+import { coreModule } from "../core_module.ts";
 
 /** An error with a JSON-RPC code, as returned to clients. */
 export class RpcError extends Error {
@@ -132,7 +133,8 @@ export class WorkerPool {
   }
 
   #spawn(i: number): PoolWorker {
-    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    const worker = new Worker(new URL("./worker_start.ts", import.meta.url), { type: "module" });
+    worker.postMessage({ coreModule: coreModule() });
     const { promise: ready, resolve } = Promise.withResolvers<void>();
     const yieldFlag = new Int32Array(new SharedArrayBuffer(4));
     const inbox = new Int32Array(new SharedArrayBuffer(4));
