@@ -1,6 +1,6 @@
 /**
  * `deno task daemon [--socket PATH] [--workers N] [--memory-limit SIZE]
- * [--linger SECONDS] [--cache-dir DIR] [--socket-mode MODE] [--socket-group GROUP]
+ * [--linger SECONDS] [--cache-dir DIR | --no-cache] [--socket-mode MODE] [--socket-group GROUP]
  * [--legacy-socket] [--no-pin] [--verbose]`: one long-lived process
  * serving every agent's search tools over a Unix socket (JSON-RPC 2.0 and
  * the original curserve protocol; see docs/PROTOCOL.md and
@@ -11,7 +11,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Daemon, DEFAULT_LIMITS } from "./src/daemon/server.ts";
 import { raiseFileLimit } from "./src/daemon/rlimit.ts";
-import { privateDir } from "./src/daemon/sketch_cache.ts";
+import { DEFAULT_CACHE_MAX_BYTES, defaultCacheDir, privateDir } from "./src/daemon/sketch_cache.ts";
 import {
   daemonSocketPath,
   ensureSocketDir,
@@ -55,7 +55,12 @@ OPTIONS:
                           searches skip files) here, in a 0700 directory per
                           user, so a reload after a restart or an eviction is
                           fast at once; each is used only for unchanged bytes
-                          (default: none, sketches are built on every load)
+                          (default: $XDG_CACHE_HOME/curserve/sketches, or
+                          ~/.cache/curserve/sketches)
+    --cache-max-bytes SIZE
+                          Past this, the least recently used saved sketches
+                          are deleted (default: 4G)
+    --no-cache            Save no sketches: build them on every load
     --timeout-ms N        Per-request time limit (default: 60000)
     --max-line-bytes N    Longest request line accepted (default: 1048576)
     --max-connections-per-user N   (default: ${DEFAULT_LIMITS.connectionsPerUser})
@@ -128,6 +133,8 @@ if (import.meta.main) {
         "memory-limit": { type: "string" },
         "shard-bytes": { type: "string" },
         "cache-dir": { type: "string" },
+        "cache-max-bytes": { type: "string" },
+        "no-cache": { type: "boolean" },
         "max-line-bytes": { type: "string" },
         "socket-group": { type: "string" },
         "legacy-socket": { type: "boolean" },
@@ -194,11 +201,24 @@ if (import.meta.main) {
     bytesPerUser: size("max-bytes-per-user", flags["max-bytes-per-user"], 0),
     maxReplyBytes: size("max-reply-bytes", flags["max-reply-bytes"], DEFAULT_LIMITS.maxReplyBytes),
   };
-  const cacheDir = flags["cache-dir"] === undefined ? undefined : resolve(flags["cache-dir"]);
-  if (cacheDir !== undefined) {
+  if (flags["no-cache"] && flags["cache-dir"] !== undefined) {
+    fail("--no-cache and --cache-dir contradict each other");
+  }
+  let cacheDir: string | undefined;
+  if (flags["cache-dir"] !== undefined) {
+    cacheDir = resolve(flags["cache-dir"]);
     const why = privateDir(cacheDir);
     if (why) fail(`--cache-dir: ${why}`);
+  } else if (!flags["no-cache"]) {
+    // The default place: a daemon that cannot use it runs without a cache.
+    cacheDir = defaultCacheDir();
+    const why = cacheDir ? privateDir(cacheDir) : "neither XDG_CACHE_HOME nor HOME is set";
+    if (why) {
+      console.error(`curserve: no sketch cache (${why}); pass --cache-dir DIR or --no-cache`);
+      cacheDir = undefined;
+    }
   }
+  const cacheMaxBytes = size("cache-max-bytes", flags["cache-max-bytes"], DEFAULT_CACHE_MAX_BYTES);
   // A connection is a file descriptor: take all the kernel allows.
   raiseFileLimit();
   // The last line of defence: no stray rejection may end the daemon.
@@ -222,6 +242,7 @@ if (import.meta.main) {
     legacyDir: "/tmp",
     pinWorkers: !flags["no-pin"],
     sketchCacheDir: cacheDir,
+    sketchCacheMaxBytes: cacheMaxBytes,
     limits,
   });
   try {

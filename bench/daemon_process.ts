@@ -157,7 +157,11 @@ export class DaemonProcess {
     const args = ["run", "-A", options.script ?? daemonScript, "--socket", socket];
     if (workerCount !== undefined) args.push("--workers", String(workerCount));
     if (options.verbose) args.push("--verbose");
-    args.push(...options.flags ?? []);
+    // Each run measures what it says: a load builds every sketch unless
+    // the benchmark itself gives a cache (older checkouts lack the flag).
+    const flags = options.flags ?? [];
+    if (!options.script && !flags.includes("--cache-dir")) args.push("--no-cache");
+    args.push(...flags);
     const child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: "null",

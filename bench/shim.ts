@@ -98,7 +98,7 @@ const socket = join(tmp, "d.sock");
 const empty = join(tmp, "empty.ts");
 await Deno.writeTextFile(empty, "");
 const daemon = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", join(REPO, "daemon.ts"), "--socket", socket],
+  args: ["run", "-A", join(REPO, "daemon.ts"), "--socket", socket, "--no-cache"],
   stdout: "null",
   stderr: "null",
 }).spawn();

@@ -468,7 +468,16 @@ const running = new Set<DaemonProcess>();
 globalThis.addEventListener("unload", () => {
   // Last resort if a test died before its `finally`: no daemon outlives the tests.
   for (const d of running) d.killNow();
+  if (cacheHome) Deno.removeSync(cacheHome, { recursive: true });
 });
+
+let cacheHome: string | undefined;
+/** The XDG_CACHE_HOME of this test file's daemons (made on first use,
+ * removed when the tests end), so their default sketch cache is theirs. */
+export function testCacheHome(): string {
+  cacheHome ??= Deno.makeTempDirSync({ prefix: "curserve-test-cache-" });
+  return cacheHome;
+}
 
 /** Whether a connection to the Unix socket `path` is accepted. */
 export async function acceptsConnections(path: string): Promise<boolean> {
@@ -503,6 +512,8 @@ export class DaemonProcess {
   ) {
     const env = cleanEnv();
     delete env.CURSERVE_SOCKET;
+    // The default sketch cache, in this test run's own place, not the home's.
+    env.XDG_CACHE_HOME = testCacheHome();
     this.child = new Deno.Command(Deno.execPath(), {
       args: [...runArgs, "--socket", socket, ...args],
       cwd: REPO,

@@ -7,12 +7,24 @@
  * its content and mtime) gets no stale sketch, which would hide its new
  * words from searches. A truncated or corrupt cache file is ignored with a
  * log line, and searches still answer as rg does. A restored file is saved
- * again only once more than one file in 20 needed a new sketch.
+ * again only once more than one file in 20 needed a new sketch. The cache
+ * is on by default (in `$XDG_CACHE_HOME`), off with `--no-cache`, and
+ * past `--cache-max-bytes` the least recently used files are deleted.
  */
 import { ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { cacheFile } from "../src/daemon/sketch_cache.ts";
-import { LineSocket, pollUntil, rg, TEST_OPTS, type TestDaemon, withDaemon } from "./harness.ts";
+import {
+  acceptsConnections,
+  LineSocket,
+  pollUntil,
+  rg,
+  taskRunArgs,
+  TEST_OPTS,
+  testCacheHome,
+  type TestDaemon,
+  withDaemon,
+} from "./harness.ts";
 
 const dec = new TextDecoder();
 
@@ -36,6 +48,7 @@ async function makeTree(): Promise<string> {
 const fileFor = (cache: string, root: string) =>
   cacheFile({
     dir: cache,
+    max_bytes: 0, // not part of the file's name
     uid: Deno.uid()!,
     root,
     hidden: false,
@@ -69,12 +82,13 @@ async function sameAsRg(sock: LineSocket, workspace: string, root: string, patte
   }
 }
 
-/** Runs a daemon with the cache directory, holding one connection. */
+/** Runs a daemon with the cache directory (and more flags), holding one connection. */
 function withCachedDaemon(
   cache: string,
   fn: (sock: LineSocket, d: TestDaemon) => Promise<void>,
+  flags: string[] = ["--cache-dir", cache],
 ): Promise<void> {
-  return withDaemon(["--cache-dir", cache], async (d) => {
+  return withDaemon(flags, async (d) => {
     const sock = await LineSocket.connect(d.socket);
     try {
       await fn(sock, d);
@@ -84,26 +98,33 @@ function withCachedDaemon(
   });
 }
 
+/** The size of a file, 0 when there is none. */
+function sizeOf(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Waits until `root`'s sketches are saved in `cache`. */
+function savedIn(cache: string, root: string): Promise<number> {
+  return pollUntil("the sketch cache file", () => sizeOf(fileFor(cache, root)), (n) => n > 0, {
+    timeoutMs: 30_000,
+  });
+}
+
 /** A first daemon that opens `roots`, sketches them, and saves the sketches. */
-async function saveSketchesOf(cache: string, roots: string[]): Promise<void> {
+async function saveSketchesOf(
+  cache: string,
+  roots: string[],
+  flags = ["--cache-dir", cache],
+): Promise<void> {
   await withCachedDaemon(cache, async (sock) => {
     for (const root of roots) await open(sock, root);
     await sketched(sock);
-    for (const root of roots) {
-      await pollUntil(
-        "the sketch cache file",
-        () => {
-          try {
-            return Deno.statSync(fileFor(cache, root)).size;
-          } catch {
-            return 0;
-          }
-        },
-        (n) => n > 0,
-        { timeoutMs: 30_000 },
-      );
-    }
-  });
+    for (const root of roots) await savedIn(cache, root);
+  }, flags);
 }
 
 Deno.test(
@@ -226,6 +247,119 @@ Deno.test(
     } finally {
       await Deno.remove(root, { recursive: true });
       await Deno.remove(cache, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "sketches are saved by default under $XDG_CACHE_HOME, and not with --no-cache",
+  TEST_OPTS,
+  async () => {
+    const [saved, unsaved] = [await makeTree(), await makeTree()];
+    // The harness gives each test file's daemons an XDG_CACHE_HOME of its own.
+    const cache = join(testCacheHome(), "curserve", "sketches");
+    try {
+      await saveSketchesOf(cache, [saved], []);
+      strictEqual((Deno.statSync(cache).mode ?? 0) & 0o777, 0o700);
+      Deno.writeTextFileSync(join(saved, "keep4.c"), "laterword_theta();\n", { append: true });
+      await withCachedDaemon(cache, async (sock, d) => {
+        const workspace = await open(sock, saved);
+        ok(/sketches of 8 files restored/.test(d.process.output), d.process.output);
+        await sameAsRg(sock, workspace, saved, ["laterword_theta", "keepword_4"]);
+      }, []);
+
+      await withCachedDaemon(cache, async (sock) => {
+        await open(sock, unsaved);
+        await sketched(sock);
+        strictEqual(sizeOf(fileFor(cache, unsaved)), 0, "saved despite --no-cache");
+      }, ["--no-cache"]);
+    } finally {
+      for (const dir of [saved, unsaved]) await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "past --cache-max-bytes the least recently used saved sketches are deleted",
+  TEST_OPTS,
+  async () => {
+    const [a, b, c] = [await makeTree(), await makeTree(), await makeTree()];
+    const cache = await Deno.makeTempDir({ prefix: "curserve-cache-dir-" });
+    try {
+      await saveSketchesOf(cache, [a]);
+      await saveSketchesOf(cache, [b]);
+      // Room for two of the three files.
+      const one = sizeOf(fileFor(cache, a));
+      const flags = ["--cache-dir", cache, "--cache-max-bytes", String(Math.floor(2.5 * one))];
+      await withCachedDaemon(cache, async (sock, d) => {
+        // a, saved before b, is used again: restoring from it counts.
+        await open(sock, a);
+        ok(/sketches of 9 files restored/.test(d.process.output), d.process.output);
+        await open(sock, c);
+        await sketched(sock);
+        await savedIn(cache, c);
+        const deleted = d.process.output.split("\n").filter((l) => l.includes("deleted"));
+        strictEqual(deleted.length, 1, d.process.output);
+        ok(deleted[0].includes(fileFor(cache, b)), deleted[0]);
+      }, flags);
+      strictEqual(sizeOf(fileFor(cache, b)), 0, "the least recently used file is still there");
+      ok(sizeOf(fileFor(cache, a)) > 0 && sizeOf(fileFor(cache, c)) > 0, "a used file was deleted");
+    } finally {
+      for (const dir of [a, b, c, cache]) await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "the daemon's cache flags: bad ones fail naming the flag, an unusable default is logged",
+  TEST_OPTS,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "curserve-cache-flags-" });
+    try {
+      const daemon = (args: string[], env: Record<string, string> = { XDG_CACHE_HOME: dir }) =>
+        new Deno.Command(Deno.execPath(), {
+          args: [...taskRunArgs("daemon"), "--socket", join(dir, "d.sock"), ...args],
+          env,
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        });
+      for (
+        const [args, message] of [
+          [["--no-cache", "--cache-dir", dir], "--no-cache and --cache-dir contradict each other"],
+          [
+            ["--cache-max-bytes", "lots"],
+            "--cache-max-bytes needs a size like 512M or 8G, got 'lots'",
+          ],
+        ]
+      ) {
+        const out = await daemon(args as string[]).output();
+        strictEqual(out.code, 2, (args as string[]).join(" "));
+        ok(dec.decode(out.stderr).includes(message as string), dec.decode(out.stderr));
+      }
+      // XDG_CACHE_HOME is a file: no cache, said once, and the daemon serves.
+      const file = join(dir, "not-a-dir");
+      Deno.writeTextFileSync(file, "");
+      const child = daemon([], { XDG_CACHE_HOME: file }).spawn();
+      const stderr = new Response(child.stderr).text();
+      try {
+        await pollUntil(
+          "the daemon listening",
+          () => acceptsConnections(join(dir, "d.sock")),
+          Boolean,
+        );
+      } finally {
+        child.kill("SIGTERM");
+        await child.status;
+      }
+      ok(
+        /curserve: no sketch cache \(.*not-a-dir.*\); pass --cache-dir DIR or --no-cache/.test(
+          await stderr,
+        ),
+        await stderr,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 );

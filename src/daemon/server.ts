@@ -20,6 +20,7 @@ import { readRegularFile } from "./regular_file.ts";
 import { asUser, canSwitchUsers } from "./credentials.ts";
 import { type Peer, peerCredentialsAvailable, PeerIdentifier } from "./peer.ts";
 import { type Changes, inotifyAvailable, TreeWatcher } from "../inotify.ts";
+import { DEFAULT_CACHE_MAX_BYTES } from "./sketch_cache.ts";
 
 /** Per-user and per-connection bounds; see docs/PROTOCOL.md "Limits". */
 export interface Limits {
@@ -78,6 +79,8 @@ export interface DaemonOptions {
   /** Save sketches here, per user, and restore them on the next load
    * (src/daemon/sketch_cache.ts); none: they are built on every load. */
   sketchCacheDir?: string;
+  /** The sketch cache's byte budget (default DEFAULT_CACHE_MAX_BYTES). */
+  sketchCacheMaxBytes?: number;
   limits?: Partial<Limits>;
 }
 
@@ -854,7 +857,12 @@ export class Daemon {
             ...where,
             range: shard.range,
             sketch_cache: this.#opts.sketchCacheDir &&
-              { dir: this.#opts.sketchCacheDir, shard: i, shards: t.shards.length },
+              {
+                dir: this.#opts.sketchCacheDir,
+                max_bytes: this.#opts.sketchCacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+                shard: i,
+                shards: t.shards.length,
+              },
           }, {
             onProgress: (p) => {
               progress[i] = p;

@@ -13,6 +13,11 @@
  * mtime; even one rewritten within one mtime tick, or with its old mtime
  * put back) never gets a stale sketch.
  *
+ * The cache is on by default (`defaultCacheDir`) and bounded: past its
+ * byte budget the least recently used files go, every user's alike (used:
+ * written or restored from, which sets the file's mtime; see
+ * {@link pruneCache}).
+ *
  * Tenancy: the cache directory and each per-uid directory in it are the
  * daemon's own, mode 0700; they are read and written with the daemon's
  * rights (never a user's, so no user can plant or read a cache file) and
@@ -26,8 +31,9 @@ import type { Workspace } from "../workspace.ts";
 
 /** Where one shard's saved sketches live. */
 export interface SketchCacheSpot {
-  /** The daemon's cache directory. */
+  /** The daemon's cache directory, and the bytes it may hold. */
   dir: string;
+  max_bytes: number;
   /** Whose workspace it is. */
   uid: number;
   /** The workspace's real root and load options. */
@@ -38,6 +44,19 @@ export interface SketchCacheSpot {
   shard: number;
   shards: number;
 }
+
+/** Where sketches are saved unless the daemon is told otherwise:
+ * `$XDG_CACHE_HOME/curserve/sketches`, or `~/.cache/curserve/sketches`;
+ * undefined when neither variable says where that is. */
+export function defaultCacheDir(): string | undefined {
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  if (xdg?.startsWith("/")) return `${xdg}/curserve/sketches`;
+  const home = Deno.env.get("HOME");
+  return home?.startsWith("/") ? `${home}/.cache/curserve/sketches` : undefined;
+}
+
+/** The cache's byte budget unless the daemon is told otherwise. */
+export const DEFAULT_CACHE_MAX_BYTES = 4 * 2 ** 30;
 
 /** The cache file of a shard. */
 export function cacheFile(spot: SketchCacheSpot): string {
@@ -90,6 +109,9 @@ export function restoreSketches(
     }
     if (!Deno.lstatSync(file).isFile) throw new Error("not a regular file");
     bytes = Deno.readFileSync(file);
+    // Used now: the last file pruneCache would delete.
+    const now = new Date();
+    Deno.utimeSync(file, now, now);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) {
       log(`curserve: ignoring sketch cache file ${file}: ${(err as Error).message}`);
@@ -108,22 +130,24 @@ export function restoreSketches(
  * Saves the sketches of `ws` to `file`: written to a new file beside it,
  * then renamed over it, so a reader never sees half a file.
  * @param log Gets a line saying why it could not be saved.
+ * @returns Whether it was saved.
  */
 export function saveSketches(
   ws: Workspace,
   file: string,
   log: (line: string) => void = console.error,
-): void {
+): boolean {
   const dir = file.slice(0, file.lastIndexOf("/"));
   const why = privateDir(dir);
   if (why) {
     log(`curserve: sketches not saved: ${why}`);
-    return;
+    return false;
   }
   const temp = `${file}.${Deno.pid}.${crypto.randomUUID()}.partial`;
   try {
     Deno.writeFileSync(temp, ws.exportSketches(), { createNew: true, mode: 0o600 });
     Deno.renameSync(temp, file);
+    return true;
   } catch (err) {
     try {
       Deno.removeSync(temp);
@@ -131,5 +155,59 @@ export function saveSketches(
       // never written
     }
     log(`curserve: sketches not saved to ${file}: ${(err as Error).message}`);
+    return false;
   }
+}
+
+/**
+ * Deletes the least recently used cache files under `dir` (every user's:
+ * the budget is the daemon's disk) until the rest hold at most `maxBytes`.
+ * `keep`, the file just written, is never deleted.
+ * @param log Gets a line for each file deleted, and for each failure.
+ * @returns The bytes deleted.
+ */
+export function pruneCache(
+  dir: string,
+  maxBytes: number,
+  keep: string,
+  log: (line: string) => void = console.error,
+): number {
+  const files: { path: string; size: number; used: number }[] = [];
+  try {
+    for (const user of Deno.readDirSync(dir)) {
+      if (!user.isDirectory) continue;
+      for (const f of Deno.readDirSync(`${dir}/${user.name}`)) {
+        if (!f.isFile || !f.name.endsWith(".sketches")) continue;
+        const path = `${dir}/${user.name}/${f.name}`;
+        try {
+          const info = Deno.lstatSync(path);
+          files.push({ path, size: info.size, used: info.mtime?.getTime() ?? 0 });
+        } catch {
+          // deleted meanwhile (another worker pruning)
+        }
+      }
+    }
+  } catch (err) {
+    log(`curserve: sketch cache not pruned: ${(err as Error).message}`);
+    return 0;
+  }
+  let total = files.reduce((sum, f) => sum + f.size, 0);
+  let freed = 0;
+  files.sort((a, b) => a.used - b.used);
+  for (const f of files) {
+    if (total <= maxBytes) break;
+    if (f.path === keep) continue;
+    try {
+      Deno.removeSync(f.path);
+      log(`curserve: sketch cache over ${maxBytes} bytes: deleted ${f.path} (${f.size} bytes)`);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) {
+        log(`curserve: sketch cache: cannot delete ${f.path}: ${(err as Error).message}`);
+        continue;
+      }
+    }
+    total -= f.size;
+    freed += f.size;
+  }
+  return freed;
 }

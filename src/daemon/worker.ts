@@ -37,7 +37,13 @@ import { captureIO, type Resume, type SearchPart } from "../output.ts";
 import { type PathRange, planShards } from "../walk.ts";
 import { pinThread } from "./affinity.ts";
 import { asUser, type Credentials } from "./credentials.ts";
-import { cacheFile, restoreSketches, saveSketches, type SketchCacheSpot } from "./sketch_cache.ts";
+import {
+  cacheFile,
+  pruneCache,
+  restoreSketches,
+  saveSketches,
+  type SketchCacheSpot,
+} from "./sketch_cache.ts";
 
 /** What a worker reports back for one request; `done` marks the last
  * answer to a batch. */
@@ -141,17 +147,17 @@ function sketchInBackground(ws: Workspace): void {
 const SAVE_AGAIN_PAST = 20;
 
 /** Each workspace's sketch cache file, when the daemon keeps one. */
-const cacheFiles = new Map<Workspace, string>();
+const cacheFiles = new Map<Workspace, { file: string; spot: SketchCacheSpot }>();
 /** Workspaces whose sketches are to be saved once their first build after
  * the load is done (not after each refresh: the next load rebuilds the few
  * changed files' sketches, cheaper than rewriting the whole file). */
 const unsaved = new Set<Workspace>();
 
 function saveBuiltSketches(ws: Workspace): void {
-  const file = cacheFiles.get(ws);
-  if (!unsaved.delete(ws) || !file) return;
+  const cache = cacheFiles.get(ws);
+  if (!unsaved.delete(ws) || !cache) return;
   try {
-    saveSketches(ws, file);
+    if (saveSketches(ws, cache.file)) pruneCache(cache.spot.dir, cache.spot.max_bytes, cache.file);
   } catch {
     // closed meanwhile
   }
@@ -165,14 +171,15 @@ const AS_DAEMON: Record<string, (p: Record<string, unknown>) => void> = {
     const spot = p.sketch_cache as Omit<SketchCacheSpot, "uid" | "root"> | undefined;
     const ws = workspaces.get(String(p.key));
     if (!spot || !ws) return;
-    const file = cacheFile({
+    const full: SketchCacheSpot = {
       ...spot,
       uid: (p.as as Credentials | undefined)?.uid ?? Deno.uid()!,
       root: ws.root,
       hidden: Boolean(p.hidden),
       noIgnore: Boolean(p.no_ignore),
-    });
-    cacheFiles.set(ws, file);
+    };
+    const file = cacheFile(full);
+    cacheFiles.set(ws, { file, spot: full });
     const r = restoreSketches(ws, file);
     if (r) {
       console.error(
