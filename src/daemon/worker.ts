@@ -156,11 +156,9 @@ const unsaved = new Set<Workspace>();
 function saveBuiltSketches(ws: Workspace): void {
   const cache = cacheFiles.get(ws);
   if (!unsaved.delete(ws) || !cache) return;
-  try {
-    if (saveSketches(ws, cache.file)) pruneCache(cache.spot.dir, cache.spot.max_bytes, cache.file);
-  } catch {
-    // closed meanwhile
-  }
+  saveSketches(ws, cache.file).then((saved) => {
+    if (saved) pruneCache(cache.spot.dir, cache.spot.max_bytes, cache.file);
+  });
 }
 
 /** Parts of operations run with the daemon's own rights, after the part
