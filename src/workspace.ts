@@ -246,11 +246,22 @@ export class Workspace {
   /**
    * The sketches built so far, each saved with its file's length and
    * content hash (core-wasm/src/sketch_file.rs), for
-   * {@link importSketches} in a later process.
+   * {@link importSketches} in a later process: the part for the files
+   * from the `from`-th holding about `budgetBytes` of file bytes (all of
+   * them by default). Parts asked for in turn, each `from` the last one's
+   * `next`, make the whole, the last one `done`; taken out a few MB at a
+   * time, they hold up no search for long.
    * @throws {TypeError} When the workspace is closed.
    */
-  exportSketches(): Uint8Array {
-    return this.#live().exportSketches();
+  exportSketches(from = 0, budgetBytes = Infinity): {
+    bytes: Uint8Array;
+    next: number;
+    done: boolean;
+  } {
+    const corpus = this.#live();
+    const next = corpus.sketchPartEnd(from, Math.min(budgetBytes, 2 ** 32 - 1));
+    const bytes = corpus.exportSketches(from, next - from);
+    return { bytes, next, done: next >= corpus.fileCount };
   }
 
   /**

@@ -320,11 +320,30 @@ pub struct SketchImport {
 }
 
 impl Corpus {
-    /// Every sketch built so far, with each file's length and content hash
-    /// (see [`crate::sketch_file`]).
-    pub fn export_sketches(&self) -> Vec<u8> {
-        let files = self.files.iter().filter_map(|f| f.sketch().map(|s| (f.path.as_str(), &f.data[..], s)));
-        crate::sketch_file::encode(files, &self.gram_counts)
+    /// Where a part of the sketch file starting at file `from` should end
+    /// to hold about `budget` bytes of files (at least one file): its
+    /// hashing and copying cost goes by bytes, and Linux has directories
+    /// of hundreds of multi-megabyte headers.
+    pub fn sketch_part_end(&self, from: usize, budget: usize) -> usize {
+        let mut bytes = 0usize;
+        let mut end = from;
+        while end < self.files.len() && (end == from || bytes < budget) {
+            bytes = bytes.saturating_add(self.files[end].data.len());
+            end += 1;
+        }
+        end
+    }
+
+    /// The sketches built so far of files `from..from + count` (in the
+    /// corpus's order), each with its file's length and content hash: one
+    /// part of a sketch file (see [`crate::sketch_file`]), with its head
+    /// when `from` is 0 and its end when no file is left after these.
+    /// Parts asked for in turn make the whole file.
+    pub fn export_sketches(&self, from: usize, count: usize) -> Vec<u8> {
+        let end = from.saturating_add(count).min(self.files.len());
+        let part = self.files.get(from..end).unwrap_or_default();
+        let files = part.iter().filter_map(|f| f.sketch().map(|s| (f.path.as_str(), &f.data[..], s)));
+        crate::sketch_file::encode_part(files, &self.gram_counts, from == 0, end == self.files.len())
     }
 
     /// Restores saved sketches onto files that lack one and whose bytes
@@ -488,7 +507,10 @@ mod tests {
         c.insert("/r/a.c", 12, true).copy_from_slice(b"kmalloc(x);\n");
         c.insert("/r/b.c", 12, true).copy_from_slice(b"vmalloc(y);\n");
         c.build_sketches(usize::MAX);
-        let saved = c.export_sketches();
+        let saved = c.export_sketches(0, usize::MAX);
+        // Asked for a file at a time, the parts make the same file.
+        assert_eq!([c.export_sketches(0, 1), c.export_sketches(1, 1)].concat(), saved);
+        assert_eq!((c.sketch_part_end(0, 1), c.sketch_part_end(0, 13), c.sketch_part_end(1, 0)), (1, 2, 2));
         let mut d = Corpus::new();
         d.insert("/r/a.c", 12, true).copy_from_slice(b"kmalloc(x);\n");
         d.insert("/r/b.c", 12, true).copy_from_slice(b"vmalloc(z);\n"); // same length, new bytes
@@ -507,7 +529,7 @@ mod tests {
         load(&mut c, "/r/a.h", b"#define X 1\n");
         load(&mut c, "/r/b.h", b"#define X 1\n");
         c.build_sketches(usize::MAX);
-        let saved = c.export_sketches();
+        let saved = c.export_sketches(0, usize::MAX);
         let mut d = Corpus::new();
         load(&mut d, "/r/a.h", b"#define X 1\n");
         load(&mut d, "/r/b.h", b"#define X 1\n");

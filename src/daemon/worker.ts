@@ -156,7 +156,8 @@ const unsaved = new Set<Workspace>();
 function saveBuiltSketches(ws: Workspace): void {
   const cache = cacheFiles.get(ws);
   if (!unsaved.delete(ws) || !cache) return;
-  saveSketches(ws, cache.file).then((saved) => {
+  const between = () => new Promise<void>((go) => nextTask(() => whenNoSearchRuns(go)));
+  saveSketches(ws, cache.file, console.error, between).then((saved) => {
     if (saved) pruneCache(cache.spot.dir, cache.spot.max_bytes, cache.file);
   });
 }
