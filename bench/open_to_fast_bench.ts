@@ -255,15 +255,26 @@ if (!values["no-cold"]) {
 if (values.cache) {
   const dir = Deno.makeTempDirSync({ prefix: "curserve-bench-cache-" });
   cacheDirs.push(dir);
-  // Fill it: open, wait until every sketch is built (and so saved), stop.
+  // Fill it: open, wait until every sketch is built and every shard's
+  // file saved (written after the build, in parts), stop.
   const s = await openFresh(["--cache-dir", dir]);
   const t0 = performance.now();
+  const saved = () => {
+    const names = [...Deno.readDirSync(dir)].flatMap((u) =>
+      u.isDirectory ? [...Deno.readDirSync(`${dir}/${u.name}`)].map((f) => f.name) : []
+    );
+    return names.some((n) => n.endsWith(".partial"))
+      ? 0
+      : names.filter((n) => n.endsWith(".sketches")).length;
+  };
   while (performance.now() - t0 < 600_000) {
-    const st = await s.client.request<{ workspaces: { unsketched_files: number }[] }>("stats");
-    if (st.workspaces.every((w) => w.unsketched_files === 0)) break;
+    const st = await s.client.request<
+      { workspaces: { unsketched_files: number; shards: number }[] }
+    >("stats");
+    const shards = st.workspaces.reduce((n, w) => n + w.shards, 0);
+    if (st.workspaces.every((w) => w.unsketched_files === 0) && saved() >= shards) break;
     await sleep(100);
   }
-  await sleep(500); // the last shard's save
   await closeSession(s);
   scenarios.push(await measure("daemon restarted, sketches saved", () => ["--cache-dir", dir]));
 }

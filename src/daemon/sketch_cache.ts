@@ -183,10 +183,26 @@ export async function saveSketches(
   }
 }
 
+/** A save in progress writes its `.partial` file every few ms; one this
+ * old was left by a daemon stopped mid-save. */
+const STALE_PARTIAL_MS = 10 * 60_000;
+
+function removeIfStale(path: string, log: (line: string) => void): void {
+  try {
+    const mtime = Deno.lstatSync(path).mtime?.getTime() ?? 0;
+    if (Date.now() - mtime < STALE_PARTIAL_MS) return;
+    Deno.removeSync(path);
+    log(`curserve: sketch cache: deleted ${path}, left by a save that never finished`);
+  } catch {
+    // gone meanwhile
+  }
+}
+
 /**
  * Deletes the least recently used cache files under `dir` (every user's:
  * the budget is the daemon's disk) until the rest hold at most `maxBytes`.
- * `keep`, the file just written, is never deleted.
+ * `keep`, the file just written, is never deleted. Partial files left by
+ * a daemon stopped while saving are deleted too.
  * @param log Gets a line for each file deleted, and for each failure.
  * @returns The bytes deleted.
  */
@@ -201,8 +217,9 @@ export function pruneCache(
     for (const user of Deno.readDirSync(dir)) {
       if (!user.isDirectory) continue;
       for (const f of Deno.readDirSync(`${dir}/${user.name}`)) {
-        if (!f.isFile || !f.name.endsWith(".sketches")) continue;
         const path = `${dir}/${user.name}/${f.name}`;
+        if (f.isFile && f.name.endsWith(".partial")) removeIfStale(path, log);
+        if (!f.isFile || !f.name.endsWith(".sketches")) continue;
         try {
           const info = Deno.lstatSync(path);
           files.push({ path, size: info.size, used: info.mtime?.getTime() ?? 0 });
