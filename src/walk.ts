@@ -551,12 +551,15 @@ export class Walker {
  * milliseconds, while each shard adds a fraction of a millisecond to every
  * search (a message, a regex compile). */
 const SLICE_BYTES = 128 << 20;
-/** Shards per worker of a split workspace: at least two, so that a long
- * search of it is a train of jobs between which other tenants' searches
- * run (a worker's jobs for one search go in one message, but the batch
- * stops between jobs when another tenant waits); at most four, since each
- * shard adds to every search. */
-const MIN_SHARDS_PER_WORKER = 2;
+/** Shards per worker (per CPU) of a split workspace: one per
+ * {@link SLICE_BYTES}, at most four, since each shard adds to every search.
+ * Two at least once let a long search be a train of jobs with other
+ * tenants' searches between them; a search now pauses for those after 3 ms
+ * anyway (src/daemon/worker.ts), and the second shard of a 50 MB tree cost
+ * every search a job: a search finding nothing took 3.2-4.1 ms inside the
+ * daemon with four shards, 1.8-2.0 with two; under load (bench:load, 100
+ * sessions) grep p50 went from 3.97 to 3.51 ms. */
+const MIN_SHARDS_PER_WORKER = 1;
 const MAX_SHARDS_PER_WORKER = 4;
 
 /**
