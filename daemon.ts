@@ -11,6 +11,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Daemon, DEFAULT_LIMITS } from "./src/daemon/server.ts";
 import { raiseFileLimit } from "./src/daemon/rlimit.ts";
+import { warmUpCore } from "./src/daemon/warm_up.ts";
 import { DEFAULT_CACHE_MAX_BYTES, defaultCacheDir, privateDir } from "./src/daemon/sketch_cache.ts";
 import {
   daemonSocketPath,
@@ -251,6 +252,11 @@ if (import.meta.main) {
     console.error(`error: cannot listen on ${socket}: ${(err as Error).message}`);
     Deno.exit(1);
   }
+  // The daemon's own sources, a few hundred KB: see src/daemon/warm_up.ts.
+  const warmUpMs = warmUpCore(
+    ["./src/", "./core-wasm/src/"].map((d) => new URL(d, import.meta.url).pathname),
+  );
+  if (flags.verbose) console.error(`curserve: search core warmed up (${warmUpMs.toFixed(0)} ms)`);
   const stop = async () => {
     await daemon.close();
     Deno.exit(0);
