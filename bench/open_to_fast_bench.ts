@@ -51,6 +51,7 @@ import {
   waitForSketches,
 } from "./daemon_process.ts";
 import { intOption, median, ms, runHeader, runInfo, runRg, sleep } from "./stats.ts";
+import { cacheEntries } from "../src/daemon/sketch_cache.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -260,9 +261,7 @@ if (values.cache) {
   const s = await openFresh(["--cache-dir", dir]);
   const t0 = performance.now();
   const saved = () => {
-    const names = [...Deno.readDirSync(dir)].flatMap((u) =>
-      u.isDirectory ? [...Deno.readDirSync(`${dir}/${u.name}`)].map((f) => f.name) : []
-    );
+    const names = cacheEntries(dir).map((e) => e.name);
     return names.some((n) => n.endsWith(".partial"))
       ? 0
       : names.filter((n) => n.endsWith(".sketches")).length;

@@ -48,7 +48,6 @@ async function makeTree(): Promise<string> {
 const fileFor = (cache: string, root: string) =>
   cacheFile({
     dir: cache,
-    max_bytes: 0, // not part of the file's name
     uid: Deno.uid()!,
     root,
     hidden: false,

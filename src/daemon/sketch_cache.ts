@@ -31,9 +31,8 @@ import type { Workspace } from "../workspace.ts";
 
 /** Where one shard's saved sketches live. */
 export interface SketchCacheSpot {
-  /** The daemon's cache directory, and the bytes it may hold. */
+  /** The daemon's cache directory. */
   dir: string;
-  max_bytes: number;
   /** Whose workspace it is. */
   uid: number;
   /** The workspace's real root and load options. */
@@ -183,6 +182,19 @@ export async function saveSketches(
   }
 }
 
+/** Every file in the cache's per-user directories (`<dir>/<uid>/<name>`):
+ * saved sketches end in `.sketches`, saves in progress in `.partial`. */
+export function cacheEntries(dir: string): { path: string; name: string }[] {
+  const entries: { path: string; name: string }[] = [];
+  for (const user of Deno.readDirSync(dir)) {
+    if (!user.isDirectory) continue;
+    for (const f of Deno.readDirSync(`${dir}/${user.name}`)) {
+      if (f.isFile) entries.push({ path: `${dir}/${user.name}/${f.name}`, name: f.name });
+    }
+  }
+  return entries;
+}
+
 /** A save in progress writes its `.partial` file every few ms; one this
  * old was left by a daemon stopped mid-save. */
 const STALE_PARTIAL_MS = 10 * 60_000;
@@ -214,18 +226,14 @@ export function pruneCache(
 ): number {
   const files: { path: string; size: number; used: number }[] = [];
   try {
-    for (const user of Deno.readDirSync(dir)) {
-      if (!user.isDirectory) continue;
-      for (const f of Deno.readDirSync(`${dir}/${user.name}`)) {
-        const path = `${dir}/${user.name}/${f.name}`;
-        if (f.isFile && f.name.endsWith(".partial")) removeIfStale(path, log);
-        if (!f.isFile || !f.name.endsWith(".sketches")) continue;
-        try {
-          const info = Deno.lstatSync(path);
-          files.push({ path, size: info.size, used: info.mtime?.getTime() ?? 0 });
-        } catch {
-          // deleted meanwhile (another worker pruning)
-        }
+    for (const { path, name } of cacheEntries(dir)) {
+      if (name.endsWith(".partial")) removeIfStale(path, log);
+      if (!name.endsWith(".sketches")) continue;
+      try {
+        const info = Deno.lstatSync(path);
+        files.push({ path, size: info.size, used: info.mtime?.getTime() ?? 0 });
+      } catch {
+        // deleted meanwhile (another worker pruning)
       }
     }
   } catch (err) {

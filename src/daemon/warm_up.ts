@@ -32,7 +32,8 @@ const ROUNDS = 12;
 
 /**
  * Searches `dirs` with {@link SEARCHES}, {@link ROUNDS} times each.
- * @returns How long it took, in ms; 0 when there was nothing to search.
+ * A directory that cannot be opened is skipped.
+ * @returns How long it took, in ms.
  */
 export function warmUpCore(dirs: string[]): number {
   const started = performance.now();

@@ -147,7 +147,7 @@ function sketchInBackground(ws: Workspace): void {
 const SAVE_AGAIN_PAST = 20;
 
 /** Each workspace's sketch cache file, when the daemon keeps one. */
-const cacheFiles = new Map<Workspace, { file: string; spot: SketchCacheSpot }>();
+const cacheFiles = new Map<Workspace, { file: string; dir: string; maxBytes: number }>();
 /** Workspaces whose sketches are to be saved once their first build after
  * the load is done (not after each refresh: the next load rebuilds the few
  * changed files' sketches, cheaper than rewriting the whole file). */
@@ -158,7 +158,7 @@ function saveBuiltSketches(ws: Workspace): void {
   if (!unsaved.delete(ws) || !cache) return;
   const between = () => new Promise<void>((go) => nextTask(() => whenNoSearchRuns(go)));
   saveSketches(ws, cache.file, console.error, between).then((saved) => {
-    if (saved) pruneCache(cache.spot.dir, cache.spot.max_bytes, cache.file);
+    if (saved) pruneCache(cache.dir, cache.maxBytes, cache.file);
   });
 }
 
@@ -167,18 +167,20 @@ function saveBuiltSketches(ws: Workspace): void {
  * rights ever read or write it (src/daemon/sketch_cache.ts). */
 const AS_DAEMON: Record<string, (p: Record<string, unknown>) => void> = {
   open(p) {
-    const spot = p.sketch_cache as Omit<SketchCacheSpot, "uid" | "root"> | undefined;
+    const cache = p.sketch_cache as
+      | Pick<SketchCacheSpot, "dir" | "shard" | "shards"> & { max_bytes: number }
+      | undefined;
     const ws = workspaces.get(String(p.key));
-    if (!spot || !ws) return;
-    const full: SketchCacheSpot = {
+    if (!cache || !ws) return;
+    const { max_bytes, ...spot } = cache;
+    const file = cacheFile({
       ...spot,
       uid: (p.as as Credentials | undefined)?.uid ?? Deno.uid()!,
       root: ws.root,
       hidden: Boolean(p.hidden),
       noIgnore: Boolean(p.no_ignore),
-    };
-    const file = cacheFile(full);
-    cacheFiles.set(ws, { file, spot: full });
+    });
+    cacheFiles.set(ws, { file, dir: spot.dir, maxBytes: max_bytes });
     const r = restoreSketches(ws, file);
     if (r) {
       console.error(
