@@ -143,11 +143,6 @@ impl CoreCorpus {
         self.corpus.build_sketches(budget as usize) as u32
     }
 
-    /// The sketches built so far of files `from..from + count` (of
-    /// `fileCount`), saved with each file's length and content hash: a
-    /// part of what [`CoreCorpus::import_sketches`] reads after a restart.
-    /// The first part (`from` 0) has the file's head and the one that
-    /// reaches the last file its end; parts asked for in turn make a whole.
     /// Where a part of the saved sketches from file `from` ends to hold
     /// about `budget` bytes of files (at least one file).
     #[wasm_bindgen(js_name = sketchPartEnd)]
@@ -155,6 +150,11 @@ impl CoreCorpus {
         self.corpus.sketch_part_end(from, budget)
     }
 
+    /// The sketches built so far of files `from..from + count` (of
+    /// `fileCount`), saved with each file's length and content hash: a
+    /// part of what [`CoreCorpus::import_sketches`] reads after a restart.
+    /// The first part (`from` 0) has the file's head and the one that
+    /// reaches the last file its end; parts asked for in turn make a whole.
     #[wasm_bindgen(js_name = exportSketches)]
     pub fn export_sketches(&self, from: usize, count: usize) -> Vec<u8> {
         self.corpus.export_sketches(from, count)

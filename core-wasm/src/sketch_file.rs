@@ -11,10 +11,10 @@
 //! Layout (little-endian): a head (magic, the sketch fingerprint, the
 //! corpus's [`GramCounts`], an XXH64 of the head), then one record per file
 //! (its path, length, hash and sketch, then an XXH64 of the record), then
-//! an end marker. The file is written in parts (see [`encode_part`]), a
-//! few hundred files at a time, so that writing Linux's 550 MB of sketches
-//! never holds up a search for long: hence a checksum per record rather
-//! than one over the whole. A truncated file lacks the end marker, and a
+//! an end marker. The file is written in parts (see [`encode_part`]), the
+//! sketches of a few MiB of files at a time, so that writing Linux's
+//! 550 MB of sketches never holds up a search for long: hence a checksum
+//! per record rather than one over the whole. A truncated file lacks the end marker, and a
 //! flipped bit fails a checksum, so either is refused as a whole rather
 //! than read into sketches that hide matches.
 
@@ -48,7 +48,7 @@ pub struct SavedSketch {
 }
 
 /// Appends the head of a sketch file: what comes before the records.
-pub fn encode_head(counts: &GramCounts, out: &mut Vec<u8>) {
+fn encode_head(counts: &GramCounts, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&fingerprint().to_le_bytes());
@@ -58,7 +58,7 @@ pub fn encode_head(counts: &GramCounts, out: &mut Vec<u8>) {
 }
 
 /// Appends one record per file (path, bytes, sketch) to `out`.
-pub fn encode_records<'a>(files: impl Iterator<Item = (&'a str, &'a [u8], &'a Sketch)>, out: &mut Vec<u8>) {
+fn encode_records<'a>(files: impl Iterator<Item = (&'a str, &'a [u8], &'a Sketch)>, out: &mut Vec<u8>) {
     for (path, data, sketch) in files {
         let start = out.len();
         put_u32s(out, &[path.len() as u32]);
@@ -72,7 +72,7 @@ pub fn encode_records<'a>(files: impl Iterator<Item = (&'a str, &'a [u8], &'a Sk
 }
 
 /// Appends the end marker.
-pub fn encode_end(out: &mut Vec<u8>) {
+fn encode_end(out: &mut Vec<u8>) {
     put_u32s(out, &[END]);
     out.extend_from_slice(END_MAGIC);
 }
