@@ -102,6 +102,8 @@ export class WorkerPool {
    * (sketching waits for none on its own; see src/daemon/worker.ts). One
    * count for all when the workers are not pinned. */
   #searching: Int32Array;
+  /** Likewise, how many loads run on each CPU (sketching waits for them). */
+  #loading: Int32Array;
   #nextId = 1;
   /** Requests dropped before they ran (client gone or timed out). */
   cancelled = 0;
@@ -123,6 +125,7 @@ export class WorkerPool {
     this.#pin = pin;
     this.cpus = Math.max(1, Math.min(cpus, size));
     this.#searching = new Int32Array(new SharedArrayBuffer(4 * (pin ? this.cpus : 1)));
+    this.#loading = new Int32Array(new SharedArrayBuffer(4 * (pin ? this.cpus : 1)));
     for (let i = 0; i < size; i++) this.#workers.push(this.#spawn(i));
     // Queued first, so each worker is pinned before its first search.
     this.pinnedCpus = pin
@@ -142,6 +145,7 @@ export class WorkerPool {
       yieldFlag,
       inbox,
       searching: this.#searching,
+      loading: this.#loading,
       cpu: this.#pin ? i % this.cpus : 0,
     };
     ready.then(() => worker.postMessage(shared satisfies WorkerMessage));

@@ -6,9 +6,10 @@
  *
  * Messages in: `{id, op, params}`, or `{batch: [...]}` of several run one
  * after another (each answered as it is done, the last marked `done`),
- * or, once, the shared counters (`{yieldFlag, inbox, searching, cpu}`). Out: `{id, result}`, `{id, error}`,
- * `{id, requeue}` or, while loading, `{id, progress}`; each says how much
- * WebAssembly memory the worker holds (`wasm_bytes`, for recycling).
+ * or, once, the shared counters (`{yieldFlag, inbox, searching, loading,
+ * cpu}`). Out: `{id, result}`, `{id, error}`, `{id, requeue}` or, while
+ * loading, `{id, progress}`; each says how much WebAssembly memory the
+ * worker holds (`wasm_bytes`, for recycling).
  *
  * A request may carry a `cancel` flag (an `Int32Array` over shared memory
  * the pool sets when its caller gives up) and `params.budget_ms`: a search
@@ -101,18 +102,30 @@ const sketching = new Set<Workspace>();
  * shard slowed it. But a worker builds a slice at least this often, so
  * that sketches still come while searches never stop. */
 const SKETCH_EVERY_MS = 20;
+/** While a load runs on this worker's CPU, sketching waits for it to end
+ * (a load is what its client waits for, and it ends), but at most this
+ * long between slices, should loads follow one another. */
+const SKETCH_EVERY_MS_WHILE_LOADING = 1000;
 let lastSketchSlice = 0;
 
-/** Runs `go` once no search runs on this worker's CPU, or once its last
- * sketch slice is {@link SKETCH_EVERY_MS} old. */
-function whenNoSearchRuns(go: () => void): void {
+/** Runs `go` once no load and no search runs on this worker's CPU, or once
+ * its last sketch slice is old enough (see the two constants above). */
+function whenCpuIsFree(go: () => void): void {
+  const sinceSlice = performance.now() - lastSketchSlice;
+  const loads = Atomics.load(loading, cpu);
+  if (loads > 0 && sinceSlice < SKETCH_EVERY_MS_WHILE_LOADING) {
+    const w = Atomics.waitAsync(loading, cpu, loads, SKETCH_EVERY_MS_WHILE_LOADING - sinceSlice);
+    if (w.async) w.value.then(() => whenCpuIsFree(go));
+    else whenCpuIsFree(go);
+    return;
+  }
   const running = Atomics.load(searching, cpu);
-  const wait = lastSketchSlice + SKETCH_EVERY_MS - performance.now();
+  const wait = SKETCH_EVERY_MS - sinceSlice;
   if (running === 0 || wait <= 0) return go();
   // Woken when the count drops to 0 (see `run`), else at the deadline.
   const w = Atomics.waitAsync(searching, cpu, running, wait);
-  if (w.async) w.value.then(() => whenNoSearchRuns(go));
-  else whenNoSearchRuns(go); // the count changed meanwhile: look again
+  if (w.async) w.value.then(() => whenCpuIsFree(go));
+  else whenCpuIsFree(go); // the count changed meanwhile: look again
 }
 
 /** Builds a workspace's sketches a slice at a time, letting requests that
@@ -138,7 +151,7 @@ function sketchInBackground(ws: Workspace): void {
       saveBuiltSketches(ws);
     }
   };
-  const next = () => whenNoSearchRuns(slice);
+  const next = () => whenCpuIsFree(slice);
   nextTask(next);
 }
 
@@ -156,7 +169,7 @@ const unsaved = new Set<Workspace>();
 function saveBuiltSketches(ws: Workspace): void {
   const cache = cacheFiles.get(ws);
   if (!unsaved.delete(ws) || !cache) return;
-  const between = () => new Promise<void>((go) => nextTask(() => whenNoSearchRuns(go)));
+  const between = () => new Promise<void>((go) => nextTask(() => whenCpuIsFree(go)));
   saveSketches(ws, cache.file, console.error, between).then((saved) => {
     if (saved) pruneCache(cache.dir, cache.maxBytes, cache.file);
   });
@@ -323,6 +336,7 @@ export type WorkerMessage = WorkerRequest | { batch: WorkerRequest[] } | {
   yieldFlag: Int32Array<ArrayBufferLike>;
   inbox: Int32Array<ArrayBufferLike>;
   searching: Int32Array<ArrayBufferLike>;
+  loading: Int32Array<ArrayBufferLike>;
   cpu: number;
 };
 
@@ -334,9 +348,12 @@ let inbox: Int32Array<ArrayBufferLike> = new Int32Array(1);
 /** How many searches run on each CPU now (shared by all workers), and
  * which count is this worker's CPU's. */
 let searching: Int32Array<ArrayBufferLike> = new Int32Array(new SharedArrayBuffer(4));
+/** How many loads (and plans of loads) run on each CPU now, likewise. */
+let loading: Int32Array<ArrayBufferLike> = new Int32Array(new SharedArrayBuffer(4));
 let cpu = 0;
-/** Operations counted in `searching`. */
+/** Operations counted in `searching`, and in `loading`. */
 const SEARCH_OPS = new Set(["part", "cli"]);
+const LOAD_OPS = new Set(["open", "plan"]);
 
 /** Output buffers in a reply, handed over rather than copied. */
 function transferable(reply: WorkerReply): Transferable[] {
@@ -375,19 +392,19 @@ async function run(req: WorkerRequest): Promise<WorkerReply> {
     ? () => Atomics.load(yieldFlag, 0) !== 0 && performance.now() - started >= SLICE_MS
     : undefined;
   const check = interruptWhen(req.cancel, budget === undefined ? undefined : Number(budget), pause);
-  const search = SEARCH_OPS.has(req.op);
-  if (search) Atomics.add(searching, cpu, 1);
+  const counter = SEARCH_OPS.has(req.op) ? searching : LOAD_OPS.has(req.op) ? loading : undefined;
+  if (counter) Atomics.add(counter, cpu, 1);
   try {
     // Every op's work is synchronous: the check covers it all.
     return await withInterruptCheck(check, () => handle(req));
   } finally {
-    // The last search to end lets every worker's sketching go on.
-    if (search && Atomics.sub(searching, cpu, 1) === 1) Atomics.notify(searching, cpu);
+    // The last search or load to end lets every worker's sketching go on.
+    if (counter && Atomics.sub(counter, cpu, 1) === 1) Atomics.notify(counter, cpu);
   }
 }
 scope.onmessage = async ({ data }) => {
   if ("yieldFlag" in data) {
-    ({ yieldFlag, inbox, searching, cpu } = data);
+    ({ yieldFlag, inbox, searching, loading, cpu } = data);
     return;
   }
   Atomics.sub(inbox, 0, 1);
