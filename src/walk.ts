@@ -562,6 +562,16 @@ const SLICE_BYTES = 128 << 20;
 const MIN_SHARDS_PER_WORKER = 1;
 const MAX_SHARDS_PER_WORKER = 4;
 
+/** How many shares {@link planShards} makes of a tree of `bytes`. */
+export function shardCount(bytes: number, workers: number, shardBytes: number): number {
+  if (bytes < shardBytes) return 1;
+  const perWorker = Math.max(
+    MIN_SHARDS_PER_WORKER,
+    Math.min(MAX_SHARDS_PER_WORKER, Math.ceil(bytes / (SLICE_BYTES * workers))),
+  );
+  return workers * perWorker;
+}
+
 /**
  * Splits the tree a workspace would load into contiguous shares of about
  * equal bytes, for workers that each hold and search some. A tree under
@@ -602,11 +612,7 @@ export function planShards(
     corpus.free();
   }
   const bytes = files.reduce((n, f) => n + f.size, 0);
-  const perWorker = Math.max(
-    MIN_SHARDS_PER_WORKER,
-    Math.min(MAX_SHARDS_PER_WORKER, Math.ceil(bytes / (SLICE_BYTES * workers))),
-  );
-  const shards = bytes < shardBytes ? 1 : workers * perWorker;
+  const shards = shardCount(bytes, workers, shardBytes);
   const bounds: string[] = [];
   if (shards > 1) {
     // Keys made once: encoding in every comparison took over a second on Linux.

@@ -10,10 +10,14 @@
  * again only once more than one file in 20 needed a new sketch. The cache
  * is on by default (in `$XDG_CACHE_HOME`), off with `--no-cache`, and
  * past `--cache-max-bytes` the least recently used files are deleted.
+ * A split workspace's shard plan is saved beside its sketches and used by
+ * the next daemon instead of a walk; one made before the tree changed much
+ * still gives rg's answers, and is then forgotten; a broken one is ignored
+ * with a log line.
  */
 import { ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { cacheFile } from "../src/daemon/sketch_cache.ts";
+import { cacheFile, planFile } from "../src/daemon/sketch_cache.ts";
 import {
   acceptsConnections,
   LineSocket,
@@ -377,6 +381,69 @@ Deno.test(
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "a saved shard plan is used on re-open; a stale one still answers as rg, then is forgotten",
+  TEST_OPTS,
+  async () => {
+    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "curserve-plan-" }));
+    const cache = await Deno.makeTempDir({ prefix: "curserve-cache-dir-" });
+    // Two workers on two CPUs, every tree split: two shards.
+    const flags = ["--cache-dir", cache, "--workers", "2", "--shard-bytes", "1"];
+    const plan = planFile({ dir: cache, uid: Deno.uid()!, root, hidden: false, noIgnore: false });
+    const mtime = () => Deno.statSync(plan).mtime!.getTime();
+    const patterns = ["planword_\\d+", "holds plain", "lateword"];
+    try {
+      for (const dir of ["a", "b", "c", "d"]) {
+        Deno.mkdirSync(join(root, dir));
+        for (let i = 0; i < 5; i++) {
+          Deno.writeTextFileSync(join(root, dir, `f${i}.c`), filler(dir) + `planword_${i}\n`);
+        }
+      }
+      await withCachedDaemon(cache, async (sock) => {
+        await sameAsRg(sock, await open(sock, root), root, patterns);
+        await pollUntil("the shard plan saved", () => sizeOf(plan), (n) => n > 0);
+      }, flags);
+      const saved = JSON.parse(Deno.readTextFileSync(plan));
+      strictEqual(saved.bounds.length, 1, Deno.readTextFileSync(plan));
+
+      // Unchanged: the next daemon reads the plan (which marks it used) and keeps it.
+      Deno.utimeSync(plan, new Date(0), new Date(0));
+      await withCachedDaemon(cache, async (sock) => {
+        await sameAsRg(sock, await open(sock, root), root, patterns);
+      }, flags);
+      ok(mtime() > 0, "the saved plan was not used");
+      strictEqual(Deno.readTextFileSync(plan), JSON.stringify(saved));
+
+      // Most bytes now sit before the first shard's end: the old plan gives
+      // rg's answers from uneven shards, and is deleted after the load.
+      for (let i = 0; i < 40; i++) {
+        Deno.writeTextFileSync(join(root, "a", `late${i}.c`), filler("late") + `lateword ${i}\n`);
+      }
+      await withCachedDaemon(cache, async (sock) => {
+        await sameAsRg(sock, await open(sock, root), root, patterns);
+        await pollUntil("the stale plan forgotten", () => sizeOf(plan), (n) => n === 0);
+      }, flags);
+      // The next daemon plans afresh, and saves that plan.
+      await withCachedDaemon(cache, async (sock) => {
+        await sameAsRg(sock, await open(sock, root), root, patterns);
+        await pollUntil("a new shard plan saved", () => sizeOf(plan), (n) => n > 0);
+      }, flags);
+      ok(Deno.readTextFileSync(plan) !== JSON.stringify(saved), "the plan did not change");
+
+      // A broken plan file: said so, and the tree is planned by a walk.
+      Deno.writeTextFileSync(plan, "{not json");
+      await withCachedDaemon(cache, async (sock, d) => {
+        await sameAsRg(sock, await open(sock, root), root, patterns);
+        const line = d.process.output.split("\n").find((l) => l.includes("ignoring shard plan"));
+        ok(line?.includes(plan), d.process.output);
+      }, flags);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(cache, { recursive: true });
     }
   },
 );

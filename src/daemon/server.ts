@@ -10,7 +10,7 @@ import { type GrepArgs, parseArgs } from "../args.ts";
 import { concatBytes } from "../bytes.ts";
 import { jsonMatches } from "../matches.ts";
 import { captureIO, finishSearch, joinJsonText, type SearchPart, splitMissing } from "../output.ts";
-import type { PathRange } from "../walk.ts";
+import { type PathRange, shardCount } from "../walk.ts";
 import { confine, listDirectory, sliceLines } from "../files.ts";
 import { LegacyBridge } from "./legacy.ts";
 import { RpcError, WorkerPool } from "./pool.ts";
@@ -20,7 +20,13 @@ import { readRegularFile } from "./regular_file.ts";
 import { asUser, canSwitchUsers } from "./credentials.ts";
 import { type Peer, peerCredentialsAvailable, PeerIdentifier } from "./peer.ts";
 import { type Changes, inotifyAvailable, TreeWatcher } from "../inotify.ts";
-import { DEFAULT_CACHE_MAX_BYTES } from "./sketch_cache.ts";
+import {
+  DEFAULT_CACHE_MAX_BYTES,
+  forgetPlan,
+  planFile,
+  readPlan,
+  savePlan,
+} from "./sketch_cache.ts";
 
 /** Per-user and per-connection bounds; see docs/PROTOCOL.md "Limits". */
 export interface Limits {
@@ -105,6 +111,24 @@ interface Printed {
 /** What a worker's `cli` answers: the printed command, or what needs the
  * real rg (a file name that is not UTF-8), which the daemon does not run. */
 type CliAnswer = Printed | { fallback: string };
+
+/** Where a tree is split into shards: the paths where the second and
+ * later begin, its signature (for placing clones), and the saved plan file
+ * it came from, when it did. */
+interface Plan {
+  bounds: string[];
+  tree?: string;
+  reused?: string;
+}
+
+/** Whether shards of these byte sizes are what a fresh plan would make:
+ * as many, none far above an even share. (A tree whose big files make
+ * even shares impossible fails too: it is planned anew at each load, as
+ * without saved plans.) */
+function evenlySpread(shardBytes: number[], expected: number): boolean {
+  const even = shardBytes.reduce((n, b) => n + b, 0) / shardBytes.length;
+  return shardBytes.length === expected && shardBytes.every((b) => b <= 1.25 * even);
+}
 
 /** One workspace: a tree loaded for one user (with one set of load
  * options), shared by every client of that user that opens it. */
@@ -815,31 +839,16 @@ export class Daemon {
     t.loaded = (async () => {
       const started = performance.now();
       // The plan reads no file's bytes, so it walks while the watches are
-      // added (Linux: 0.4 s of watching, 1 s of planning); the loads start
-      // once both are done.
+      // added (Linux: 0.35 s of watching, 1.3 s of planning, or none with
+      // a saved plan); the loads start once both are done.
       const watched = this.#watch(t);
-      let bounds: string[] = [];
-      let tree: string | undefined;
+      let plan: Plan;
       try {
-        if (Number.isFinite(this.#opts.shardBytes)) {
-          const [planner] = this.#pool.assign();
-          try {
-            const plan = await this.#pool.call(planner, "plan", {
-              ...where,
-              // One shard per CPU: more would only add hand-overs.
-              workers: this.#pool.cpus,
-              shard_bytes: this.#opts.shardBytes,
-            }) as { bounds: string[]; bytes: number; tree: string };
-            bounds = plan.bounds;
-            tree = plan.tree;
-            this.#checkBudget(t, plan.bytes);
-          } finally {
-            this.#pool.release(planner);
-          }
-        }
+        plan = await this.#plan(t, where);
       } finally {
         await watched;
       }
+      const { bounds, tree } = plan;
       // Clones of one tree go where its first went: identical files share.
       t.shards = this.#pool.assign(bounds.length + 1, tree).map((worker, i) => ({
         worker,
@@ -882,6 +891,11 @@ export class Daemon {
           return load;
         }),
       );
+      const shards = shardCount(sum(loads, "bytes"), this.#pool.cpus, this.#opts.shardBytes);
+      if (plan.reused && !evenlySpread(loads.map((l) => l.bytes), shards)) {
+        // Made before the tree changed much: the next load plans afresh.
+        forgetPlan(plan.reused);
+      }
       return {
         files: sum(loads, "files"),
         bytes: sum(loads, "bytes"),
@@ -892,6 +906,44 @@ export class Daemon {
       t.bytes = r.bytes;
       this.#enforceBudget(t);
     });
+  }
+
+  /** Where `t`'s tree is split into shards (none: one shard): the plan
+   * saved at its last load when there is one (see `readPlan` in
+   * src/daemon/sketch_cache.ts), else a walk of the tree on a worker. */
+  async #plan(t: Tenant, where: Params): Promise<Plan> {
+    const shardBytes = this.#opts.shardBytes;
+    if (!Number.isFinite(shardBytes)) return { bounds: [] };
+    const settings = { workers: this.#pool.cpus, shardBytes };
+    // Not where a byte budget applies: it is checked against the plan's
+    // bytes before the load, and a saved plan's may be out of date.
+    const file = this.#opts.sketchCacheDir && !this.#opts.memoryLimit && !this.#limits.bytesPerUser
+      ? planFile({
+        dir: this.#opts.sketchCacheDir,
+        uid: t.owner.uid,
+        root: t.root,
+        hidden: t.hidden,
+        noIgnore: t.noIgnore,
+      })
+      : undefined;
+    const saved = file && readPlan(file, settings);
+    if (saved) return { bounds: saved.bounds, tree: saved.tree, reused: file };
+    const [planner] = this.#pool.assign();
+    try {
+      const plan = await this.#pool.call(planner, "plan", {
+        ...where,
+        workers: settings.workers,
+        shard_bytes: shardBytes,
+      }) as { bounds: string[]; bytes: number; tree: string };
+      this.#checkBudget(t, plan.bytes);
+      // Only a split tree's: one shard's plan is a walk of a small tree.
+      if (file && plan.bounds.length) {
+        savePlan(file, { bounds: plan.bounds, bytes: plan.bytes, tree: plan.tree, ...settings });
+      }
+      return { bounds: plan.bounds, tree: plan.tree };
+    } finally {
+      this.#pool.release(planner);
+    }
   }
 
   /** Bytes `t`'s owner's other loaded workspaces hold. */
