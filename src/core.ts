@@ -259,6 +259,27 @@ export function readFileInto(
   return done;
 }
 
+/**
+ * Restores the sketches saved in the file at `path` (see
+ * {@link CoreCorpus.importSketches}), read straight into linear memory.
+ * @returns `[restored, changed, other]` counts.
+ * @throws {Error} When the file is refused (truncated, corrupt, another
+ * build's), and the errors of reading it.
+ */
+export function importSketchFile(corpus: CoreCorpus, path: string): number[] {
+  using file = Deno.openSync(path);
+  const info = file.statSync();
+  if (!info.isFile) throw new Error("not a regular file");
+  const ptr = corpus.stageSketchFile(info.size);
+  let done = 0;
+  while (done < info.size) {
+    const n = file.readSync(new Uint8Array(memory.buffer, ptr + done, info.size - done));
+    if (n === null || n === 0) break;
+    done += n;
+  }
+  return [...corpus.importStaged(done)];
+}
+
 /** Bytes of linear memory the core holds (grows, never shrinks). */
 export function wasmMemoryBytes(): number {
   return memory.buffer.byteLength;

@@ -7,7 +7,14 @@ import { resolve } from "node:path";
 import { type GrepArgs, loadPatternFiles, parseArgs } from "./args.ts";
 import { readIgnoreFiles, runGrep, searchPart } from "./cli.ts";
 import { captureIO, finishSearch, type Resume, type SearchPart, splitMissing } from "./output.ts";
-import { CoreCorpus, coreEpoch, coreRestarting, globsRescue, wasmMemoryBytes } from "./core.ts";
+import {
+  CoreCorpus,
+  coreEpoch,
+  coreRestarting,
+  globsRescue,
+  importSketchFile,
+  wasmMemoryBytes,
+} from "./core.ts";
 import { type GrepMatch, jsonMatches } from "./matches.ts";
 import type { GrepRequest, OutputSpec } from "./request.ts";
 import {
@@ -275,6 +282,16 @@ export class Workspace {
    */
   importSketches(saved: Uint8Array): { restored: number; changed: number; other: number } {
     const [restored, changed, other] = this.#live().importSketches(saved);
+    return { restored, changed, other };
+  }
+
+  /**
+   * {@link importSketches} of the bytes of the file at `path`, read
+   * straight into the core's memory (a saved shard's file is tens of MB).
+   * @throws {Error} As {@link importSketches}, and when the file cannot be read.
+   */
+  importSketchFile(path: string): { restored: number; changed: number; other: number } {
+    const [restored, changed, other] = importSketchFile(this.#live(), path);
     return { restored, changed, other };
   }
 

@@ -44,6 +44,9 @@ pub fn wasm_memory() -> JsValue {
 #[wasm_bindgen(js_name = CoreCorpus)]
 pub struct CoreCorpus {
     corpus: Corpus,
+    /// A saved sketch file read straight into linear memory (see
+    /// [`CoreCorpus::stage_sketch_file`]).
+    staged: Vec<u8>,
 }
 
 /// The result of one search.
@@ -86,7 +89,7 @@ impl CoreGrepResult {
 impl CoreCorpus {
     #[wasm_bindgen(constructor)]
     pub fn new() -> CoreCorpus {
-        CoreCorpus { corpus: Corpus::new() }
+        CoreCorpus { corpus: Corpus::new(), staged: Vec::new() }
     }
 
     /// Reserves `len` bytes for the file at absolute `path` and returns
@@ -168,6 +171,24 @@ impl CoreCorpus {
     pub fn import_sketches(&mut self, saved: &[u8]) -> Result<Vec<u32>, JsError> {
         let r = self.corpus.import_sketches(saved).map_err(|e| JsError::new(&e))?;
         Ok(vec![r.restored as u32, r.changed as u32, r.other as u32])
+    }
+
+    /// Reserves `len` bytes for a saved sketch file and returns their
+    /// address; the host reads the file there (a copy in JavaScript memory
+    /// first, of tens of MB, was most of a restore), then calls
+    /// [`CoreCorpus::import_staged`].
+    #[wasm_bindgen(js_name = stageSketchFile)]
+    pub fn stage_sketch_file(&mut self, len: usize) -> *mut u8 {
+        self.staged = vec![0; len];
+        self.staged.as_mut_ptr()
+    }
+
+    /// [`CoreCorpus::import_sketches`] of the first `len` bytes staged,
+    /// which are freed.
+    #[wasm_bindgen(js_name = importStaged)]
+    pub fn import_staged(&mut self, len: usize) -> Result<Vec<u32>, JsError> {
+        let staged = std::mem::take(&mut self.staged);
+        self.import_sketches(&staged[..len.min(staged.len())])
     }
 
     #[wasm_bindgen(getter, js_name = sketchBytes)]

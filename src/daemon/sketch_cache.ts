@@ -189,7 +189,6 @@ export function restoreSketches(
   file: string,
   log: (line: string) => void = console.error,
 ): { restored: number; changed: number; other: number } | undefined {
-  let bytes: Uint8Array;
   try {
     const dir = file.slice(0, file.lastIndexOf("/"));
     const why = privateDir(dir);
@@ -198,7 +197,6 @@ export function restoreSketches(
       return undefined;
     }
     if (!Deno.lstatSync(file).isFile) throw new Error("not a regular file");
-    bytes = Deno.readFileSync(file);
     // Used now: the last file pruneCache would delete.
     const now = new Date();
     Deno.utimeSync(file, now, now);
@@ -209,7 +207,7 @@ export function restoreSketches(
     return undefined;
   }
   try {
-    return ws.importSketches(bytes);
+    return ws.importSketchFile(file);
   } catch (err) {
     log(`curserve: ignoring sketch cache file ${file}: ${(err as Error).message}`);
     return undefined;
