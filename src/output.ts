@@ -136,6 +136,21 @@ function contextSeparator(args: GrepArgs): Uint8Array | undefined {
   return Uint8Array.from(sep + "\n", (c) => c.charCodeAt(0));
 }
 
+/**
+ * Whether the parts of a search's first shards (in shard order) already
+ * make {@link finishSearch} print more than `maxBytes`, whatever the
+ * other shards add: then a reply cut at `maxBytes` needs none of those.
+ * Only the first root's pieces count, since the shards' pieces join root
+ * by root.
+ */
+export function fillsReply(args: GrepArgs, firstShards: SearchPart[], maxBytes: number): boolean {
+  if (args.quiet || (args.maxCount === 0 && !args.files)) return false;
+  if (firstShards.some((p) => p.error !== undefined)) return false;
+  const firstRoot = firstShards.map((p) => ({ ...p, pieces: p.pieces.slice(0, 1) }));
+  const chunks = joinedChunks(firstRoot, args.json, maxBytes, contextSeparator(args));
+  return chunks.reduce((n, chunk) => n + chunk.length, 0) > maxBytes;
+}
+
 /** Joins parts' pieces root by root (see {@link finishSearch}), stopping
  * once past `maxBytes`. */
 function joinPieces(
@@ -147,6 +162,16 @@ function joinPieces(
   if (parts.length === 1 && parts[0].pieces.length <= 1 && !parts[0].separated) {
     return parts[0].pieces[0] ?? new Uint8Array();
   }
+  return concatBytes(joinedChunks(parts, json, maxBytes, separator));
+}
+
+/** The pieces {@link joinPieces} joins, unjoined. */
+function joinedChunks(
+  parts: SearchPart[],
+  json: boolean,
+  maxBytes: number,
+  separator: Uint8Array | undefined,
+): Uint8Array[] {
   const chunks: Uint8Array[] = [];
   let size = 0;
   let summary: JsonSummary | undefined;
@@ -168,7 +193,7 @@ function joinPieces(
     chunks.push(line);
     size += line.length;
   }
-  return concatBytes(chunks);
+  return chunks;
 }
 
 /** The context separator as it reads inside a JSON string. */

@@ -308,7 +308,9 @@ Deno.test({
         await stepsLikeRg(t, client, ws.workspace, applicable);
         await t.step("max_bytes cuts the joined output at a line, as whole", async () => {
           // Shards stop searching once their own output is past the cap
-          // (not --json): the kept prefix and the exit status must not change.
+          // (not --json), and once the first shards fill it the others are
+          // called off: the kept prefix and the exit status must not change.
+          const cancelledBefore = (await ask<Stats>(client, "stats", {})).cancelled;
           for (
             const args of [
               ["-n", "foo"],
@@ -339,6 +341,8 @@ Deno.test({
               strictEqual(r.code, whole.code, `${args} ${max}: exit status`);
             }
           }
+          // Shards called off as not needed are not requests that were dropped.
+          strictEqual((await ask<Stats>(client, "stats", {})).cancelled, cancelledBefore);
         });
         await t.step("glob and matches join the shards in path order", async () => {
           // (A -g glob also lists ignored files it names; none of these are.)

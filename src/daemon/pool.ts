@@ -92,6 +92,10 @@ interface PoolWorker {
   wasmBytes: number;
 }
 
+/** The reason to call off a request whose answer is no longer needed
+ * (another shard already filled the reply): not counted as cancelled. */
+export const NOT_NEEDED = new RpcError(-32000, "not needed");
+
 export class WorkerPool {
   #workers: PoolWorker[] = [];
   /** Where the shards of workspaces of each tree signature are, while any
@@ -292,8 +296,8 @@ export class WorkerPool {
   #pump(w: PoolWorker): void {
     const wanted = (job: Job) => {
       if (!job.signal?.aborted) return true;
-      this.cancelled++;
       const reason = job.signal.reason;
+      if (reason !== NOT_NEEDED) this.cancelled++;
       this.#take(job.id)?.reject(
         reason instanceof RpcError ? reason : new RpcError(-32000, "request cancelled"),
       );
@@ -357,7 +361,7 @@ export class WorkerPool {
       if ("error" in msg && signal?.aborted) {
         // Stopped because it was called off: say why, as for queued ones.
         const reason = signal.reason;
-        this.cancelled++;
+        if (reason !== NOT_NEEDED) this.cancelled++;
         pending.reject(
           reason instanceof RpcError ? reason : new RpcError(-32000, "request cancelled"),
         );

@@ -9,11 +9,18 @@ import { resolve } from "node:path";
 import { type GrepArgs, parseArgs } from "../args.ts";
 import { concatBytes } from "../bytes.ts";
 import { jsonMatches } from "../matches.ts";
-import { captureIO, finishSearch, joinJsonText, type SearchPart, splitMissing } from "../output.ts";
+import {
+  captureIO,
+  fillsReply,
+  finishSearch,
+  joinJsonText,
+  type SearchPart,
+  splitMissing,
+} from "../output.ts";
 import { type PathRange, shardCount } from "../walk.ts";
 import { confine, listDirectory, sliceLines } from "../files.ts";
 import { LegacyBridge } from "./legacy.ts";
-import { RpcError, WorkerPool } from "./pool.ts";
+import { NOT_NEEDED, RpcError, WorkerPool } from "./pool.ts";
 import { cappedText, encodeLine, JsonText } from "./reply.ts";
 import { listenUnix } from "./unix_socket.ts";
 import { readRegularFile } from "./regular_file.ts";
@@ -305,6 +312,36 @@ async function slices(
       ...(maxBytes === undefined ? {} : { max_bytes: maxBytes - printed }),
     };
   }
+}
+
+/**
+ * Shards' answers in order, as many as are needed: all of them, or the
+ * first ones once `full` says they fill the reply (the rest are then
+ * called off through `enough`, and their failures ignored).
+ */
+function firstShardsPast(
+  answers: Promise<SearchPart[]>[],
+  full: (first: SearchPart[]) => boolean,
+  enough: AbortController,
+): Promise<SearchPart[][]> {
+  const done: (SearchPart[] | undefined)[] = answers.map(() => undefined);
+  let ready = 0; // answers[0..ready) are in
+  return new Promise((resolve, reject) => {
+    answers.forEach((answer, i) =>
+      answer.then((parts) => {
+        done[i] = parts;
+        const before = ready;
+        while (ready < done.length && done[ready]) ready++;
+        if (ready === done.length) resolve(done as SearchPart[][]);
+        else if (ready > before && full(done.slice(0, ready).flat() as SearchPart[])) {
+          enough.abort(NOT_NEEDED);
+          resolve(done.slice(0, ready) as SearchPart[][]);
+        }
+      }, (err) => {
+        if (!enough.signal.aborted) reject(err);
+      })
+    );
+  });
 }
 
 function optNum(p: Params, key: string, fallback: number): number {
@@ -1101,12 +1138,15 @@ export class Daemon {
 
   /** Runs `op` on every shard of a tenant's workspace (reloading it if it
    * was evicted), with the owner's rights; answers in shard order.
-   * `params` may depend on how many shards there are, known once loaded. */
+   * `params` may depend on how many shards there are, known once loaded.
+   * @param full For a search: whether the answers of its first shards
+   * already fill the reply, so that the others are not needed. */
   async #work(
     t: Tenant,
     op: string,
     params: Params | ((shards: number) => Params),
     signal?: AbortSignal,
+    full?: (first: SearchPart[]) => boolean,
   ): Promise<unknown[]> {
     t.inflight++;
     t.lastUsed = performance.now();
@@ -1114,20 +1154,32 @@ export class Daemon {
       if (t.evicted) this.#load(t).catch(() => {});
       await t.loaded;
       const p = typeof params === "function" ? params(t.shards.length) : params;
-      return await Promise.all(
-        t.shards.map((s) => {
-          const call = (more: Params = {}) =>
-            this.#pool.call(s.worker, op, { key: s.key, ...p, ...more, as: t.owner }, {
-              signal,
-              group: t.id,
-            });
-          if (op !== "part") return call();
-          return slices(call, p.max_bytes as number | undefined).then((done) => {
-            this.#paused += done.length - 1;
-            return done;
+      const maxBytes = p.max_bytes as number | undefined;
+      // A search whose first shards print more than its reply holds needs
+      // none of the others: they are called off (`enough`), and answer
+      // nothing. Each shard printed up to the cap, and on Linux's eight
+      // shards `static inline` took 70-100 ms where now 45-65.
+      const enough = new AbortController();
+      const callOff = full !== undefined && t.shards.length > 1;
+      const called = !callOff
+        ? signal
+        : signal
+        ? AbortSignal.any([signal, enough.signal])
+        : enough.signal;
+      const answers = t.shards.map((s) => {
+        const call = (more: Params = {}) =>
+          this.#pool.call(s.worker, op, { key: s.key, ...p, ...more, as: t.owner }, {
+            signal: called,
+            group: t.id,
           });
-        }),
-      );
+        if (op !== "part") return call();
+        return slices(call, maxBytes).then((done) => {
+          this.#paused += done.length - 1;
+          return done;
+        });
+      });
+      if (!callOff) return await Promise.all(answers);
+      return await firstShardsPast(answers as Promise<SearchPart[]>[], full!, enough);
     } finally {
       t.inflight--;
     }
@@ -1158,14 +1210,20 @@ export class Daemon {
       t.owner,
       () => splitMissing(args.paths, cwd, args.oneThread),
     );
-    const parts = (await this.#work(t, "part", (shards) => ({
-      args,
-      paths: existing,
-      cwd,
-      shard: shards > 1,
-      ...(Number.isFinite(maxBytes) ? { max_bytes: maxBytes } : {}),
-      ...(jsonText ? { json_text: true } : {}),
-    }), signal) as SearchPart[][]).flat();
+    const parts = (await this.#work(
+      t,
+      "part",
+      (shards) => ({
+        args,
+        paths: existing,
+        cwd,
+        shard: shards > 1,
+        ...(Number.isFinite(maxBytes) ? { max_bytes: maxBytes } : {}),
+        ...(jsonText ? { json_text: true } : {}),
+      }),
+      signal,
+      Number.isFinite(maxBytes) ? (first) => fillsReply(args, first, maxBytes) : undefined,
+    ) as SearchPart[][]).flat();
     if (parts.some((p) => p.fromDisk)) {
       // Files the workspace skipped are in play: rg's answer from disk,
       // read with the owner's rights.
