@@ -150,6 +150,8 @@ function load(root: string, options: OpenOptions): Loaded {
     corpus.free();
     throw err;
   }
+  // In walk order and indexed now, not in the first search after the open.
+  corpus.prepare();
   options.onProgress?.(report);
   return { corpus, walker, report, loadMs: performance.now() - started, epoch: coreEpoch() };
 }

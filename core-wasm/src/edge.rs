@@ -206,6 +206,13 @@ impl CoreCorpus {
         self.corpus.bytes() as f64
     }
 
+    /// Puts files added since in walk order and indexes them (every search
+    /// does it first when needed): a load ends with it, so that the first
+    /// search after an open does not pay for it.
+    pub fn prepare(&mut self) {
+        self.corpus.prepare();
+    }
+
     /// Runs one search described by a JSON request (see `mod.ts`).
     pub fn grep(&mut self, request: &str) -> Result<CoreGrepResult, JsError> {
         let req = parse_request(request).map_err(|e| JsError::new(&e))?;
