@@ -247,7 +247,14 @@ export function readFileInto(
   const info = file.statSync();
   if (!info.isFile) throw new SkippedFile("not a regular file");
   const size = Math.min(info.size, before.size);
-  const ptr = corpus.allocFile(path, size, walked);
+  const done = readIntoMemory(file, corpus.allocFile(path, size, walked), size);
+  corpus.sealFile(path, done);
+  return done;
+}
+
+/** Reads up to `size` bytes of `file` into linear memory at `ptr`.
+ * @returns How many it read (fewer at an early end of file). */
+function readIntoMemory(file: Deno.FsFile, ptr: number, size: number): number {
   let done = 0;
   while (done < size) {
     // A fresh view each time: nothing here grows memory, but stay safe.
@@ -255,7 +262,6 @@ export function readFileInto(
     if (n === null || n === 0) break;
     done += n;
   }
-  corpus.sealFile(path, done);
   return done;
 }
 
@@ -270,13 +276,7 @@ export function importSketchFile(corpus: CoreCorpus, path: string): number[] {
   using file = Deno.openSync(path);
   const info = file.statSync();
   if (!info.isFile) throw new Error("not a regular file");
-  const ptr = corpus.stageSketchFile(info.size);
-  let done = 0;
-  while (done < info.size) {
-    const n = file.readSync(new Uint8Array(memory.buffer, ptr + done, info.size - done));
-    if (n === null || n === 0) break;
-    done += n;
-  }
+  const done = readIntoMemory(file, corpus.stageSketchFile(info.size), info.size);
   return [...corpus.importStaged(done)];
 }
 
