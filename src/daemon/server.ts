@@ -17,7 +17,7 @@ import {
   type SearchPart,
   splitMissing,
 } from "../output.ts";
-import { type PathRange, shardCount } from "../walk.ts";
+import { type PathRange, shardCount, shardWeight } from "../walk.ts";
 import { confine, listDirectory, sliceLines } from "../files.ts";
 import { LegacyBridge } from "./legacy.ts";
 import { NOT_NEEDED, RpcError, WorkerPool } from "./pool.ts";
@@ -128,13 +128,14 @@ interface Plan {
   reused?: string;
 }
 
-/** Whether shards of these byte sizes are what a fresh plan would make:
- * as many, none far above an even share. (A tree whose big files make
- * even shares impossible fails too: it is planned anew at each load, as
- * without saved plans.) */
-function evenlySpread(shardBytes: number[], expected: number): boolean {
-  const even = shardBytes.reduce((n, b) => n + b, 0) / shardBytes.length;
-  return shardBytes.length === expected && shardBytes.every((b) => b <= 1.25 * even);
+/** Whether shards of these sizes are what a fresh plan would make: as
+ * many, none far above an even share of the weight (`shardWeight` in
+ * src/walk.ts). (A tree whose big files make even shares impossible fails
+ * too: it is planned anew at each load, as without saved plans.) */
+function evenlySpread(shards: { files: number; bytes: number }[], expected: number): boolean {
+  const weights = shards.map((s) => shardWeight(s.bytes, s.files));
+  const even = weights.reduce((n, w) => n + w, 0) / weights.length;
+  return weights.length === expected && weights.every((w) => w <= 1.25 * even);
 }
 
 /** One workspace: a tree loaded for one user (with one set of load
@@ -929,7 +930,7 @@ export class Daemon {
         }),
       );
       const shards = shardCount(sum(loads, "bytes"), this.#pool.cpus, this.#opts.shardBytes);
-      if (plan.reused && !evenlySpread(loads.map((l) => l.bytes), shards)) {
+      if (plan.reused && !evenlySpread(loads, shards)) {
         // Made before the tree changed much: the next load plans afresh.
         forgetPlan(plan.reused);
       }
