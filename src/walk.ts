@@ -569,7 +569,7 @@ const MAX_SHARDS_PER_WORKER = 4;
  * 78,258 files (arch/ has many small ones, the amdgpu headers are few and
  * large); with 8 KiB a file, each CPU holds 39-40 thousand files and
  * 648-651 MB. */
-export const FILE_WEIGHT_BYTES = 8 << 10;
+const FILE_WEIGHT_BYTES = 8 << 10;
 
 /** What a share of `files` holding `bytes` weighs, for balancing shares. */
 export function shardWeight(bytes: number, files: number): number {
@@ -588,8 +588,8 @@ export function shardCount(bytes: number, workers: number, shardBytes: number): 
 
 /**
  * Splits the tree a workspace would load into contiguous shares of about
- * equal weight (bytes, and {@link FILE_WEIGHT_BYTES} a file), for workers that each hold and search some. A tree under
- * `shardBytes` stays whole; a larger one gets {@link MIN_SHARDS_PER_WORKER}
+ * equal weight (bytes, and {@link FILE_WEIGHT_BYTES} a file), for workers
+ * that each hold and search some. A tree under `shardBytes` stays whole; a larger one gets {@link MIN_SHARDS_PER_WORKER}
  * shares per worker, more for every {@link SLICE_BYTES} each would hold (up
  * to {@link MAX_SHARDS_PER_WORKER}), so one search runs on every core, in
  * jobs short enough that other tenants' searches are not held up for long.

@@ -108,10 +108,8 @@ export function readPlan(
   try {
     const why = privateDir(file.slice(0, file.lastIndexOf("/")));
     if (why) return undefined; // said by the sketches' restore
-    if (!Deno.lstatSync(file).isFile) throw new Error("not a regular file");
+    markUsed(file);
     plan = JSON.parse(Deno.readTextFileSync(file));
-    const now = new Date();
-    Deno.utimeSync(file, now, now);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) {
       log(`curserve: ignoring shard plan ${file}: ${(err as Error).message}`);
@@ -130,6 +128,12 @@ export function readPlan(
     : undefined;
 }
 
+/** A new name beside `file` for writing it whole before renaming it over
+ * `file` (a `.partial` file, which {@link pruneCache} deletes once stale). */
+function partialFile(file: string): string {
+  return `${file}.${Deno.pid}.${crypto.randomUUID()}.partial`;
+}
+
 /** Saves a shard plan for {@link readPlan} (whole or not at all: written
  * beside it, then renamed over it). */
 export async function savePlan(
@@ -137,7 +141,7 @@ export async function savePlan(
   plan: SavedPlan,
   log: (line: string) => void = console.error,
 ): Promise<void> {
-  const partial = `${file}.partial`;
+  const partial = partialFile(file);
   try {
     const why = privateDir(file.slice(0, file.lastIndexOf("/")));
     if (why) throw new Error(why);
@@ -156,6 +160,16 @@ export function forgetPlan(file: string): void {
   } catch {
     // never saved, or gone
   }
+}
+
+/** Checks that the cache file `file` is a regular file, and marks it used
+ * now: the last file {@link pruneCache} would delete.
+ * @throws {Deno.errors.NotFound} When there is none; {@link Error} when it
+ * is not a regular file. */
+function markUsed(file: string): void {
+  if (!Deno.lstatSync(file).isFile) throw new Error("not a regular file");
+  const now = new Date();
+  Deno.utimeSync(file, now, now);
 }
 
 /**
@@ -196,10 +210,7 @@ export function restoreSketches(
       log(`curserve: sketch cache not used: ${why}`);
       return undefined;
     }
-    if (!Deno.lstatSync(file).isFile) throw new Error("not a regular file");
-    // Used now: the last file pruneCache would delete.
-    const now = new Date();
-    Deno.utimeSync(file, now, now);
+    markUsed(file);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) {
       log(`curserve: ignoring sketch cache file ${file}: ${(err as Error).message}`);
@@ -241,7 +252,7 @@ export async function saveSketches(
     log(`curserve: sketches not saved: ${why}`);
     return false;
   }
-  const temp = `${file}.${Deno.pid}.${crypto.randomUUID()}.partial`;
+  const temp = partialFile(file);
   let out: Deno.FsFile | undefined;
   try {
     out = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });

@@ -114,18 +114,20 @@ function whenCpuIsFree(go: () => void): void {
   const sinceSlice = performance.now() - lastSketchSlice;
   const loads = Atomics.load(loading, cpu);
   if (loads > 0 && sinceSlice < SKETCH_EVERY_MS_WHILE_LOADING) {
-    const w = Atomics.waitAsync(loading, cpu, loads, SKETCH_EVERY_MS_WHILE_LOADING - sinceSlice);
-    if (w.async) w.value.then(() => whenCpuIsFree(go));
-    else whenCpuIsFree(go);
-    return;
+    return lookAgain(loading, loads, SKETCH_EVERY_MS_WHILE_LOADING - sinceSlice, go);
   }
   const running = Atomics.load(searching, cpu);
   const wait = SKETCH_EVERY_MS - sinceSlice;
   if (running === 0 || wait <= 0) return go();
-  // Woken when the count drops to 0 (see `run`), else at the deadline.
-  const w = Atomics.waitAsync(searching, cpu, running, wait);
+  lookAgain(searching, running, wait, go);
+}
+
+/** {@link whenCpuIsFree} again once this CPU's `counter` drops to 0 (see
+ * `run`), or is no longer `seen`, or after `ms`. */
+function lookAgain(counter: Int32Array, seen: number, ms: number, go: () => void): void {
+  const w = Atomics.waitAsync(counter, cpu, seen, ms);
   if (w.async) w.value.then(() => whenCpuIsFree(go));
-  else whenCpuIsFree(go); // the count changed meanwhile: look again
+  else whenCpuIsFree(go); // the count changed meanwhile
 }
 
 /** Builds a workspace's sketches a slice at a time, letting requests that
