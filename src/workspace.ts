@@ -235,8 +235,10 @@ export class Workspace {
   /**
    * Builds per-file n-gram sketches, which let searches skip files that
    * cannot match (rare identifiers then take a fraction of a full scan).
-   * Costs about 12 ns per byte held, so it is left out of {@link open}; the
-   * daemon builds them in the background. Files added later need another call.
+   * Every file first gets a quick sketch (its 4-grams only, about 2–4 ns
+   * per byte held), then its full one (about 12–20 ns per byte), so this is
+   * left out of {@link open}; the daemon builds them in the background.
+   * Files added later need another call.
    * @param maxBytes Stop after sketching about this many bytes of files.
    * @returns How many files still have no sketch.
    */

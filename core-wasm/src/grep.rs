@@ -227,6 +227,14 @@ pub fn grep(
                         return;
                     }
                 }
+            } else if let (true, Some(needles), Some(quick)) =
+                (gate, matcher.needle_grams(narrow), f.quick_sketch().filter(|_| utf16.is_none()))
+            {
+                let extra = matcher.extra_grams(narrow);
+                if !quick.may_contain_any(needles) || !extra.iter().all(|set| quick.may_contain_any(set)) {
+                    result.files_searched += 1;
+                    return;
+                }
             }
             // rg sniffs a UTF-8 byte-order mark and searches what follows it
             // (offsets count from there); block plans count from the start.

@@ -440,6 +440,53 @@ impl SketchInProgress {
     }
 }
 
+/// A first sketch of a file, five times cheaper to build than a
+/// [`Sketch`]: only its 4-grams, in the bitset its full sketch will use
+/// ([`SketchInProgress::from_quick`] goes on from it, so no work or memory
+/// is spent twice). It tells files apart almost as well (on Linux, of the
+/// 287 MB first in walk order, 5 MB of files pass it for `kmalloc_array`,
+/// 4 MB hold it; 50 and 48 MB for `static inline`) but has no blocks and
+/// no sparse trigram bitset, and passes every needle shorter than four
+/// bytes. Right after a big workspace is opened, it makes searches skip
+/// files within seconds, long before the full sketches are all built.
+#[derive(Debug)]
+pub struct QuickSketch {
+    grams: Bits,
+}
+
+impl QuickSketch {
+    pub fn build(data: &[u8]) -> QuickSketch {
+        let mut grams = Bits::for_len(data.len(), 0);
+        let mut bits = BitsMut::new(&mut grams);
+        let (head, rest) = data.split_at(data.len().min(3));
+        let mut t = head.iter().fold(0u64, |t, &b| (t << 8) | u64::from(FOLDED[usize::from(b)]));
+        for &b in rest {
+            t = ((t << 8) | u64::from(FOLDED[usize::from(b)])) & 0xFFFF_FFFF;
+            bits.set(gram_mix(t, 4));
+        }
+        QuickSketch { grams }
+    }
+
+    /// As [`Sketch::may_contain_any`], from the needles' 4-grams alone.
+    pub fn may_contain_any(&self, needles: &[Vec<u32>]) -> bool {
+        needles.iter().any(|grams| grams.iter().filter(|&&g| gram_len(g) == 4).all(|&g| self.grams.has(g)))
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.grams.words.len() * 8
+    }
+}
+
+impl SketchInProgress {
+    /// The full sketch of a file of `len` bytes, begun from its quick one.
+    pub fn from_quick(quick: QuickSketch, len: usize) -> SketchInProgress {
+        let mut s = SketchInProgress::new(len);
+        debug_assert_eq!(s.grams.log2, quick.grams.log2, "a quick sketch of other bytes");
+        s.grams = quick.grams;
+        s
+    }
+}
+
 impl Sketch {
     /// Sketches `data`, adding its bytes and trigrams to `counts`.
     pub fn build(data: &[u8], counts: &mut GramCounts) -> Sketch {
@@ -868,6 +915,28 @@ mod tests {
             assert_same_as_reference(data, b"");
             assert_same_as_reference(data, &filler);
         }
+    }
+
+    #[test]
+    fn a_sketch_begun_quick_is_the_one_built_at_once() {
+        for (seed, len) in [(1, 0), (2, 3), (3, 4), (4, 700), (5, 3 * BLOCK_BYTES + 17), (6, 40_000)] {
+            let data = random_bytes(seed, len, b"abcdefgh_ \nXYZ");
+            let quick = QuickSketch::build(&data);
+            let mut s = SketchInProgress::from_quick(quick, data.len());
+            assert!(s.advance(&data, &mut GramCounts::default(), usize::MAX));
+            assert_eq!(s.finish(), Sketch::build(&data, &mut GramCounts::default()), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn quick_sketches_pass_present_needles_and_rule_out_absent_ones() {
+        let text = text_with(b"kmalloc_array", 150, 300);
+        let quick = QuickSketch::build(&text);
+        for present in [&b"kmalloc_array"[..], b"KMALLOC", b"mall", b"ab", b""] {
+            assert!(quick.may_contain_any(&[needle_grams(present)]), "{present:?}");
+        }
+        assert!(!quick.may_contain_any(&[needle_grams(b"ext4_fill_super")]));
+        assert!(quick.may_contain_any(&[needle_grams(b"ext4_fill_super"), needle_grams(b"array")]));
     }
 
     #[test]
