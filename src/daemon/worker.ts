@@ -78,10 +78,15 @@ function workspace(key: unknown): Workspace {
   return ws;
 }
 
-/** Bytes sketched per slice: ~20 ms of work (~10 ns a byte), the longest
- * a request that arrives meanwhile waits for it (8 MiB slices held the
- * first searches after an open back for seconds on a busy machine). */
-const SKETCH_SLICE = 2 << 20;
+/** Bytes sketched per slice: 5–20 ms of work (10–40 ns a byte in full,
+ * a quarter of that for quick sketches), the longest a request that
+ * arrives meanwhile waits for it. 8 MiB slices held the first searches
+ * after an open back for seconds on a busy machine; 2 MiB ones still kept
+ * every search on Linux at ~200 ms until all sketches were built (two
+ * workers share each CPU, so a search's shards waited behind slices).
+ * The price: under searches without pause, sketching gets less of the CPU
+ * (Linux: all sketches built 20 s after the load, not 13; 1 MiB: 16 s). */
+const SKETCH_SLICE = 512 << 10;
 
 /** Runs `fn` as a task of its own, after the messages already waiting. A
  * message to ourselves rather than `setTimeout(fn, 0)`, which the timer
