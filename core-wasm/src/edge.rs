@@ -138,12 +138,14 @@ impl CoreCorpus {
         self.corpus.get(path).is_some()
     }
 
-    /// Builds trigram sketches (which let searches skip files that cannot
-    /// match) for about `budget` bytes of files; returns how many files
-    /// still lack one.
+    /// Builds n-gram sketches (which let searches skip files that cannot
+    /// match) for about `budget` bytes of files, stopping sooner when the
+    /// host's interrupt check says anything but go on (a request waits);
+    /// returns how many files still lack one.
     #[wasm_bindgen(js_name = buildSketches)]
     pub fn build_sketches(&mut self, budget: f64) -> u32 {
-        self.corpus.build_sketches(budget as usize) as u32
+        let mut go_on = || matches!(ask_host(), HostWord::GoOn);
+        self.corpus.build_sketches_until(budget as usize, &mut go_on) as u32
     }
 
     /// Where a part of the saved sketches from file `from` ends to hold
