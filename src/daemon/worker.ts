@@ -27,12 +27,14 @@ import { NeedsRealRg } from "../fallback.ts";
 import {
   coreEpoch,
   coreReady,
+  GO_ON,
   interruptWhen,
   isInterruption,
   jsonString,
   storeStats,
   wasmMemoryBytes,
   withInterruptCheck,
+  YIELD,
 } from "../core.ts";
 import { captureIO, type Resume, type SearchPart } from "../output.ts";
 import { type PathRange, planShards } from "../walk.ts";
@@ -80,12 +82,13 @@ function workspace(key: unknown): Workspace {
 
 /** Bytes sketched per slice: 5–20 ms of work (10–40 ns a byte in full,
  * a quarter of that for quick sketches), the longest a request that
- * arrives meanwhile waits for it. 8 MiB slices held the first searches
- * after an open back for seconds on a busy machine; 2 MiB ones still kept
- * every search on Linux at ~200 ms until all sketches were built (two
- * workers share each CPU, so a search's shards waited behind slices).
- * The price: under searches without pause, sketching gets less of the CPU
- * (Linux: all sketches built 20 s after the load, not 13; 1 MiB: 16 s). */
+ * arrives meanwhile waits for it when the slice cannot stop short (see
+ * `sliceEnd`). 8 MiB slices held the first searches after an open back
+ * for seconds on a busy machine; 2 MiB ones still kept every search on
+ * Linux at ~200 ms until all sketches were built (two workers share each
+ * CPU, so a search's shards waited behind slices). The price: under
+ * searches without pause, sketching gets less of the CPU (Linux: all
+ * sketches built 20 s after the load, not 13; 1 MiB: 16 s). */
 const SKETCH_SLICE = 512 << 10;
 
 /** Runs `fn` as a task of its own, after the messages already waiting. A
@@ -135,6 +138,22 @@ function lookAgain(counter: Int32Array, seen: number, ms: number, go: () => void
   else whenCpuIsFree(go); // the count changed meanwhile
 }
 
+/** When a slice starting now stops short. One begun on a free CPU stops as
+ * soon as a request is on its way to this worker or a search or load
+ * starts on its CPU (the engine asks every 32 KiB, ~0.5 ms), so that it
+ * holds nobody up. One begun because sketching had waited
+ * {@link SKETCH_EVERY_MS} runs whole, so that sketches still come under
+ * requests without pause. */
+function sliceEnd(): () => number {
+  const cpuWasFree = Atomics.load(searching, cpu) === 0 && Atomics.load(loading, cpu) === 0;
+  if (!cpuWasFree) return () => GO_ON;
+  return () =>
+    Atomics.load(inbox, 0) > 0 || Atomics.load(searching, cpu) > 0 ||
+      Atomics.load(loading, cpu) > 0
+      ? YIELD
+      : GO_ON;
+}
+
 /** Builds a workspace's sketches a slice at a time, letting requests that
  * arrive meanwhile run between slices (searches use whatever is built). */
 function sketchInBackground(ws: Workspace): void {
@@ -143,7 +162,7 @@ function sketchInBackground(ws: Workspace): void {
   const slice = () => {
     let left = 0;
     try {
-      left = ws.buildSketches(SKETCH_SLICE);
+      left = withInterruptCheck(sliceEnd(), () => ws.buildSketches(SKETCH_SLICE));
     } catch {
       // closed meanwhile
     }
