@@ -23,6 +23,11 @@ pub struct FileEntry {
     /// Holds ſ or the Kelvin sign, which `(?i)s` and `(?i)k` match (see
     /// [`crate::prefilter::holds_wide_folds`]); found with `first_nul`.
     pub wide_folds: bool,
+    /// The byte order of its UTF-16 byte-order mark, if it starts with one;
+    /// found with `first_nul`, so that a search its sketch rules out never
+    /// touches its bytes (a cache miss per file: a search of Linux's 78k
+    /// files that none matches took 34 ms in one thread, then 29).
+    pub utf16: Option<crate::transcode::Utf16>,
     /// Found by walking a directory (not only named as a file): only such
     /// files are searched when their directory is.
     pub walked: bool,
@@ -70,6 +75,7 @@ impl FileEntry {
         self.seal();
         if !self.scanned {
             (self.first_nul, self.wide_folds) = crate::prefilter::scan_nul_and_wide_folds(&self.data);
+            self.utf16 = crate::transcode::utf16_bom(&self.data);
             self.scanned = true;
         }
     }
@@ -149,6 +155,7 @@ impl Corpus {
                     data,
                     first_nul: None,
                     wide_folds: false,
+                    utf16: None,
                     walked,
                     counted: false,
                     scanned: false,

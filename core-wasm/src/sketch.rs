@@ -504,6 +504,19 @@ impl Sketch {
         needles.iter().any(|grams| grams.iter().all(|&g| self.has(g)))
     }
 
+    /// Whether a quick look shows that no needle occurs: each lacks one of
+    /// its first two (longest) grams. Then [`Sketch::may_contain_any`] is
+    /// false too; when this is false, it may still be. A needle without
+    /// grams may always occur.
+    pub fn surely_lacks_all(&self, needles: &[Vec<u32>]) -> bool {
+        needles.iter().all(|grams| match grams[..] {
+            [] => false,
+            [g] => !self.has(g),
+            // Both bits asked without a branch between: their cache misses overlap.
+            [g, h, ..] => !(self.has(g) & self.has(h)),
+        })
+    }
+
     pub fn bytes(&self) -> usize {
         let blocks =
             self.blocks.as_ref().map_or(0, |b| b.bits.len() * 8 + (b.starts.len() + b.lines.len()) * 4);
@@ -690,6 +703,28 @@ mod tests {
         for needle in [&b"pm_resume"[..], b"STATIC INLINE", b"foo_bar"] {
             assert!(s.may_contain_any(&[needle_grams(needle)]));
         }
+    }
+
+    #[test]
+    fn a_quick_look_rules_out_only_what_the_whole_test_does() {
+        let text = b"static inline int kmalloc_array(size_t n); /* TODO: FIXME */\n".repeat(30);
+        let s = Sketch::build(&text, &mut GramCounts::default());
+        let needles: Vec<&[u8]> =
+            vec![b"kmalloc_array", b"TODO", b"fixme", b"size", b"ab", b"kmalloc_arrax", b"curserve_no_such"];
+        for a in &needles {
+            for b in &needles {
+                let set = [needle_grams(a), needle_grams(b)];
+                if s.surely_lacks_all(&set) {
+                    assert!(!s.may_contain_any(&set), "{a:?} {b:?}");
+                }
+            }
+            let present = text.windows(a.len()).any(|w| w.eq_ignore_ascii_case(a));
+            if present {
+                assert!(!s.surely_lacks_all(&[needle_grams(a)]), "{a:?}");
+            }
+        }
+        assert!(!s.surely_lacks_all(&[needle_grams(b"ab")]), "a needle without grams may occur");
+        assert!(s.surely_lacks_all(&[needle_grams(b"curserve_no_such")]));
     }
 
     #[test]
