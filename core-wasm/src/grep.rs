@@ -10,6 +10,7 @@ use crate::limits::{Interrupt, Stop};
 use crate::matcher::{Matcher, PatternOptions};
 use crate::printer::{json_summary, FilePrinter, LineStyle, OutputKind, PrintConfig, Stats};
 use crate::search::{search_file, BinaryMode, SearchConfig};
+use crate::sketch::Sketch;
 use crate::transcode;
 
 /// The UTF-8 byte-order mark.
@@ -159,27 +160,32 @@ pub fn compile(req: &GrepRequest, corpus: &Corpus) -> Result<Matcher, String> {
 /// host every 64 files or so.
 const WORK_PER_FILE: usize = 512;
 
-/// Files whose sketches [`sketch_rules_out`] asks about at a time, ahead
-/// of searching them.
+/// Files [`sketches_rule_out`] asks about at a time, ahead of searching
+/// them (64 was no faster).
 const RULE_OUT_BATCH: usize = 32;
 
-/// Whether `f`'s full sketch surely lacks every needle, so the search can
-/// skip it: a cheap part of `search_one`'s sketch test, asked of a batch
-/// of files at once. A file's sketch and its bits are cache misses that
-/// depend on nothing the previous file's test found; asked in a row, the
-/// CPU waits for several files' misses at once rather than one after
-/// another (a search of Linux that matches nothing, 78k files in one
-/// thread: 29 ms before, 18 ms). Files this cannot rule out get the
-/// whole test.
-fn sketch_rules_out(f: &FileEntry, matcher: &Matcher) -> bool {
-    // Sketches hold a UTF-16 file's bytes, not the text searched.
-    if f.utf16.is_some() {
-        return false;
+/// Which of `batch`'s files their full sketches surely rule out (see
+/// [`Sketch::surely_lacks_all`]): a cheap part of `search_one`'s sketch
+/// test, whose whole test the other files then get. A file's sketch (in
+/// its blob's header) and then its bits are cache misses that depend on
+/// nothing another file's test found; asked in two passes over the batch,
+/// first every sketch, then every sketch's bits, the CPU waits for many
+/// files' misses at once rather than one after another. A search of Linux
+/// that matches nothing, 78k files in one thread: 29 ms asked one file at
+/// a time, 16-17 ms in one pass per batch, 12-14 ms in two.
+fn sketches_rule_out(batch: &[&FileEntry], matcher: &Matcher) -> [bool; RULE_OUT_BATCH] {
+    let mut sketches: [Option<&Sketch>; RULE_OUT_BATCH] = [None; RULE_OUT_BATCH];
+    for (k, f) in batch.iter().enumerate() {
+        // Sketches hold a UTF-16 file's bytes, not the text searched.
+        sketches[k] = f.sketch().filter(|_| f.utf16.is_none());
     }
-    let (Some(sketch), Some(needles)) = (f.sketch(), matcher.needle_grams(!f.wide_folds)) else {
-        return false;
-    };
-    sketch.surely_lacks_all(needles)
+    let mut ruled_out = [false; RULE_OUT_BATCH];
+    for (k, f) in batch.iter().enumerate() {
+        ruled_out[k] = sketches[k].is_some_and(|sketch| {
+            matcher.needle_grams(!f.wide_folds).is_some_and(|needles| sketch.surely_lacks_all(needles))
+        });
+    }
+    ruled_out
 }
 
 /// Runs the search; stops, with no output, once `interrupt` says so.
@@ -347,12 +353,7 @@ pub fn grep(
         let skip = req.resume_at.saturating_sub(visited).min(files.len());
         visited += skip;
         for batch in files[skip..].chunks(RULE_OUT_BATCH) {
-            let mut ruled_out = [false; RULE_OUT_BATCH];
-            if gate {
-                for (k, f) in batch.iter().enumerate() {
-                    ruled_out[k] = sketch_rules_out(f, matcher);
-                }
-            }
+            let ruled_out = if gate { sketches_rule_out(batch, matcher) } else { [false; RULE_OUT_BATCH] };
             for (k, f) in batch.iter().enumerate() {
                 visited += 1;
                 if ruled_out[k] {
