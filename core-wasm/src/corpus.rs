@@ -53,6 +53,18 @@ impl FileEntry {
         self.quick.as_ref().filter(|_| self.data.sketch().is_none())
     }
 
+    /// [`FileEntry::sketch`] when it can rule the file out of a search:
+    /// not for a UTF-16 file, whose sketch holds its bytes rather than
+    /// the text searched (see [`crate::transcode`]).
+    pub fn sketch_of_text(&self) -> Option<&Sketch> {
+        self.sketch().filter(|_| self.utf16.is_none())
+    }
+
+    /// [`FileEntry::quick_sketch`], likewise.
+    pub fn quick_sketch_of_text(&self) -> Option<&QuickSketch> {
+        self.quick_sketch().filter(|_| self.utf16.is_none())
+    }
+
     /// Bytes its sketch takes, full or quick.
     fn sketch_bytes(&self) -> usize {
         self.sketch().map_or_else(|| self.quick.as_ref().map_or(0, QuickSketch::bytes), Sketch::bytes)

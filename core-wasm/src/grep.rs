@@ -176,8 +176,7 @@ const RULE_OUT_BATCH: usize = 32;
 fn sketches_rule_out(batch: &[&FileEntry], matcher: &Matcher) -> [bool; RULE_OUT_BATCH] {
     let mut sketches: [Option<&Sketch>; RULE_OUT_BATCH] = [None; RULE_OUT_BATCH];
     for (k, f) in batch.iter().enumerate() {
-        // Sketches hold a UTF-16 file's bytes, not the text searched.
-        sketches[k] = f.sketch().filter(|_| f.utf16.is_none());
+        sketches[k] = f.sketch_of_text();
     }
     let mut ruled_out = [false; RULE_OUT_BATCH];
     for (k, f) in batch.iter().enumerate() {
@@ -239,9 +238,9 @@ pub fn grep(
             };
             search_scratch.set_narrow(narrow);
             let mut blocks = None;
-            // A sketch holds the file's bytes, not the text a UTF-16 file decodes to.
-            let sketch = f.sketch().filter(|_| utf16.is_none());
-            if let (true, Some(needles), Some(sketch)) = (gate, matcher.needle_grams(narrow), sketch) {
+            if let (true, Some(needles), Some(sketch)) =
+                (gate, matcher.needle_grams(narrow), f.sketch_of_text())
+            {
                 let extra = matcher.extra_grams(narrow);
                 if !sketch.may_contain_any(needles) || !extra.iter().all(|set| sketch.may_contain_any(set)) {
                     // Searched, in effect: it holds no needle, so no match.
@@ -257,7 +256,7 @@ pub fn grep(
                     }
                 }
             } else if let (true, Some(needles), Some(quick)) =
-                (gate, matcher.needle_grams(narrow), f.quick_sketch().filter(|_| utf16.is_none()))
+                (gate, matcher.needle_grams(narrow), f.quick_sketch_of_text())
             {
                 let extra = matcher.extra_grams(narrow);
                 if !quick.may_contain_any(needles) || !extra.iter().all(|set| quick.may_contain_any(set)) {
